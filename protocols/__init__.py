@@ -1,0 +1,1 @@
+"""mimicsync.protocols"""
