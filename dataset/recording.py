@@ -1,0 +1,208 @@
+"""Read a recording file: finished, still being written, or left behind by a crash.
+
+Lengths are always the *consistent* lengths: a crash can leave a stream's samples one
+block ahead of its timestamps (they are written first), or pixels ahead of frame rows, so
+every accessor trims to what is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401  (registers the Blosc filter used for depth)
+import numpy as np
+
+from mimicsync.dataset import ragged
+from mimicsync.dataset.events import Event
+from mimicsync.dataset.session_writer import FORMAT_NAME
+
+
+class RecordingError(ValueError):
+    """A file that is not a readable recording; the message says what to do."""
+
+
+def open_h5(path: str | Path) -> h5py.File:
+    """Open read-only; files still flagged as being written open in SWMR-read mode."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(f"file: {path} does not exist")
+    try:
+        return h5py.File(path, "r")
+    except OSError as plain_error:
+        try:
+            return h5py.File(path, "r", libver="latest", swmr=True)
+        except OSError:
+            raise RecordingError(
+                f"file: {path} cannot be opened as HDF5 ({str(plain_error).split('(')[0].strip()}); "
+                f"if a recording crashed, run `mimicsync recover {path}`") from None
+
+
+@dataclass
+class StreamView:
+    key: str
+    group: h5py.Group
+
+    @property
+    def attrs(self) -> dict:
+        return dict(self.group.attrs)
+
+    @property
+    def name(self) -> str:
+        return str(self.group.attrs["name"])
+
+    @property
+    def is_string(self) -> bool:
+        return isinstance(self.group["data"], h5py.Group)
+
+    def __len__(self) -> int:
+        n_ts = self.group["time_stamps"].shape[0]
+        d = self.group["data"]
+        n_data = ragged.count(d) if self.is_string else d.shape[0]
+        return min(n_ts, n_data)
+
+    @property
+    def time_stamps(self) -> np.ndarray:
+        return self.group["time_stamps"][: len(self)]
+
+    @property
+    def data(self) -> np.ndarray | list[str]:
+        n = len(self)
+        if self.is_string:
+            return [b.decode("utf-8", "replace") for b in ragged.read_all(self.group["data"])[:n]]
+        return self.group["data"][:n]
+
+    @property
+    def clock_offsets(self) -> np.ndarray:
+        return self.group["clock_offsets"][:]
+
+    @property
+    def channels(self) -> np.ndarray:
+        return self.group["channels"][:]
+
+    @property
+    def channel_labels(self) -> list[str]:
+        return [b.decode() for b in self.group["channels"]["label"]]
+
+
+class Recording:
+    """A lazily read recording. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.f = open_h5(self.path)
+        if self.f.attrs.get("format") != FORMAT_NAME:
+            self.f.close()
+            raise RecordingError(f"file: {self.path} is HDF5 but not a mimicsync recording")
+
+    def __enter__(self) -> "Recording":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.f.close()
+
+    @property
+    def attrs(self) -> dict:
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.f.attrs.items()}
+
+    @property
+    def status(self) -> str:
+        return str(self.f.attrs.get("status", ""))
+
+    @property
+    def provenance(self) -> dict:
+        return json.loads(self.f.attrs.get("provenance", "{}"))
+
+    @property
+    def streams(self) -> dict[str, StreamView]:
+        return {k: StreamView(k, g) for k, g in self.f["streams"].items()}
+
+    def stream(self, name_or_key: str) -> StreamView:
+        streams = self.streams
+        if name_or_key in streams:
+            return streams[name_or_key]
+        for s in streams.values():
+            if s.name == name_or_key:
+                return s
+        raise KeyError(f"no stream '{name_or_key}' in {self.path.name}; "
+                       f"streams: {', '.join(streams)}")
+
+    # -- video ----------------------------------------------------------------------
+    @property
+    def has_video(self) -> bool:
+        return "video" in self.f
+
+    @property
+    def n_frames(self) -> int:
+        if not self.has_video:
+            return 0
+        g = self.f["video"]
+        c = g["color"]
+        n = min(g["frames"].shape[0], ragged.count(c) if isinstance(c, h5py.Group) else c.shape[0])
+        if "depth" in g:
+            n = min(n, g["depth"].shape[0])
+        return n
+
+    @property
+    def frames(self) -> np.ndarray:
+        """(n, 4) float64: host_index, device_index, device_time_ms, host_time."""
+        return self.f["video"]["frames"][: self.n_frames] if self.has_video else np.zeros((0, 4))
+
+    def color(self, i: int) -> np.ndarray:
+        """Decoded RGB frame ``i`` (H, W, 3) uint8."""
+        c = self.f["video"]["color"]
+        if isinstance(c, h5py.Group):
+            import simplejpeg
+            return simplejpeg.decode_jpeg(ragged.read(c, i), colorspace="RGB")
+        return c[i]
+
+    def depth(self, i: int) -> np.ndarray:
+        return self.f["video"]["depth"][i]
+
+    # -- events ---------------------------------------------------------------------
+    @property
+    def events(self) -> list[Event]:
+        ev = self.f["events"]
+        n = min(ev["onset"].shape[0], ev["duration"].shape[0], ragged.count(ev["payload"]))
+        payloads = ragged.read_all(ev["payload"])[:n]
+        return [Event.from_json(o, d, p.decode("utf-8"))
+                for o, d, p in zip(ev["onset"][:n], ev["duration"][:n], payloads)]
+
+    # -- summary --------------------------------------------------------------------
+    def summary(self) -> dict:
+        """Per-stream counts, effective rates and gaps; video frames and drops."""
+        out: dict = {"path": str(self.path), "status": self.status,
+                     "size_bytes": self.path.stat().st_size, "streams": {}}
+        lost = [e for e in self.events if e.trial_type == "stream_lost"]
+        for key, s in self.streams.items():
+            ts = s.time_stamps
+            srate = float(s.group.attrs["nominal_srate"])
+            n = len(ts)
+            span = float(ts[-1] - ts[0]) if n > 1 else 0.0
+            gaps = 0
+            if srate > 0 and n > 1:
+                gaps = int(np.count_nonzero(np.diff(ts) > max(0.25, 20.0 / srate)))
+            out["streams"][key] = {
+                "name": s.name, "type": str(s.group.attrs["type"]), "samples": n,
+                "nominal_srate": srate,
+                "effective_srate": (n - 1) / span if span > 0 else 0.0,
+                "duration_s": span, "gaps": gaps,
+                "disconnects": sum(1 for e in lost if e.extra.get("stream") == key),
+                "clock_offsets": int(s.group["clock_offsets"].shape[0]),
+            }
+        if self.has_video:
+            fr = self.frames
+            dev = fr[:, 1]
+            dropped = int(np.sum(np.clip(np.diff(dev) - 1, 0, None))) if len(dev) > 1 else 0
+            span = float(fr[-1, 3] - fr[0, 3]) if len(fr) > 1 else 0.0
+            out["video"] = {"frames": len(fr), "dropped": dropped,
+                            "effective_fps": (len(fr) - 1) / span if span > 0 else 0.0,
+                            "width": int(self.f["video"].attrs["width"]),
+                            "height": int(self.f["video"].attrs["height"])}
+        out["events"] = len(self.f["events"]["onset"])
+        return out

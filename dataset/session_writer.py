@@ -1,0 +1,247 @@
+"""Writes one recording as a crash-safe HDF5 file (layout in docs/format.md).
+
+Crash safety comes from HDF5's single-writer/multiple-reader (SWMR) mode: once it is on,
+the library orders its metadata writes so that the file on disk is consistent after
+every flush, and a ``kill -9`` leaves everything up to the last flush readable. The
+recorder flushes at least twice a second. Objects cannot be created under SWMR, so a
+stream that joins late briefly closes and reopens the file (a clean close, so the window
+is not a corruption risk for the data already written).
+
+The file is written as ``<final>.part`` and only a clean :meth:`finalize` gives it its
+final name, with ``os.link`` so that an existing recording is never replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import h5py
+import hdf5plugin
+import numpy as np
+
+from mimicsync.acquisition.camera import CameraInfo
+from mimicsync.acquisition.lsl_meta import CHANNEL_FIELDS
+from mimicsync.dataset import ragged
+from mimicsync.dataset.events import Event
+from mimicsync.dataset.stream_meta import StreamMeta
+
+FORMAT_NAME = "mimicsync-recording"
+FORMAT_VERSION = 1
+CHANNEL_DTYPE = np.dtype([
+    ("label", "S64"), ("unit", "S32"), ("type", "S16"), ("scheme", "S16"), ("muscle", "S64"),
+    ("side", "S16"), ("x_mm", "f8"), ("y_mm", "f8"), ("scale", "f8"),
+])
+assert CHANNEL_DTYPE.names == CHANNEL_FIELDS
+FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time")
+TARGET_CHUNK_BYTES = 1 << 18
+
+
+class RecordingExistsError(FileExistsError):
+    """The target recording (or an unfinished one) is already there; nothing is replaced."""
+
+
+def _depth_filter() -> dict:
+    return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
+
+
+def _json(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _rows_per_chunk(row_bytes: int) -> int:
+    return int(np.clip(TARGET_CHUNK_BYTES // max(1, row_bytes), 64, 1 << 16))
+
+
+def _append(ds: h5py.Dataset, values: np.ndarray) -> None:
+    n = ds.shape[0]
+    ds.resize(n + values.shape[0], axis=0)
+    ds[n:] = values
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SessionWriter:
+    """Single-threaded writer of one recording file. Not thread-safe: one owner thread."""
+
+    def __init__(self, part_path: Path, final_path: Path, attrs: dict, provenance: dict) -> None:
+        self.part_path = Path(part_path)
+        self.final_path = Path(final_path)
+        if self.final_path.exists():
+            raise RecordingExistsError(
+                f"recording exists: {self.final_path}; choose another --run (recordings are "
+                "never overwritten)")
+        try:
+            self.f = h5py.File(self.part_path, "x", libver="latest")
+        except FileExistsError:
+            raise RecordingExistsError(
+                f"an unfinished recording exists: {self.part_path}; run `mimicsync recover "
+                f"{self.part_path}` or choose another --run") from None
+        self.f.attrs["format"] = FORMAT_NAME
+        self.f.attrs["format_version"] = FORMAT_VERSION
+        self.f.attrs["status"] = "recording"
+        for k, v in attrs.items():
+            self.f.attrs[k] = v if isinstance(v, (int, float, str)) else _json(v)
+        self.f.attrs["provenance"] = _json(provenance)
+        self.f.create_group("streams")
+        ev = self.f.create_group("events")
+        ev.create_dataset("onset", (0,), maxshape=(None,), dtype="f8", chunks=(4096,))
+        ev.create_dataset("duration", (0,), maxshape=(None,), dtype="f8", chunks=(4096,))
+        ragged.create(ev, "payload", bytes_chunk=1 << 16)
+        self.streams: dict[str, h5py.Group] = {}
+        self.video: h5py.Group | None = None
+        self.swmr = False
+
+    # -- structure ------------------------------------------------------------------
+    def add_stream(self, meta: StreamMeta) -> str:
+        """Create a stream's group; returns its key. Works before and during SWMR."""
+        key = meta.key(set(self.streams))
+        if self.swmr:
+            self._reopen_for_new_objects(lambda: self._create_stream(key, meta))
+        else:
+            self._create_stream(key, meta)
+        return key
+
+    def _create_stream(self, key: str, meta: StreamMeta) -> None:
+        g = self.f["streams"].create_group(key)
+        for k in ("name", "type", "source_id", "hostname", "nominal_srate", "channel_format",
+                  "channel_count", "uid", "session_id", "created_at", "info_xml"):
+            g.attrs[k] = getattr(meta, k)
+        g.attrs["can_drop_samples"] = meta.can_drop_samples
+        g.create_dataset("channels", data=np.array(
+            [tuple(getattr(c, n) for n in CHANNEL_FIELDS) for c in meta.channels],
+            dtype=CHANNEL_DTYPE))
+        g.create_dataset("time_stamps", (0,), maxshape=(None,), dtype="f8", chunks=(8192,))
+        g.create_dataset("clock_offsets", (0, 2), maxshape=(None, 2), dtype="f8", chunks=(256, 2))
+        if meta.is_string:
+            ragged.create(g, "data", bytes_chunk=1 << 16)
+        else:
+            c = meta.channel_count
+            g.create_dataset("data", (0, c), maxshape=(None, c), dtype=meta.dtype,
+                             chunks=(_rows_per_chunk(c * meta.dtype.itemsize), c))
+        self.streams[key] = g
+
+    def add_video(self, info: CameraInfo, frame_stream_key: str = "",
+                  color_encoding: str = "jpeg", jpeg_quality: int = 90) -> None:
+        """Create ``/video`` before SWMR starts (the camera is known at start)."""
+        if color_encoding not in ("jpeg", "lossless"):
+            raise ValueError(f"color_encoding: '{color_encoding}' is not one of jpeg, lossless")
+        g = self.f.create_group("video")
+        for k, v in asdict(info).items():
+            g.attrs[k] = v if isinstance(v, (int, float, str)) else _json(v)
+        g.attrs["frame_stream_key"] = frame_stream_key
+        g.attrs["color_encoding"] = color_encoding
+        g.attrs["jpeg_quality"] = jpeg_quality
+        g.attrs["frame_columns"] = _json(FRAME_COLUMNS)
+        g.create_dataset("frames", (0, 4), maxshape=(None, 4), dtype="f8", chunks=(1024, 4))
+        if color_encoding == "jpeg":
+            ragged.create(g, "color", bytes_chunk=1 << 21)
+        else:
+            g.create_dataset("color", (0, info.height, info.width, 3),
+                             maxshape=(None, info.height, info.width, 3), dtype="u1",
+                             chunks=(1, info.height, info.width, 3), **_depth_filter())
+        if info.depth_width:
+            g.create_dataset("depth", (0, info.depth_height, info.depth_width),
+                             maxshape=(None, info.depth_height, info.depth_width), dtype="u2",
+                             chunks=(1, info.depth_height, info.depth_width), **_depth_filter())
+        self.video = g
+
+    def start_swmr(self) -> None:
+        self.f.swmr_mode = True
+        self.swmr = True
+        self.flush()
+
+    def _reopen_for_new_objects(self, create) -> None:
+        self.f.flush()
+        self.f.close()
+        self.f = h5py.File(self.part_path, "r+", libver="latest")
+        create()
+        self._rebind()
+        self.f.swmr_mode = True
+        self.f.flush()
+
+    def _rebind(self) -> None:
+        self.streams = {k: self.f["streams"][k] for k in self.f["streams"]}
+        self.video = self.f["video"] if "video" in self.f else None
+
+    # -- data -----------------------------------------------------------------------
+    def append_samples(self, key: str, data: np.ndarray | Sequence[str],
+                       time_stamps: np.ndarray) -> None:
+        """Samples first, then their timestamps: a crash leaves len(ts) <= len(data)."""
+        g = self.streams[key]
+        ts = np.asarray(time_stamps, dtype="f8")
+        if "bytes" in g["data"]:
+            ragged.append(g["data"], [s.encode("utf-8") if isinstance(s, str) else bytes(s)
+                                      for s in data])
+        else:
+            _append(g["data"], np.asarray(data, dtype=g["data"].dtype).reshape(len(ts), -1))
+        _append(g["time_stamps"], ts)
+
+    def append_clock_offsets(self, key: str, rows: np.ndarray) -> None:
+        """Rows of [local collection time, offset] as LSL ``time_correction`` gives them."""
+        _append(self.streams[key]["clock_offsets"], np.asarray(rows, dtype="f8").reshape(-1, 2))
+
+    def append_video(self, rows: np.ndarray, color: Sequence[bytes] | np.ndarray,
+                     depth: np.ndarray | None) -> None:
+        """Pixels first, then the timing rows: a frame counts once its row exists."""
+        g = self.video
+        if isinstance(g["color"], h5py.Group):
+            ragged.append(g["color"], list(color))
+        else:
+            _append(g["color"], np.asarray(color, dtype="u1"))
+        if depth is not None and "depth" in g:
+            _append(g["depth"], np.asarray(depth, dtype="u2"))
+        _append(g["frames"], np.asarray(rows, dtype="f8").reshape(-1, 4))
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        ev = self.f["events"]
+        ragged.append(ev["payload"], [e.to_json().encode("utf-8") for e in events])
+        _append(ev["duration"], np.array([e.duration for e in events], dtype="f8"))
+        _append(ev["onset"], np.array([e.onset for e in events], dtype="f8"))
+
+    def flush(self) -> None:
+        self.f.flush()
+
+    # -- end ------------------------------------------------------------------------
+    def finalize(self, attrs: dict) -> Path:
+        """Close, stamp the final attributes, and link the file to its final name."""
+        self.f.flush()
+        self.f.close()
+        with h5py.File(self.part_path, "r+", libver="latest") as f:
+            for k, v in attrs.items():
+                f.attrs[k] = v if isinstance(v, (int, float, str)) else _json(v)
+            f.attrs["status"] = "complete"
+        return publish(self.part_path, self.final_path)
+
+    def abort(self) -> None:
+        """Close and delete a file that holds no recording yet (failed start)."""
+        try:
+            self.f.close()
+        finally:
+            self.part_path.unlink(missing_ok=True)
+
+
+def publish(part: Path, final: Path) -> Path:
+    """Give ``part`` its final name atomically, never replacing an existing file."""
+    with open(part, "rb+") as fh:
+        os.fsync(fh.fileno())
+    try:
+        os.link(part, final)
+    except FileExistsError:
+        raise RecordingExistsError(
+            f"recording exists: {final}; the new data stays in {part} (nothing was overwritten)"
+        ) from None
+    part.unlink()
+    fsync_dir(final.parent)
+    return final
