@@ -5,4 +5,10 @@ Subpackages: ``acquisition`` (device adapters, simulators, recorder), ``dataset`
 ``protocols`` (movement protocols), ``gui`` (operator app), ``cli``.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# liblsl logs INFO lines to stderr on every load; keep the console for our own messages
+# unless the user points LSLAPICFG at a configuration of their own.
+_os.environ.setdefault("LSLAPICFG", _os.path.join(_os.path.dirname(__file__), "lsl_api.cfg"))

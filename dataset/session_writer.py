@@ -102,9 +102,9 @@ class SessionWriter:
         self.swmr = False
 
     # -- structure ------------------------------------------------------------------
-    def add_stream(self, meta: StreamMeta) -> str:
+    def add_stream(self, meta: StreamMeta, key: str | None = None) -> str:
         """Create a stream's group; returns its key. Works before and during SWMR."""
-        key = meta.key(set(self.streams))
+        key = key or meta.key(set(self.streams))
         if self.swmr:
             self._reopen_for_new_objects(lambda: self._create_stream(key, meta))
         else:
@@ -179,7 +179,7 @@ class SessionWriter:
         """Samples first, then their timestamps: a crash leaves len(ts) <= len(data)."""
         g = self.streams[key]
         ts = np.asarray(time_stamps, dtype="f8")
-        if "bytes" in g["data"]:
+        if isinstance(g["data"], h5py.Group):
             ragged.append(g["data"], [s.encode("utf-8") if isinstance(s, str) else bytes(s)
                                       for s in data])
         else:

@@ -1,0 +1,521 @@
+"""The recorder: selected LSL streams + the local camera -> one crash-safe HDF5 recording.
+
+Threads: one :class:`InletWorker` per stream, the camera's own thread, one JPEG encoder,
+one discovery thread for late joiners, and one writer that owns the HDF5 file. The writer
+flushes at least every ``flush_interval`` s, so a crash loses at most about that much.
+The CLI, the GUI and the protocol runner all drive this one class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import logging
+import os
+import platform
+import queue
+import shutil
+import socket
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pylsl
+
+from mimicsync import __version__
+from mimicsync.acquisition.camera import Camera, CameraError, CameraStreamer, Frame
+from mimicsync.acquisition.inlet_worker import InletWorker
+from mimicsync.acquisition.stream_select import (StreamSelector, identity, missing, select)
+from mimicsync.dataset.events import Event
+from mimicsync.dataset.layout import RecordingId
+from mimicsync.dataset.session_writer import SessionWriter, fsync_dir
+from mimicsync.dataset.sidecar import write_sidecar
+from mimicsync.dataset.stream_meta import StreamMeta
+from mimicsync.dataset.study_tree import register_recording
+
+log = logging.getLogger(__name__)
+GiB = 1 << 30
+
+
+class RecorderError(RuntimeError):
+    """Recording could not start or continue; the one-line message names the fix."""
+
+
+@dataclass
+class RecorderConfig:
+    root: Path
+    rid: RecordingId
+    streams: list[StreamSelector] = field(default_factory=list)  # what to record
+    require: list[StreamSelector] = field(default_factory=list)  # must be there to start
+    camera: Camera | None = None
+    camera_name: str = "mimicsync-camera"
+    operator: str = ""
+    resolve_wait: float = 2.0  # how long to look for streams at start
+    clock_interval: float = 5.0  # LSL time_correction at least this often
+    flush_interval: float = 0.5  # data on disk at least this often
+    color_encoding: str = "jpeg"
+    jpeg_quality: int = 90
+    min_free_bytes: int = 1 * GiB  # stop cleanly below this much free disk
+    settings: dict = field(default_factory=dict)  # extra device/protocol settings to keep
+
+
+@dataclass
+class StreamStatus:
+    key: str
+    name: str
+    type: str
+    samples: int
+    connected: bool
+    error: str | None
+
+
+@dataclass
+class RecorderStatus:
+    recording: bool
+    elapsed_s: float
+    path: str
+    file_bytes: int
+    free_bytes: int
+    streams: list[StreamStatus]
+    frames: int = 0
+    dropped_frames: int = 0
+    encoder_backlog: int = 0
+    events: int = 0
+    stop_reason: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def software_versions() -> dict[str, str]:
+    import h5py
+    versions = {"mimicsync": __version__, "python": sys.version.split()[0],
+                "numpy": np.__version__, "h5py": h5py.__version__,
+                "hdf5": h5py.version.hdf5_version, "pylsl": getattr(pylsl, "__version__", ""),
+                "liblsl": str(pylsl.library_version())}
+    for mod in ("pyrealsense2", "brainflow"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            versions[mod] = str(getattr(m, "__version__", "loaded"))
+    return versions
+
+
+def check_disk(root: Path, min_free: int) -> int:
+    """Free bytes at ``root``; refuses below ``min_free``."""
+    probe = root if root.exists() else next(p for p in root.parents if p.exists())
+    free = shutil.disk_usage(probe).free
+    if free < min_free:
+        raise RecorderError(
+            f"disk: only {free / GiB:.2f} GiB free at {probe} (need {min_free / GiB:.2f} GiB); "
+            "free space or choose another --root")
+    return free
+
+
+def check_root_writable(root: Path) -> None:
+    probe = root if root.exists() else next(p for p in root.parents if p.exists())
+    if not probe.is_dir():
+        raise RecorderError(f"root: {probe} is not a folder; choose a folder with --root")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RecorderError(f"root: {probe} is not writable (permission denied); choose a "
+                            "folder you can write to with --root")
+
+
+class Recorder:
+    """Records one run. ``start()`` validates and opens; ``stop()`` finalizes atomically."""
+
+    def __init__(self, config: RecorderConfig) -> None:
+        self.cfg = config
+        self.root = Path(config.root)
+        self.path = config.rid.path(self.root)
+        self.part_path = config.rid.part_path(self.root)
+        self.writer: SessionWriter | None = None
+        self.workers: dict[str, InletWorker] = {}
+        self.camera: CameraStreamer | None = None
+        self._q: queue.Queue = queue.Queue()
+        self._frames: queue.Queue = queue.Queue(maxsize=int(30 * 10))
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._keys_lock = threading.Lock()
+        self._identities: set[tuple[str, str, str]] = set()
+        self._keys: set[str] = set()
+        self.start_utc = ""
+        self.start_lsl = 0.0
+        self.stop_reason = ""
+        self.errors: list[str] = []
+        self.frames_written = 0
+        self.events_written = 0
+        self.encoder_dropped = 0
+        self._free = 0
+        self._created_dirs: list[Path] = []
+        self.final_path: Path | None = None
+
+    # -- start ----------------------------------------------------------------------
+    def _resolve(self) -> list[pylsl.StreamInfo]:
+        """Matching streams now; waits up to ``resolve_wait`` for required ones."""
+        selectors = self.cfg.streams + self.cfg.require
+        deadline = time.monotonic() + self.cfg.resolve_wait
+        while True:
+            infos = list(pylsl.resolve_streams(wait_time=min(1.0, self.cfg.resolve_wait)))
+            chosen = select(infos, selectors)
+            if not missing(chosen, self.cfg.require) or time.monotonic() >= deadline:
+                break
+        gone = missing(chosen, self.cfg.require)
+        if gone:
+            raise RecorderError(
+                "required stream(s) not found: " + ", ".join(str(s) for s in gone)
+                + "; start the device (or `mimicsync simulate`), check `mimicsync streams`, "
+                "or drop --require")
+        return chosen
+
+    def start(self) -> None:
+        cfg = self.cfg
+        if not cfg.streams and not cfg.require and cfg.camera is None:
+            raise RecorderError("nothing to record: select streams with --stream (see "
+                                "`mimicsync streams`) or a camera with --camera")
+        check_root_writable(self.root)
+        if self.path.exists():
+            raise RecorderError(f"recording exists: {self.path}; choose another --run "
+                                "(recordings are never overwritten)")
+        if self.part_path.exists():
+            raise RecorderError(f"an unfinished recording exists: {self.part_path}; run "
+                                f"`mimicsync recover {self.part_path}` or choose another --run")
+        self._free = check_disk(self.root, cfg.min_free_bytes)
+        if cfg.camera is not None:
+            self.camera = CameraStreamer(cfg.camera, name=cfg.camera_name)
+            try:
+                self.camera.start()
+            except CameraError as e:
+                raise RecorderError(str(e)) from None
+            except Exception as e:  # noqa: BLE001 - any driver error is a camera failure
+                raise RecorderError(f"camera: failed to start ({e}); check the cable or use "
+                                    "--camera sim / --camera none") from None
+        try:
+            self._open(self._resolve())
+        except BaseException:
+            if self.camera is not None:
+                self.camera.stop()
+            raise
+
+    def _open(self, infos: list[pylsl.StreamInfo]) -> None:
+        cfg = self.cfg
+        opened: list[tuple[pylsl.StreamInfo, Any, StreamMeta]] = []
+        for info in infos:
+            try:
+                inlet, full = InletWorker.open_inlet(info)
+            except Exception as e:  # noqa: BLE001
+                if any(r.matches(info) for r in cfg.require):
+                    raise RecorderError(f"required stream '{info.name()}' did not open ({e}); "
+                                        "check the device and the network") from None
+                self.errors.append(f"stream '{info.name()}' did not open: {e}")
+                continue
+            opened.append((info, inlet, StreamMeta.from_info(full)))
+        if not opened and self.camera is None:
+            raise RecorderError("no selected stream is on the network; check `mimicsync streams` "
+                                "and your --stream selectors")
+        frame_info = None
+        if self.camera is not None:
+            frame_info = self._camera_stream_info()
+            inlet, full = InletWorker.open_inlet(frame_info)
+            opened.append((frame_info, inlet, StreamMeta.from_info(full)))
+        self._make_dirs()
+        self.start_lsl = pylsl.local_clock()
+        self.start_utc = dt.datetime.now(dt.timezone.utc).isoformat()
+        attrs = {"participant": cfg.rid.participant, "session": cfg.rid.session,
+                 "task": cfg.rid.task, "acq": cfg.rid.acq or "", "run": cfg.rid.run,
+                 "start_utc": self.start_utc,
+                 "start_lsl": self.start_lsl, "operator": cfg.operator}
+        try:
+            self.writer = SessionWriter(self.part_path, self.path, attrs, self._provenance(opened))
+            for info, inlet, meta in opened:
+                key = self._claim_key(info, meta)
+                self.writer.add_stream(meta, key)
+                w = InletWorker(key, info, meta, self._q.put, cfg.clock_interval)
+                w.inlet = inlet
+                self.workers[key] = w
+            if self.camera is not None:
+                fkey = next(k for k, w in self.workers.items() if w.info is frame_info)
+                self.writer.add_video(self.camera.info, fkey, cfg.color_encoding, cfg.jpeg_quality)
+            self.writer.start_swmr()
+        except BaseException:
+            if self.writer is not None:
+                self.writer.abort()
+            self._remove_created_dirs()
+            raise
+        fsync_dir(self.part_path.parent)
+        for w in self.workers.values():
+            w.start()
+        if self.camera is not None:
+            self.camera.add_sink(self._on_frame)
+            self._spawn(self._encode_loop, "encoder")
+        self._spawn(self._writer_loop, "writer")
+        self._spawn(self._discovery_loop, "discovery")
+
+    def _camera_stream_info(self) -> pylsl.StreamInfo:
+        sid = self.camera.outlet.get_info().source_id()
+        for _ in range(50):
+            found = pylsl.resolve_bypred(f"source_id='{sid}'", minimum=1, timeout=0.2)
+            if found:
+                return found[0]
+        raise RecorderError("camera: its frame-index LSL stream did not appear; check that "
+                            "LSL works on this machine (`mimicsync streams`)")
+
+    def _claim_key(self, info: pylsl.StreamInfo, meta: StreamMeta) -> str:
+        """Reserve a unique group name and mark the stream's identity as recorded."""
+        with self._keys_lock:
+            self._identities.add(identity(info))
+            key = meta.key(self._keys)
+            self._keys.add(key)
+            return key
+
+    def _make_dirs(self) -> None:
+        d = self.part_path.parent
+        missing_dirs = [p for p in [d, *d.parents] if not p.exists()]
+        d.mkdir(parents=True, exist_ok=True)
+        self._created_dirs = sorted(missing_dirs, key=lambda p: len(p.parts), reverse=True)
+
+    def _remove_created_dirs(self) -> None:
+        for p in self._created_dirs:
+            try:
+                p.rmdir()
+            except OSError:
+                break
+
+    def _provenance(self, opened) -> dict:
+        devices: dict[str, Any] = {"streams": [
+            {"name": m.name, "type": m.type, "source_id": m.source_id, "hostname": m.hostname,
+             "nominal_srate": m.nominal_srate, "channel_count": m.channel_count}
+            for _, _, m in opened]}
+        if self.camera is not None:
+            devices["camera"] = asdict(self.camera.info)
+        return {"software": software_versions(), "host": socket.gethostname(),
+                "platform": platform.platform(), "user": getpass.getuser(),
+                "command": sys.argv, "operator": self.cfg.operator, "devices": devices,
+                "settings": {"selected": [str(s) for s in self.cfg.streams],
+                             "required": [str(s) for s in self.cfg.require],
+                             "clock_interval_s": self.cfg.clock_interval,
+                             "flush_interval_s": self.cfg.flush_interval,
+                             "color_encoding": self.cfg.color_encoding,
+                             "jpeg_quality": self.cfg.jpeg_quality, **self.cfg.settings}}
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- producers ------------------------------------------------------------------
+    def add_events(self, events: list[Event]) -> None:
+        """Thread-safe: protocol cues, annotations, detected taps become session events."""
+        self._q.put(("events", list(events)))
+
+    def annotate(self, text: str) -> None:
+        self.add_events([Event(pylsl.local_clock(), 0.0, "annotation", text)])
+
+    def _on_frame(self, frame: Frame) -> None:
+        try:
+            self._frames.put_nowait(frame)
+        except queue.Full:
+            self.encoder_dropped += 1
+            self.errors.append("video encoder fell behind; a frame was not stored")
+
+    def _encode_loop(self) -> None:
+        import simplejpeg
+        jpeg = self.cfg.color_encoding == "jpeg"
+        while not (self._stop.is_set() and self._frames.empty()):
+            try:
+                fr = self._frames.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            color = (simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), self.cfg.jpeg_quality,
+                                            colorspace="RGB") if jpeg else fr.color)
+            row = (fr.host_index, fr.device_index, fr.device_time_ms, fr.host_time)
+            self._q.put(("frame", row, color, fr.depth))
+
+    def _discovery_loop(self) -> None:
+        """Late joiners: a selected stream that appears after the start is added."""
+        selectors = self.cfg.streams + self.cfg.require
+        while not self._stop.wait(1.0):
+            try:
+                infos = select(list(pylsl.resolve_streams(wait_time=0.5)), selectors)
+            except Exception:  # noqa: BLE001
+                continue
+            for info in infos:
+                if identity(info) in self._identities or self._stop.is_set():
+                    continue
+                try:
+                    inlet, full = InletWorker.open_inlet(info, timeout=2.0)
+                except Exception as e:  # noqa: BLE001
+                    log.debug("late stream %s did not open: %s", info.name(), e)
+                    continue
+                meta = StreamMeta.from_info(full)
+                key = self._claim_key(info, meta)
+                w = InletWorker(key, info, meta, self._q.put, self.cfg.clock_interval)
+                w.inlet = inlet
+                self._q.put(("add_stream", key, meta, w))
+
+    # -- the writer -----------------------------------------------------------------
+    def _writer_loop(self) -> None:
+        wr = self.writer
+        samples: dict[str, list] = {}
+        video: list[tuple] = []
+        events: list[Event] = []
+        offsets: dict[str, list] = {}
+        last_flush = time.monotonic()
+        last_disk = 0.0
+
+        def write_all() -> None:
+            for key, chunks in samples.items():
+                if not chunks:
+                    continue
+                if isinstance(chunks[0][0], list):
+                    data = [v for c, _ in chunks for v in c]
+                else:
+                    data = np.concatenate([c for c, _ in chunks])
+                wr.append_samples(key, data, np.concatenate([t for _, t in chunks]))
+                chunks.clear()
+            for key, rows in offsets.items():
+                if rows:
+                    wr.append_clock_offsets(key, np.concatenate(rows))
+                    rows.clear()
+            if video:
+                depth = [d for _, _, d in video]
+                wr.append_video(np.array([r for r, _, _ in video]),
+                                [c for _, c, _ in video] if self.cfg.color_encoding == "jpeg"
+                                else np.stack([c for _, c, _ in video]),
+                                None if depth[0] is None else np.stack(depth))
+                self.frames_written += len(video)
+                video.clear()
+            if events:
+                wr.append_events(events)
+                self.events_written += len(events)
+                events.clear()
+            wr.flush()
+
+        def handle(item: tuple) -> None:
+            kind = item[0]
+            if kind == "samples":
+                samples.setdefault(item[1], []).append((item[2], item[3]))
+            elif kind == "offsets":
+                offsets.setdefault(item[1], []).append(item[2])
+            elif kind == "frame":
+                video.append(item[1:])
+            elif kind == "events":
+                events.extend(item[1])
+            elif kind == "event":
+                events.append(item[1])
+            elif kind == "add_stream":
+                _, key, meta, worker = item
+                if self._stop.is_set():
+                    return
+                write_all()
+                wr.add_stream(meta, key)
+                self.workers[key] = worker
+                events.append(Event(pylsl.local_clock(), 0.0, "stream_added", meta.name,
+                                    {"stream": key}))
+                worker.start()
+            elif kind == "rediscover":
+                self._identities.discard(identity(self.workers[item[1]].info))
+
+        try:
+            while True:
+                try:
+                    handle(self._q.get(timeout=0.05))
+                    while True:
+                        handle(self._q.get_nowait())
+                except queue.Empty:
+                    pass
+                now = time.monotonic()
+                if now - last_flush >= self.cfg.flush_interval:
+                    write_all()
+                    last_flush = now
+                if now - last_disk >= 2.0:
+                    last_disk = now
+                    self._free = shutil.disk_usage(self.part_path.parent).free
+                    if self._free < self.cfg.min_free_bytes and not self._stop.is_set():
+                        self.stop_reason = (f"disk nearly full ({self._free / GiB:.2f} GiB free); "
+                                            "recording stopped cleanly")
+                        events.append(Event(pylsl.local_clock(), 0.0, "recording_stopped",
+                                            "disk_low"))
+                        self._stop.set()
+                if self._stopped.is_set() and self._q.empty():
+                    write_all()
+                    return
+        except Exception as e:  # noqa: BLE001 - e.g. disk full: keep what is flushed
+            self.errors.append(f"writer failed: {e}")
+            self.stop_reason = f"writer failed ({e}); data up to the last flush is kept"
+            log.exception("writer failed")
+            self._stop.set()
+
+    # -- stop -----------------------------------------------------------------------
+    @property
+    def is_recording(self) -> bool:
+        return self.writer is not None and not self._stopped.is_set()
+
+    def wait(self, duration: float | None = None) -> None:
+        """Block until ``duration`` elapsed or a stop was requested (e.g. disk low)."""
+        self._stop.wait(duration)
+
+    def request_stop(self, reason: str = "") -> None:
+        if reason and not self.stop_reason:
+            self.stop_reason = reason
+        self._stop.set()
+
+    def stop(self) -> Path:
+        """Stop every thread, write the rest, finalize atomically; returns the final path."""
+        if self.writer is None:
+            raise RecorderError("not recording")
+        if self.final_path is not None:
+            return self.final_path
+        self._stop.set()
+        if self.camera is not None:
+            self.camera.stop()
+        for w in list(self.workers.values()):
+            w.stop_event.set()
+        for w in list(self.workers.values()):
+            w.join(timeout=5)
+        for t in self._threads:
+            if t.name == "encoder":
+                t.join(timeout=10)
+        self._stopped.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        stop_lsl = pylsl.local_clock()
+        final_attrs = {"stop_utc": dt.datetime.now(dt.timezone.utc).isoformat(),
+                       "stop_lsl": stop_lsl, "duration_s": stop_lsl - self.start_lsl,
+                       "stop_reason": self.stop_reason or "stopped by operator",
+                       "dropped_frames_encoder": self.encoder_dropped}
+        if any(t.is_alive() for t in self._threads if t.name == "writer"):
+            raise RecorderError(f"writer did not finish; the data is in {self.part_path} "
+                                f"(run `mimicsync recover {self.part_path}`)")
+        try:
+            self.final_path = self.writer.finalize(final_attrs)
+        except Exception as e:  # noqa: BLE001 - e.g. disk full while finalizing
+            raise RecorderError(f"finalizing failed ({e}); the data is in {self.part_path} "
+                                f"(run `mimicsync recover {self.part_path}`)") from None
+        write_sidecar(self.final_path)
+        register_recording(self.root, self.cfg.rid, self.start_utc, "complete")
+        return self.final_path
+
+    # -- status ---------------------------------------------------------------------
+    def status(self) -> RecorderStatus:
+        """A snapshot for the GUI/CLI; cheap and safe from any thread."""
+        path = self.final_path or self.part_path
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        streams = [StreamStatus(k, w.meta.name, w.meta.type, w.samples, w.connected, w.error)
+                   for k, w in list(self.workers.items())]
+        errors = list(self.errors) + [s.error for s in streams if s.error]
+        if self.camera is not None and self.camera.error:
+            errors.append(self.camera.error)
+        return RecorderStatus(
+            recording=self.is_recording,
+            elapsed_s=pylsl.local_clock() - self.start_lsl if self.start_lsl else 0.0,
+            path=str(path), file_bytes=size, free_bytes=self._free, streams=streams,
+            frames=self.frames_written,
+            dropped_frames=(self.camera.dropped if self.camera else 0) + self.encoder_dropped,
+            encoder_backlog=self._frames.qsize(), events=self.events_written,
+            stop_reason=self.stop_reason, errors=errors)
