@@ -453,6 +453,11 @@ class Recorder:
     def is_recording(self) -> bool:
         return self.writer is not None and not self._stopped.is_set()
 
+    @property
+    def stop_requested(self) -> bool:
+        """True once a stop was asked for (operator, signal, full disk, writer failure)."""
+        return self._stop.is_set()
+
     def wait(self, duration: float | None = None) -> None:
         """Block until ``duration`` elapsed or a stop was requested (e.g. disk low)."""
         self._stop.wait(duration)

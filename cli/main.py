@@ -1,0 +1,104 @@
+"""``mimicsync`` command line: argument parsing and one-line errors.
+
+Each command lives in a small module; this one only wires them and turns every known
+failure into ``mimicsync: error: <what> ; <fix>`` with a non-zero exit code. Run with
+``--debug`` for a traceback when reporting a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_ERROR = 2
+
+
+def _common_record_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stream", action="append", default=[], metavar="SEL",
+                   help="record streams matching SEL: a name, or name=/type=/source_id=/host=; "
+                        "repeatable")
+    p.add_argument("--require", action="append", default=[], metavar="SEL",
+                   help="like --stream, and refuse to start while it is missing")
+    p.add_argument("--duration", type=float, default=None,
+                   help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--operator", default="", help="operator name kept in the provenance")
+    p.add_argument("--color-encoding", choices=("jpeg", "lossless"), default="jpeg")
+    p.add_argument("--jpeg-quality", type=int, default=90)
+    p.add_argument("--min-free-gb", type=float, default=1.0,
+                   help="stop cleanly when free disk falls below this (default 1 GiB)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mimicsync", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="simulate the lab, record about a minute, print a summary")
+    d.add_argument("--root", type=Path, default=Path("demo-study"))
+    d.add_argument("--duration", type=float, default=60.0)
+    d.add_argument("--width", type=int, default=1280)
+    d.add_argument("--height", type=int, default=720)
+    d.add_argument("--no-camera", action="store_true")
+
+    s = sub.add_parser("simulate", help="publish the simulated devices on LSL until Ctrl-C")
+    s.add_argument("--duration", type=float, default=None)
+    s.add_argument("--suffix", default="", help="append to the stream names (several labs)")
+    s.add_argument("--offset", type=float, default=0.0, help="EMG clock offset, s")
+    s.add_argument("--drift-ppm", type=float, default=0.0, help="EMG clock drift, ppm")
+    s.add_argument("--jitter", type=float, default=0.0, help="EMG timestamp jitter std, s")
+    s.add_argument("--frame-index", action="store_true",
+                   help="also run the simulated camera and publish its frame-index stream")
+
+    st = sub.add_parser("streams", help="list the LSL streams on the network")
+    st.add_argument("--wait", type=float, default=2.0)
+
+    r = sub.add_parser("record", help="record selected LSL streams and a camera")
+    r.add_argument("--root", type=Path, required=True, help="study root folder")
+    r.add_argument("--participant", required=True)
+    r.add_argument("--session", required=True)
+    r.add_argument("--task", required=True)
+    r.add_argument("--acq", default=None)
+    r.add_argument("--run", type=int, default=None, help="default: the next free run")
+    r.add_argument("--camera", choices=("realsense", "sim", "none"), default="none")
+    r.add_argument("--camera-serial", default=None)
+    r.add_argument("--width", type=int, default=1280)
+    r.add_argument("--height", type=int, default=720)
+    r.add_argument("--fps", type=int, default=30)
+    _common_record_args(r)
+
+    i = sub.add_parser("info", help="summarize a recording")
+    i.add_argument("file", type=Path)
+    i.add_argument("--json", action="store_true")
+
+    rc = sub.add_parser("recover", help="finish a recording left behind by a crash")
+    rc.add_argument("file", type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from mimicsync.cli import commands
+    try:
+        return commands.run(args)
+    except KeyboardInterrupt:
+        print("mimicsync: interrupted", file=sys.stderr)
+        return 130
+    except commands.KNOWN_ERRORS as e:
+        if args.debug:
+            raise
+        print(f"mimicsync: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as e:  # noqa: BLE001 - a bug: still one line, traceback on --debug
+        if args.debug:
+            raise
+        print(f"mimicsync: error: unexpected {type(e).__name__}: {e} (run with --debug and "
+              "report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
