@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pylsl
+from pylsl.util import LostError, TimeoutError as LslTimeoutError
 
 from mimicsync.acquisition.stream_select import identity_predicate
 from mimicsync.dataset.events import Event
@@ -60,7 +61,7 @@ class InletWorker(threading.Thread):
     def _measure_offset(self) -> None:
         try:
             offset = self.inlet.time_correction(timeout=2.0)
-        except pylsl.TimeoutError:
+        except LslTimeoutError:
             return
         self._offset = offset
         self.put(("offsets", self.key, np.array([[pylsl.local_clock(), offset]])))
@@ -106,7 +107,7 @@ class InletWorker(threading.Thread):
                     self._measure_offset()
                     next_clock = now + self.clock_interval
                 self._pull()
-            except pylsl.LostError:
+            except LostError:
                 self._lost()
                 if not self._reconnect():
                     return
