@@ -1,0 +1,84 @@
+"""The command line as a user meets it: real subprocesses, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lsl_helpers import unique
+
+MIMICSYNC = [sys.executable, "-m", "mimicsync.cli.main"]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(MIMICSYNC + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+def _assert_one_line_error(out: subprocess.CompletedProcess, *needles: str) -> None:
+    assert out.returncode == 2, out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, out.stderr  # no traceback
+    assert lines[0].startswith("mimicsync: error: ")
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def _record_args(root, **over) -> list[str]:
+    a = {"--root": str(root), "--participant": "01", "--session": "01", "--task": "rest"}
+    a.update(over)
+    return ["record", *[x for kv in a.items() for x in kv]]
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("--participant", "sub_01", "participant: 'sub_01' is not a BIDS label"),
+    ("--session", "0-1", "session: '0-1' is not a BIDS label"),
+    ("--task", "smile open", "task: 'smile open'"),
+    ("--acq", "with-electrodes", "acq: 'with-electrodes'"),
+])
+def test_invalid_labels_name_the_field_and_write_nothing(tmp_path, field, value, needle):
+    root = tmp_path / "study"
+    out = run(*_record_args(root, **{field: value}), "--stream", "type=EMG")
+    _assert_one_line_error(out, needle, "letters and digits only")
+    assert not root.exists()
+
+
+def test_bad_selector_and_run(tmp_path):
+    _assert_one_line_error(run(*_record_args(tmp_path), "--stream", "colour=red"),
+                           "unknown key 'colour'", "name=, type=, source_id= or host=")
+    _assert_one_line_error(run(*_record_args(tmp_path, **{"--run": "0"}), "--stream", "x"),
+                           "run: must be a whole number >= 1")
+
+
+def test_root_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "notafolder"
+    f.write_text("x")
+    _assert_one_line_error(run(*_record_args(f / "study"), "--stream", "x"),
+                           "is not a folder", "--root")
+
+
+def test_missing_required_stream_blocks_start(tmp_path):
+    name = unique("absent")
+    out = run(*_record_args(tmp_path / "s"), "--require", f"name={name}")
+    _assert_one_line_error(out, f"required stream(s) not found: name={name}", "mimicsync streams")
+    assert not (tmp_path / "s").exists()
+
+
+def test_nothing_selected_is_refused(tmp_path):
+    _assert_one_line_error(run(*_record_args(tmp_path / "s")), "nothing to record", "--stream")
+
+
+def test_info_on_files_that_are_not_recordings(tmp_path):
+    _assert_one_line_error(run("info", str(tmp_path / "nope.h5")), "does not exist")
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5 at all" * 100)
+    _assert_one_line_error(run("info", str(junk)), "cannot be opened as HDF5", "mimicsync recover")
+
+
+def test_streams_lists_a_published_stream(outlet_factory):
+    o = outlet_factory(channels=7, srate=333.0)
+    out = run("streams", "--wait", "1.5")
+    assert out.returncode == 0
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith(o.name))
+    assert "EMG" in line and "333" in line and " 7 " in line and o.source_id in line

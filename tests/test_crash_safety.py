@@ -1,0 +1,94 @@
+"""kill -9 at random moments: the recording must be recoverable with <= 1 s lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pylsl
+import pytest
+
+from lsl_helpers import assert_exact_slice
+from mimicsync.dataset.recording import Recording
+from mimicsync.dataset.recover import recover
+from mimicsync.dataset.study_tree import read_tsv
+
+MIMICSYNC = [sys.executable, "-m", "mimicsync.cli.main"]
+
+
+def _start_recording(root, source_id: str, extra: list[str] = ()) -> subprocess.Popen:
+    cmd = MIMICSYNC + ["record", "--root", str(root), "--participant", "01", "--session", "01",
+                       "--task", "crash", "--require", f"source_id={source_id}", *extra]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "recording to" in line:
+            return proc
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"recorder did not start: {proc.stderr.read()}")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kill9_at_random_moment_loses_at_most_one_second(tmp_path, outlet_factory, seed):
+    emg = outlet_factory(channels=16, srate=2048.0, fmt=pylsl.cf_int16, chunk=32)
+    proc = _start_recording(tmp_path, emg.source_id)
+    time.sleep(random.Random(seed).uniform(1.0, 4.0))
+    os.kill(proc.pid, signal.SIGKILL)
+    t_kill = pylsl.local_clock()
+    proc.wait()
+    part = next(tmp_path.glob("sub-01/ses-01/*.h5.part"))
+    assert not list(tmp_path.glob("sub-01/ses-01/*.h5")), "a crashed file must not look finished"
+
+    # the crashed file already opens, directly, as it is
+    with Recording(part) as rec:
+        assert rec.status == "recording"
+        assert len(rec.stream(emg.name)) > 0
+
+    final = recover(part)
+    assert final.name.endswith("_recording.h5") and not part.exists()
+    with h5py.File(final, "r") as f:  # now a normal HDF5 file for any tool
+        assert f.attrs["status"] == "recovered"
+    with Recording(final) as rec:
+        s = rec.stream(emg.name)
+        sent, sent_ts = emg.sent()
+        assert_exact_slice(s.data, s.time_stamps, sent, sent_ts)
+        lost = t_kill - s.time_stamps[-1]
+        assert lost <= 1.0, f"lost {lost:.2f} s of data before the kill"
+        assert len(s.clock_offsets) >= 1
+    scans = read_tsv(final.parent / "sub-01_ses-01_scans.tsv")
+    assert scans[0]["filename"] == final.name and scans[0]["status"] == "recovered"
+
+
+def test_recover_refuses_a_finished_file_and_leaves_it_alone(tmp_path, outlet_factory):
+    emg = outlet_factory()
+    proc = _start_recording(tmp_path, emg.source_id, ["--duration", "1"])
+    assert proc.wait(timeout=30) == 0
+    final = next(tmp_path.glob("sub-01/ses-01/*.h5"))
+    before = final.read_bytes()
+    out = subprocess.run(MIMICSYNC + ["recover", str(final)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "already finished" in out.stderr
+    assert final.read_bytes() == before
+
+
+def test_sigterm_stops_cleanly(tmp_path, outlet_factory):
+    emg = outlet_factory()
+    proc = _start_recording(tmp_path, emg.source_id)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    final = next(tmp_path.glob("sub-01/ses-01/*.h5"))
+    with Recording(final) as rec:
+        assert rec.status == "complete"
+        assert "SIGTERM" in rec.attrs["stop_reason"]
+        s = rec.stream(emg.name)
+        assert_exact_slice(s.data, s.time_stamps, *emg.sent())
