@@ -1,0 +1,203 @@
+"""Recorder throughput at full rate: 64 ch x 4096 Hz sEMG, 1280x720 colour + depth at 30 fps, markers.
+
+Prints:
+  1. live run (default 5 min of input through real LSL and the real recorder): dropped
+     samples and frames, CPU share per thread group, MB per minute;
+  2. the writer alone (SessionWriter, pre-generated data, as fast as it goes), in times
+     real time, against a baseline in the same process: the same bytes written with
+     plain buffered file writes;
+  3. JPEG encoding rate (the encoder thread's work), for reference.
+
+    python bench/record_throughput.py [--minutes 5] [--writer-seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pylsl
+import simplejpeg
+
+from mimicsync.acquisition.camera_simulator import SimulatedCamera
+from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+from mimicsync.acquisition.scenario import Movement, Scenario, tap_block
+from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
+from mimicsync.acquisition.stream_select import StreamSelector
+from mimicsync.dataset.events import Event
+from mimicsync.dataset.layout import RecordingId
+from mimicsync.dataset.recording import Recording
+from mimicsync.dataset.session_writer import SessionWriter
+from mimicsync.dataset.stream_meta import StreamMeta
+
+W, H, FPS, SRATE = 1280, 720, 30.0, 4096.0
+
+
+def busy_scenario(t0: float, seconds: float) -> Scenario:
+    """Movements all the time and taps every 20 s: the face and the EMG keep changing."""
+    sc = Scenario()
+    moves = ["smile-open", "forehead", "eyes-tight", "anger", "happiness", "lip-pucker"]
+    t, i = t0 + 1.0, 0
+    while t < t0 + seconds:
+        sc.add_movement(Movement(t, t + 3.0, moves[i % len(moves)]))
+        t, i = t + 5.0, i + 1
+    for k in range(int(seconds // 20) + 1):
+        for tap in tap_block(t0 + 2.0 + 20.0 * k):
+            sc.add_tap(tap)
+    return sc
+
+
+def thread_cpu(groups: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """CPU seconds per group of thread-name prefixes (native ids mapped to names)."""
+    by_id = {t.native_id: t.name for t in threading.enumerate()}
+    out = {g: 0.0 for g in groups}
+    out["other (simulators, main)"] = 0.0
+    for th in psutil.Process().threads():
+        name = by_id.get(th.id, "")
+        group = next((g for g, prefixes in groups.items() if name.startswith(prefixes)),
+                     "other (simulators, main)")
+        out[group] += th.user_time + th.system_time
+    return out
+
+
+GROUPS = {"recorder: inlets": ("inlet:",), "recorder: writer": ("writer",),
+          "recorder: jpeg encoder": ("encoder",), "recorder: discovery": ("discovery",),
+          "camera thread (sim render + frame-index push)": ("camera:",)}
+
+
+def live(minutes: float, root: Path) -> None:
+    seconds = minutes * 60.0
+    t0 = pylsl.local_clock() + 1.0
+    settings = SimSettings(suffix=f"bench{os.getpid()}", width=W, height=H, fps=FPS)
+    lab = SimulatedLab(settings, scenario=busy_scenario(t0, seconds + 5))
+    rid = RecordingId("bench", "01", "throughput", 1)
+    with lab:
+        cfg = RecorderConfig(root=root, rid=rid, camera=lab.camera, resolve_wait=5.0,
+                             require=[StreamSelector("source_id", lab.emg.source_id)],
+                             streams=[StreamSelector("name", settings.name("mimicsync-scenario-markers"))])
+        rec = Recorder(cfg)
+        rec.start()
+        cpu0, wall0 = thread_cpu(GROUPS), time.monotonic()
+        proc0 = psutil.Process().cpu_times()
+        backlog = 0
+        while time.monotonic() - wall0 < seconds:
+            time.sleep(5.0)
+            backlog = max(backlog, rec.status().encoder_backlog)
+            rec.add_events([Event(pylsl.local_clock(), 0.0, "marker", "bench tick")])
+        cpu1, wall1 = thread_cpu(GROUPS), time.monotonic()
+        proc1 = psutil.Process().cpu_times()
+        path = rec.stop()
+    wall = wall1 - wall0
+    with Recording(path) as r:
+        summ = r.summary()
+        emg = r.stream(lab.emg.source_id if lab.emg.source_id in r.streams else lab.emg.name)
+        ts = emg.time_stamps
+        expected = int(round((ts[-1] - ts[0]) * SRATE)) + 1
+        dropped_samples = expected - len(ts)
+        v = summ["video"]
+    size = path.stat().st_size
+    print(f"== live recording: {wall:.0f} s of input ({minutes:g} min), {W}x{H} colour+depth "
+          f"@ {FPS:g} fps, 64 ch @ {SRATE:g} Hz, markers")
+    print(f"EMG samples recorded: {len(ts)}  dropped: {dropped_samples} (goal 0)")
+    print(f"video frames recorded: {v['frames']}  dropped: {v['dropped']} (device counter gaps) "
+          f"+ {rec.encoder_dropped} (encoder)  (goal 0); max encoder backlog {backlog} frames")
+    print(f"file: {size / 1e6:.0f} MB = {size / 1e6 / (wall / 60):.0f} MB per minute")
+    rec_cpu = 0.0
+    for g in GROUPS:
+        share = (cpu1[g] - cpu0[g]) / wall
+        if g.startswith("recorder"):
+            rec_cpu += share
+        print(f"  CPU {g:<48} {100 * share:6.1f} % of one core")
+    other = (cpu1["other (simulators, main)"] - cpu0["other (simulators, main)"]) / wall
+    print(f"  CPU {'other (simulators, main)':<48} {100 * other:6.1f} % of one core")
+    total = (proc1.user + proc1.system - proc0.user - proc0.system) / wall
+    print(f"recorder CPU share (inlets+writer+encoder+discovery): {100 * rec_cpu:.1f} % of one "
+          f"core = {100 * rec_cpu / psutil.cpu_count():.1f} % of the machine; whole process "
+          f"{100 * total:.1f} % of one core")
+
+
+def writer_alone(seconds: float, root: Path) -> None:
+    """The SessionWriter fed pre-made data as fast as possible, vs plain file writes."""
+    cam = SimulatedCamera(busy_scenario(0.0, 10.0), width=W, height=H, fps=FPS, realtime=False)
+    info = cam.start()
+    frames = [cam.read() for _ in range(30)]
+    cam.stop()
+    jpegs = [simplejpeg.encode_jpeg(np.ascontiguousarray(f.color), 90, colorspace="RGB")
+             for f in frames]
+    depth = np.stack([f.depth for f in frames])
+    rng = np.random.default_rng(0)
+    emg = (rng.standard_normal((int(SRATE), 64)) * 5).astype(np.float32)
+    meta = StreamMeta("emg", "EMG", "emg", "host", SRATE, "float32", 64)
+    fmeta = StreamMeta("frames", "VideoFrames", "frames", "host", FPS, "double64", 4)
+    part = root / "writer.h5.part"
+    wr = SessionWriter(part, root / "writer.h5", {}, {})
+    wr.add_stream(meta, "emg")
+    wr.add_stream(fmeta, "frames")
+    wr.add_video(info, "frames")
+    wr.start_swmr()
+    t = time.perf_counter()
+    for s in range(int(seconds)):
+        for q in range(4):  # the recorder writes in 4 flushes per second at most
+            sl = slice(q * 1024, (q + 1) * 1024)
+            wr.append_samples("emg", emg[sl], s + np.arange(1024) / SRATE)
+            rows = np.array([[s * 30 + i, s * 30 + i, 0.0, s + i / 30] for i in range(q * 8, min(30, q * 8 + 8))])
+            k = len(rows)
+            if k:
+                wr.append_video(rows, jpegs[q * 8:q * 8 + k], depth[q * 8:q * 8 + k])
+                wr.append_samples("frames", rows, rows[:, 3])
+            wr.flush()
+    wr.finalize({})
+    elapsed = time.perf_counter() - t
+    size = (root / "writer.h5").stat().st_size
+    # baseline: the same number of bytes, plain buffered writes + one fsync per second of data
+    raw_emg = emg.tobytes()
+    raw_video = b"".join(jpegs) + depth.tobytes()
+    t = time.perf_counter()
+    with open(root / "baseline.bin", "wb") as fh:
+        for s in range(int(seconds)):
+            fh.write(raw_emg)
+            fh.write(raw_video)
+            fh.flush()
+            os.fsync(fh.fileno())
+    base_elapsed = time.perf_counter() - t
+    base_size = (root / "baseline.bin").stat().st_size
+    print(f"== writer alone: {seconds:g} s of full-rate data in {elapsed:.2f} s = "
+          f"{seconds / elapsed:.1f}x real time (goal >= 8x); file {size / 1e6:.0f} MB "
+          f"(depth Blosc-LZ4 compressed)")
+    print(f"   baseline (same process, plain file writes of the uncompressed bytes, "
+          f"{base_size / 1e6:.0f} MB): {seconds / base_elapsed:.1f}x real time; "
+          f"writer/baseline speed ratio {base_elapsed / elapsed:.2f}")
+    t = time.perf_counter()
+    n = 0
+    while time.perf_counter() - t < 3.0:
+        simplejpeg.encode_jpeg(np.ascontiguousarray(frames[n % 30].color), 90, colorspace="RGB")
+        n += 1
+    rate = n / (time.perf_counter() - t)
+    print(f"== JPEG encode (q=90, {W}x{H}): {rate:.0f} frames/s on one core = "
+          f"{rate / FPS:.1f}x real time")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--writer-seconds", type=float, default=60.0)
+    ap.add_argument("--skip-live", action="store_true")
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="mimicsync-bench-"))
+    try:
+        writer_alone(args.writer_seconds, root)
+        if not args.skip_live:
+            live(args.minutes, root / "live")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
