@@ -145,6 +145,10 @@ class ProtocolRunner:
         return t
 
     def run(self) -> RunReport:
+        """Run the plan to its end or to ``abort()``; blocks (use ``start()`` for a thread)."""
+        if self.state != "idle":
+            raise RuntimeError("a ProtocolRunner runs once; continue with a new one (resume_from=report.resume_point())")
+        self.state = "starting"
         trials = self.plan.trials
         self._cue(ev.RUN_START, 0.0, self.plan.protocol.name, {
             "n_trials": len(trials), "start_trial": self.start_index,

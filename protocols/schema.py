@@ -152,18 +152,18 @@ def _text(where: _Where, v: Any, field: str) -> Text:
     return Text(**{lang: t[lang] for lang in LANGUAGES})
 
 
-def _timings(where: _Where, v: Any, fallback: Timings | None, how_missing: str) -> Timings:
+def _timings(where: _Where, v: Any, fallback: Timings | None, how_missing: str, field: str = "timings") -> Timings:
     example = "{ " + ", ".join(f"{f} = 2.0" for f in TIMING_FIELDS) + " }"
-    t = _table(where, v, "timings", example)
-    _check_keys(where, t, TIMING_FIELDS, "timings.")
+    t = _table(where, v, field, example)
+    _check_keys(where, t, TIMING_FIELDS, f"{field}.")
     values = {}
     for f in TIMING_FIELDS:
         if f in t:
-            values[f] = _seconds(where, t[f], f"timings.{f}", positive=(f == "hold"))
+            values[f] = _seconds(where, t[f], f"{field}.{f}", positive=(f == "hold"))
         elif fallback is not None:
             values[f] = getattr(fallback, f)
         else:
-            where.fail(f"timings.{f} is missing; {how_missing}")
+            where.fail(f"{field}.{f} is missing; {how_missing}")
     return Timings(**values)
 
 
@@ -185,16 +185,20 @@ def _media(where: _Where, v: Any, source: Path | None, check_media: bool) -> str
 def _defaults(where: _Where, v: Any) -> Defaults:
     d = _table(where, v, "defaults", "[defaults] with timings and repetitions")
     _check_keys(where, d, DEFAULTS_FIELDS, "defaults.")
-    how = "give all of " + ", ".join(TIMING_FIELDS)
-    timings = _timings(_Where(where.file, where.path, "defaults"), _require(where, d, "timings", "defaults.", how), None, how)
-    reps = _integer(where, _require(where, d, "repetitions", "defaults.", "add repetitions = 3"), "defaults.repetitions", MAX_REPETITIONS, "repetitions")
-    return Defaults(timings, reps)
+    how = "[defaults] timings must give all of " + ", ".join(TIMING_FIELDS)
+    raw_timings = _require(where, d, "timings", "defaults.", how)
+    raw_reps = _require(where, d, "repetitions", "defaults.", "add repetitions = 3 to [defaults]")
+    return Defaults(
+        _timings(where, raw_timings, None, how, field="defaults.timings"),
+        _integer(where, raw_reps, "defaults.repetitions", MAX_REPETITIONS, "repetitions"),
+    )
 
 
 def _tap_block(where: _Where, v: Any) -> TapBlock:
     t = _table(where, v, "tap_block", "[tap_block] with " + ", ".join(TAP_FIELDS))
     _check_keys(where, t, TAP_FIELDS, "tap_block.")
-    get = {f: _require(where, t, f, "tap_block.", f"add it to [tap_block] (fields: {', '.join(TAP_FIELDS)})") for f in TAP_FIELDS}
+    how = f"add it to [tap_block] (fields: {', '.join(TAP_FIELDS)})"
+    get = {f: _require(where, t, f, "tap_block.", how) for f in TAP_FIELDS}
     return TapBlock(
         count=_integer(where, get["count"], "tap_block.count", MAX_TAPS, "taps"),
         interval=_seconds(where, get["interval"], "tap_block.interval", positive=True),
@@ -209,7 +213,8 @@ def _step(where: _Where, v: Any, defaults: Defaults | None, source: Path | None,
     _check_keys(where, s, STEP_FIELDS)
     step_id = _slug(where, _require(where, s, "id", "", 'add id = "movement-name"'), "id")
     label = _text(where, _require(where, s, "label", "", "add label = { en = ..., de = ... }"), "label")
-    instruction = _text(where, _require(where, s, "instruction", "", "add instruction = { en = ..., de = ... }"), "instruction")
+    raw_instruction = _require(where, s, "instruction", "", "add instruction = { en = ..., de = ... }")
+    instruction = _text(where, raw_instruction, "instruction")
     fallback = defaults.timings if defaults else None
     how = "set it in the step or in [defaults] timings"
     if "timings" in s:

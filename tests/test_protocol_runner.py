@@ -128,6 +128,8 @@ def test_uninterrupted_run_cues_every_phase_on_schedule() -> None:
     # one marker per event, stamped with the event onset, decoding to the same event
     assert [decode_marker(text, ts) for text, ts in sink.pushed] == log.events
     assert runner.push_latency().count == len(log.events)
+    with pytest.raises(RuntimeError, match="runs once"):
+        runner.run()
 
 
 def test_pause_restarts_the_interrupted_trial_as_a_new_attempt() -> None:

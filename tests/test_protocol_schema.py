@@ -148,7 +148,7 @@ MALFORMED = [
     ("emotions", "count = 3", "count = 0",
      "emotions.toml: tap_block.count must be a whole number of taps from 1 to 20, got 0"),
     ("emotions", "relax = 1.0 }", "relax = 1000 }",
-     "emotions.toml: defaults: timings.relax must be at most 300 s (timings are seconds, not milliseconds), got 1000"),
+     "emotions.toml: defaults.timings.relax must be at most 300 s (timings are seconds, not milliseconds), got 1000"),
     ("functional", "timings = { hold = 8.0 }", 'timings = { hold = "8 s" }',
      "functional.toml: step 1 (rest): timings.hold must be a positive number of seconds, got \"8 s\""),
     ("functional", 'title = "Functional movements"', 'titel = "Functional movements"',
