@@ -19,14 +19,19 @@ from mimicsync.dataset.layout import LabelError, RecordingId, check_label, next_
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.recover import recover
 
+def _device_error() -> type[BaseException]:
+    from mimicsync.acquisition.brainflow_adapter import DeviceError
+    return DeviceError
+
+
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     RecorderError, LabelError, SelectorError, RecordingError, CameraError, FileExistsError,
-    PermissionError)
+    PermissionError, _device_error())
 
 
 def run(args: argparse.Namespace) -> int:
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
-            "info": info, "recover": recover_cmd}[args.command](args)
+            "info": info, "recover": recover_cmd, "brainflow": brainflow}[args.command](args)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -149,6 +154,32 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _until_signal(duration: float | None) -> None:
+    """Sleep until Ctrl-C/SIGTERM or ``duration`` seconds."""
+    stop = {"now": False}
+
+    def handler(signum, _frame):
+        stop["now"] = True
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    t_end = time.monotonic() + (duration if duration is not None else 10 * 365 * 86400.0)
+    while not stop["now"] and time.monotonic() < t_end:
+        time.sleep(0.2)
+
+
+def brainflow(args: argparse.Namespace) -> int:
+    from mimicsync.acquisition.brainflow_adapter import BrainFlowStreamer, parse_board_params
+    try:
+        params = parse_board_params(args.param)
+    except ValueError as e:
+        raise SelectorError(f"--param: {e}") from None
+    with BrainFlowStreamer(args.board_id, params, name=args.name) as bf:
+        print(f"publishing '{bf.name}' ({len(bf.channels)} ch at {bf.srate:g} Hz, source_id "
+              f"{bf.source_id}) (Ctrl-C to stop)", file=sys.stderr)
+        _until_signal(args.duration)
+    return 0
+
+
 def simulate(args: argparse.Namespace) -> int:
     from mimicsync.acquisition.camera import CameraStreamer
     from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
@@ -159,21 +190,13 @@ def simulate(args: argparse.Namespace) -> int:
     lab = SimulatedLab(settings, duration=duration)
     streamer = CameraStreamer(lab.camera, name=settings.name("mimicsync-camera-sim")) \
         if lab.camera else None
-    stop = {"now": False}
-
-    def handler(signum, _frame):
-        stop["now"] = True
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
     with lab:
         if streamer:
             streamer.start()
         names = [lab.emg.name] + ([lab.markers.outlet.get_info().name()] if lab.markers else [])
         names += [streamer.name] if streamer else []
         print("publishing: " + ", ".join(names) + " (Ctrl-C to stop)", file=sys.stderr)
-        t_end = time.monotonic() + duration
-        while not stop["now"] and time.monotonic() < t_end:
-            time.sleep(0.2)
+        _until_signal(duration)
         if streamer:
             streamer.stop()
     return 0

@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frame-index", action="store_true",
                    help="also run the simulated camera and publish its frame-index stream")
 
+    bf = sub.add_parser("brainflow", help="publish a BrainFlow board on LSL until Ctrl-C")
+    bf.add_argument("--board-id", type=int, required=True,
+                    help="BrainFlow board id (-1 = synthetic board)")
+    bf.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="connection parameter, e.g. serial_port=/dev/ttyUSB0; repeatable")
+    bf.add_argument("--name", default=None, help="LSL stream name (default: the board name)")
+    bf.add_argument("--duration", type=float, default=None)
+
     st = sub.add_parser("streams", help="list the LSL streams on the network")
     st.add_argument("--wait", type=float, default=2.0)
 

@@ -82,3 +82,24 @@ def test_streams_lists_a_published_stream(outlet_factory):
     assert out.returncode == 0
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith(o.name))
     assert "EMG" in line and "333" in line and " 7 " in line and o.source_id in line
+
+
+def test_brainflow_board_recorded_end_to_end(tmp_path):
+    """BrainFlow synthetic board -> `mimicsync brainflow` -> LSL -> `mimicsync record`."""
+    from mimicsync.dataset.recording import Recording
+    name = unique("bf")
+    board = subprocess.Popen(MIMICSYNC + ["brainflow", "--board-id", "-1", "--name", name,
+                                          "--duration", "20"], stderr=subprocess.PIPE, text=True)
+    try:
+        assert "publishing" in board.stderr.readline()
+        out = run(*_record_args(tmp_path), "--require", f"name={name}", "--duration", "2")
+        assert out.returncode == 0, out.stderr
+        assert name in out.stdout and "/250 Hz" in out.stdout
+        with Recording(next(tmp_path.glob("sub-01/ses-01/*.h5"))) as rec:
+            s = rec.stream(name)
+            assert len(s) > 300 and s.attrs["nominal_srate"] == 250.0
+            assert s.channels["unit"][0] == b"microvolts"
+            assert "BrainFlow" in s.attrs["info_xml"]
+    finally:
+        board.terminate()
+        board.wait(timeout=10)
