@@ -61,6 +61,7 @@ class RecorderConfig:
     jpeg_quality: int = 90
     min_free_bytes: int = 1 * GiB  # stop cleanly below this much free disk
     settings: dict = field(default_factory=dict)  # extra device/protocol settings to keep
+    attrs: dict = field(default_factory=dict)  # extra root attributes (protocol, plan, run link)
 
 
 @dataclass
@@ -226,7 +227,7 @@ class Recorder:
         attrs = {"participant": cfg.rid.participant, "session": cfg.rid.session,
                  "task": cfg.rid.task, "acq": cfg.rid.acq or "", "run": cfg.rid.run,
                  "start_utc": self.start_utc,
-                 "start_lsl": self.start_lsl, "operator": cfg.operator}
+                 "start_lsl": self.start_lsl, "operator": cfg.operator, **cfg.attrs}
         try:
             self.writer = SessionWriter(self.part_path, self.path, attrs, self._provenance(opened))
             for info, inlet, meta in opened:
