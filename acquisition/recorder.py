@@ -52,6 +52,9 @@ class RecorderConfig:
     streams: list[StreamSelector] = field(default_factory=list)  # what to record
     require: list[StreamSelector] = field(default_factory=list)  # must be there to start
     camera: Camera | None = None
+    # or a camera that is already streaming (e.g. the GUI's preview); the recorder adds its
+    # sink and leaves the camera running when it stops
+    camera_streamer: CameraStreamer | None = None
     camera_name: str = "mimicsync-camera"
     operator: str = ""
     resolve_wait: float = 2.0  # how long to look for streams at start
@@ -151,6 +154,7 @@ class Recorder:
         self.encoder_dropped = 0
         self._free = 0
         self._created_dirs: list[Path] = []
+        self._owns_camera = True
         self.final_path: Path | None = None
 
     # -- start ----------------------------------------------------------------------
@@ -173,7 +177,7 @@ class Recorder:
 
     def start(self) -> None:
         cfg = self.cfg
-        if not cfg.streams and not cfg.require and cfg.camera is None:
+        if not cfg.streams and not cfg.require and cfg.camera is None and cfg.camera_streamer is None:
             raise RecorderError("nothing to record: select streams with --stream (see "
                                 "`mimicsync streams`) or a camera with --camera")
         check_root_writable(self.root)
@@ -184,7 +188,12 @@ class Recorder:
             raise RecorderError(f"an unfinished recording exists: {self.part_path}; run "
                                 f"`mimicsync recover {self.part_path}` or choose another --run")
         self._free = check_disk(self.root, cfg.min_free_bytes)
-        if cfg.camera is not None:
+        if cfg.camera_streamer is not None:
+            if cfg.camera_streamer.info is None or cfg.camera_streamer.outlet is None:
+                raise RecorderError("camera: the shared camera is not streaming; start it first")
+            self.camera = cfg.camera_streamer
+            self._owns_camera = False
+        elif cfg.camera is not None:
             self.camera = CameraStreamer(cfg.camera, name=cfg.camera_name)
             try:
                 self.camera.start()
@@ -196,9 +205,16 @@ class Recorder:
         try:
             self._open(self._resolve())
         except BaseException:
-            if self.camera is not None:
-                self.camera.stop()
+            self._release_camera()
             raise
+
+    def _release_camera(self) -> None:
+        if self.camera is None:
+            return
+        if self._owns_camera:
+            self.camera.stop()
+        else:
+            self.camera.remove_sink(self._on_frame)
 
     def _open(self, infos: list[pylsl.StreamInfo]) -> None:
         cfg = self.cfg
@@ -475,8 +491,7 @@ class Recorder:
         if self.final_path is not None:
             return self.final_path
         self._stop.set()
-        if self.camera is not None:
-            self.camera.stop()
+        self._release_camera()
         for w in list(self.workers.values()):
             w.stop_event.set()
         for w in list(self.workers.values()):

@@ -102,3 +102,29 @@ def test_camera_that_stalls_is_reported_and_emg_keeps_recording(tmp_path, outlet
         assert r.n_frames > 0 and int(r.frames[-1, 0]) == 89  # every delivered frame stored
         ts = r.stream(emg.name).time_stamps
         assert ts[-1] - ts[0] > 2.5 and np.diff(ts).max() < 0.2
+
+
+def test_shared_camera_keeps_streaming_after_the_recording(tmp_path, outlet_factory):
+    """The GUI previews a camera before, during and after a recording of it."""
+    from mimicsync.acquisition.camera import CameraStreamer
+    emg = outlet_factory()
+    streamer = CameraStreamer(FakeCamera(), name="shared-fake")
+    streamer.start()
+    try:
+        seen = []
+        streamer.add_sink(lambda f: seen.append(f.host_index))
+        cfg = _cfg(tmp_path, emg, None)
+        cfg.camera_streamer = streamer
+        rec = Recorder(cfg)
+        rec.start()
+        time.sleep(1.5)
+        path = rec.stop()
+        n_at_stop = len(seen)
+        time.sleep(0.5)
+        assert len(seen) > n_at_stop + 5  # preview still running
+        with Recording(path) as r:
+            hosts = r.frames[:, 0].astype(int)
+            assert r.n_frames > 30 and set(hosts) <= set(seen)
+            assert np.all(np.diff(hosts) == 1)  # no frame missing while recording
+    finally:
+        streamer.stop()
