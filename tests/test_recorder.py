@@ -183,3 +183,19 @@ def test_low_disk_stops_cleanly_and_keeps_the_file(tmp_path, outlet_factory):
         assert "disk nearly full" in r.attrs["stop_reason"]
         assert any(e.trial_type == "recording_stopped" for e in r.events)
         assert len(r.stream(emg.name)) > 4096
+
+
+def test_low_disk_for_the_planned_time_warns_at_start(tmp_path, outlet_factory):
+    emg = outlet_factory(channels=64, srate=4096.0, chunk=64)
+    rec = Recorder(_config(tmp_path, emg.name, warn_minutes=1e9))
+    rec.start()
+    rec.stop()
+    assert len(rec.warnings) == 1
+    w = rec.warnings[0]
+    assert w.startswith("disk: ") and "min of recording" in w
+    per_min = float(w.split("~")[1].split(" MB/min")[0])
+    assert 60 < per_min < 70  # 64 ch float32 + timestamps at 4096 Hz = 64.9 MB/min
+    quiet = Recorder(_config(tmp_path, emg.name, run=2, warn_minutes=0.0))
+    quiet.start()
+    quiet.stop()
+    assert quiet.warnings == []
