@@ -1,0 +1,179 @@
+"""A simulated RGB-D camera that films the shared :class:`Scenario`, with known clock errors.
+
+Sync code is only testable against a ground truth, and no real camera gives one. This
+camera does: frame ``n`` is exposed at true time ``t_n = t_start + n / fps`` (host LSL
+clock), shows the scenario at that instant (movements, tap hands, trigger LED), and
+carries the timestamps a real camera would give, each distorted in a known way:
+
+* ``device_time_ms``: a free-running device clock with its own epoch and drift;
+* ``host_time``: ``t_n + latency_s + offset_s + drift_ppm * 1e-6 * (t_n - t_start) +
+  jitter`` (jitter ~ N(0, jitter_s), never earlier than the exposure);
+* ``device_index``: ``n``; dropped frames never reach the host, leaving gaps.
+
+Everything needed to undo these distortions is written to
+``CameraInfo.settings["simulation"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable
+
+import numpy as np
+import pylsl
+
+from mimicsync.acquisition.camera import CameraError, CameraInfo, Frame
+from mimicsync.acquisition.face_renderer import FaceRenderer, pinhole_fx
+from mimicsync.acquisition.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+# A real camera's SDK queue holds about this much; a host further behind loses frames.
+MAX_LAG_S = 1.0
+
+
+def pinhole_intrinsics(width: int, height: int) -> dict:
+    """Plausible D4xx-like colour intrinsics for a resolution (distortion-free)."""
+    fx = pinhole_fx(width)
+    return {"width": width, "height": height, "fx": fx, "fy": fx, "ppx": width / 2.0,
+            "ppy": height / 2.0, "model": "inverse_brown_conrady", "coeffs": [0.0] * 5}
+
+
+class SimulatedCamera:
+    """Implements the :class:`~mimicsync.acquisition.camera.Camera` protocol.
+
+    With ``realtime=True`` each frame is delivered when it would arrive (exposure +
+    latency + jitter; ``offset_s`` and ``drift_ppm`` only distort the host *timestamps*).
+    With ``realtime=False`` frames come as fast as they render, with the same synthetic
+    times, for tests and benchmarks. ``device_epoch_s`` / ``device_drift_ppm`` set the
+    device clock; by default they are drawn from ``seed``.
+    """
+
+    def __init__(self, scenario: Scenario, width: int = 1280, height: int = 720,
+                 fps: float = 30.0, depth: bool = True, offset_s: float = 0.0,
+                 drift_ppm: float = 0.0, jitter_s: float = 0.0, latency_s: float = 0.03,
+                 drop_frames: Iterable[int] = (), drop_probability: float = 0.0, seed: int = 0,
+                 serial: str = "SIM-0001", realtime: bool = True,
+                 device_epoch_s: float | None = None,
+                 device_drift_ppm: float | None = None) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.scenario = scenario
+        self.width, self.height, self.fps, self.depth = int(width), int(height), float(fps), depth
+        self.offset_s, self.drift_ppm = float(offset_s), float(drift_ppm)
+        self.jitter_s, self.latency_s = float(jitter_s), float(latency_s)
+        self.drop_frames = frozenset(int(n) for n in drop_frames)
+        self.drop_probability = float(drop_probability)
+        self.seed, self.serial, self.realtime = int(seed), serial, realtime
+        clock_rng = np.random.default_rng([self.seed, 0])
+        self.device_epoch_s = (float(device_epoch_s) if device_epoch_s is not None
+                               else float(clock_rng.uniform(100.0, 100_000.0)))
+        self.device_drift_ppm = (float(device_drift_ppm) if device_drift_ppm is not None
+                                 else float(clock_rng.uniform(-20.0, 20.0)))
+        self.t_start: float | None = None
+        self.dropped: list[int] = []  # device indices the host never saw (grows while running)
+        self._renderer: FaceRenderer | None = None
+        self._pending: tuple[int, float, float] | None = None  # (n, arrival, host_time)
+        self._next_n = 0
+        self._host_index = 0
+
+    @property
+    def renderer(self) -> FaceRenderer | None:
+        """The renderer while started: its ``face_box`` / ``led_box`` locate what sync watches."""
+        return self._renderer
+
+    # -- the true timeline ------------------------------------------------------------
+    def exposure_time(self, device_index: int) -> float:
+        """True LSL time at which frame ``device_index`` was exposed."""
+        if self.t_start is None:
+            raise CameraError("the simulated camera is not started; call start() first")
+        return self.t_start + device_index / self.fps
+
+    def device_time_ms(self, device_index: int) -> float:
+        elapsed = device_index / self.fps * (1.0 + self.device_drift_ppm * 1e-6)
+        return (self.device_epoch_s + elapsed) * 1000.0
+
+    def _host_time(self, t_n: float, jitter: float) -> float:
+        assert self.t_start is not None
+        return (t_n + self.latency_s + self.offset_s
+                + self.drift_ppm * 1e-6 * (t_n - self.t_start) + jitter)
+
+    # -- Camera protocol --------------------------------------------------------------
+    def start(self) -> CameraInfo:
+        intr = pinhole_intrinsics(self.width, self.height)
+        self._renderer = FaceRenderer(self.width, self.height, depth=self.depth,
+                                      fx=intr["fx"], seed=self.seed)
+        self._drop_rng = np.random.default_rng([self.seed, 1])
+        self._jitter_rng = np.random.default_rng([self.seed, 2])
+        self.dropped.clear()
+        self._next_n, self._host_index, self._pending = 0, 0, None
+        self.t_start = pylsl.local_clock()
+        truth = {
+            "t_start": self.t_start, "fps": self.fps, "latency_s": self.latency_s,
+            "offset_s": self.offset_s, "drift_ppm": self.drift_ppm,
+            "jitter_s": self.jitter_s, "seed": self.seed,
+            "drop_frames": sorted(self.drop_frames),
+            "drop_probability": self.drop_probability,
+            "dropped_device_indices": self.dropped,  # the live list: complete after stop()
+            "device_epoch_s": self.device_epoch_s, "device_drift_ppm": self.device_drift_ppm,
+            "realtime": self.realtime,
+            "exposure_time": "t_start + device_index / fps",
+        }
+        return CameraInfo(
+            name="mimicsync camera simulator", serial=self.serial, width=self.width,
+            height=self.height, fps=self.fps,
+            depth_width=self.width if self.depth else 0,
+            depth_height=self.height if self.depth else 0, depth_scale_m=0.001,
+            color_intrinsics=intr, depth_intrinsics=dict(intr) if self.depth else {},
+            settings={"simulation": truth, "depth_aligned_to_color": self.depth,
+                      "timestamp_domain": "simulated_device_clock"},
+            firmware="sim",
+        )
+
+    def read(self, timeout: float = 1.0) -> Frame | None:
+        renderer = self._renderer  # stop() may clear it from another thread
+        if renderer is None:
+            return None
+        n, arrival, host_time = self._next_delivery()
+        if self.realtime:
+            wait = arrival - pylsl.local_clock()
+            if wait > timeout:
+                time.sleep(max(0.0, timeout))
+                return None
+        color, depth = renderer.render(self.scenario, self.exposure_time(n), n)
+        if self.realtime:  # render first, then hand over on time
+            wait = arrival - pylsl.local_clock()
+            if wait > 0:
+                time.sleep(wait)
+        self._pending = None
+        frame = Frame(host_index=self._host_index, device_index=n,
+                      device_time_ms=self.device_time_ms(n), host_time=host_time,
+                      color=color, depth=depth)
+        self._host_index += 1
+        return frame
+
+    def stop(self) -> None:
+        self._renderer = None
+        self._pending = None
+
+    # -- internals --------------------------------------------------------------------
+    def _next_delivery(self) -> tuple[int, float, float]:
+        """The next frame that reaches the host: (device index, arrival, host timestamp)."""
+        while self._pending is None:
+            n = self._next_n
+            self._next_n += 1
+            # one draw of each per frame, so the sequences depend on the seed alone
+            lost = self._drop_rng.random() < self.drop_probability or n in self.drop_frames
+            jitter = max(float(self._jitter_rng.normal(0.0, self.jitter_s))
+                         if self.jitter_s > 0 else 0.0, -self.latency_s)
+            t_n = self.exposure_time(n)
+            arrival = t_n + self.latency_s + jitter
+            if self.realtime and not lost and pylsl.local_clock() - arrival > MAX_LAG_S:
+                lost = True
+                log.warning("simulated camera: host %.1f s behind, frame %d lost", MAX_LAG_S, n)
+            if lost:
+                self.dropped.append(n)
+                continue
+            self._pending = (n, arrival, self._host_time(t_n, jitter))
+        return self._pending
