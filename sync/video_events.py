@@ -172,7 +172,7 @@ class VideoTapParams:
     refractory_s: float = 0.3
     peak_search_s: float = 0.1
     baseline_s: float = 1.0
-    min_snr: float = 3.0  # peak / baseline motion energy
+    min_snr: float = 6.0  # peak / baseline motion energy
 
 
 @dataclass(frozen=True)
