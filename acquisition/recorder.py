@@ -536,7 +536,9 @@ class Recorder:
             raise RecorderError(f"writer did not finish; the data is in {self.part_path} "
                                 f"(run `mimicsync recover {self.part_path}`)")
         try:
-            self.final_path = self.writer.finalize(final_attrs)
+            video_attrs = ({"settings": self.camera.info.settings}
+                           if self.camera is not None and self.camera.info else None)
+            self.final_path = self.writer.finalize(final_attrs, video_attrs)
         except Exception as e:  # noqa: BLE001 - e.g. disk full while finalizing
             raise RecorderError(f"finalizing failed ({e}); the data is in {self.part_path} "
                                 f"(run `mimicsync recover {self.part_path}`)") from None

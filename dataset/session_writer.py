@@ -214,13 +214,20 @@ class SessionWriter:
         self.f.flush()
 
     # -- end ------------------------------------------------------------------------
-    def finalize(self, attrs: dict) -> Path:
-        """Close, stamp the final attributes, and link the file to its final name."""
+    def finalize(self, attrs: dict, video_attrs: dict | None = None) -> Path:
+        """Close, stamp the final attributes, and link the file to its final name.
+
+        ``video_attrs`` updates ``/video`` attributes only known after the start (e.g. the
+        RealSense timestamp domain, reported with the first frame).
+        """
         self.f.flush()
         self.f.close()
         with h5py.File(self.part_path, "r+", libver="latest") as f:
             for k, v in attrs.items():
                 f.attrs[k] = v if isinstance(v, (int, float, str)) else _json(v)
+            if video_attrs and "video" in f:
+                for k, v in video_attrs.items():
+                    f["video"].attrs[k] = v if isinstance(v, (int, float, str)) else _json(v)
             f.attrs["status"] = "complete"
         return publish(self.part_path, self.final_path)
 
