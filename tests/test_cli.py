@@ -103,3 +103,11 @@ def test_brainflow_board_recorded_end_to_end(tmp_path):
     finally:
         board.terminate()
         board.wait(timeout=10)
+
+
+def test_realsense_without_a_camera_is_one_line_and_writes_nothing(tmp_path, outlet_factory):
+    emg = outlet_factory()
+    out = run(*_record_args(tmp_path / "s"), "--require", f"name={emg.name}",
+              "--camera", "realsense", "--duration", "1")
+    _assert_one_line_error(out, "no RealSense camera found", "--camera sim")
+    assert not (tmp_path / "s").exists()
