@@ -11,8 +11,11 @@ tap). The model is ``t_b = t_a + offset + drift·(t_a − t_ref)``.
    ``b``; one-to-one pairs within ``tolerance_s`` are inliers. The score is
    ``Σ (1 − (r/tolerance)²)`` over inliers (a count that prefers tight fits).
 3. Fit: least squares on the best hypothesis' inliers: offset and drift when the
-   inliers span at least ``min_drift_span_s``, otherwise offset only (drift 0, or
-   ``prior_drift_ppm``); inliers are re-collected with the fitted model until stable.
+   inliers span at least ``min_drift_span_s`` and the drift's standard error (residual
+   spread, at least a tenth of the tolerance, over the events' spread in time) is at
+   most ``max_drift_se_ppm``; otherwise offset only, with the drift fixed at
+   ``prior_drift_ppm`` (0: after the clock level both streams are on the recorder's
+   clock). Inliers are re-collected with the fitted model until stable.
 
 Confidence (in [0, 1]) is the product of three factors:
 
@@ -122,6 +125,22 @@ def _inliers(a, b, off, drift, t_ref, tol):
     return j, r, inl
 
 
+def _drift_is_determined(a, b, min_span, sigma_floor, max_se) -> bool:
+    """Enough spread in time, and a small enough standard error, to fit a drift.
+
+    The residual spread is taken as at least ``sigma_floor`` (two events fit any line
+    exactly, and a few sub-frame onsets can look better than they are).
+    """
+    if a.size < 2 or np.ptp(a) < min_span:
+        return False
+    sxx = float(np.sum((a - a.mean()) ** 2))
+    sigma = sigma_floor
+    if a.size > 2:
+        off, dr = line_fit(a, b - a)
+        sigma = max(sigma, float(np.sqrt(np.sum((b - a - off - dr * a) ** 2) / (a.size - 2))))
+    return sigma / np.sqrt(sxx) <= max_se
+
+
 def _fit(a, b, ia, jb, t_ref, fit_drift, prior_drift):
     d = b[jb] - a[ia]
     if fit_drift:
@@ -141,6 +160,7 @@ def match_events(
     prior_drift_ppm: float = 0.0,
     min_pair_span_s: float = 2.0,
     min_drift_span_s: float = 20.0,
+    max_drift_se_ppm: float = 10.0,
     min_confidence: float = 0.35,
     max_hypotheses: int = 20000,
     names: tuple[str, str] = ("EMG", "video"),
@@ -175,7 +195,8 @@ def match_events(
         j, r, inl = _inliers(a, b, np.array([m_off]), np.array([m_drift]), t_ref, tolerance_s)
         ia = np.flatnonzero(inl[0])
         jb = j[0, ia]
-        fit_drift = ia.size >= 2 and np.ptp(a[ia]) >= min_drift_span_s
+        fit_drift = _drift_is_determined(a[ia], b[jb], min_drift_span_s, tolerance_s / 10,
+                                         max_drift_se_ppm * 1e-6)
         new = _fit(a, b, ia, jb, t_ref, fit_drift, prior_drift)
         if np.isclose(new[0], m_off, rtol=0, atol=1e-9) and np.isclose(new[1], m_drift, rtol=0, atol=1e-12):
             break
