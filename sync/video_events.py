@@ -24,7 +24,7 @@ from typing import Iterable
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-from mimicsync.sync.onsets import envelope_events, index_to_time, refractory_keep, rising_edges
+from mimicsync.sync.onsets import envelope_events, refractory_keep, rising_edges
 from mimicsync.sync.zscore import ZScoreParams, zscore_peaks
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in full-resolution pixels, end exclusive
