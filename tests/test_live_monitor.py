@@ -1,0 +1,139 @@
+"""Live monitor buffers and inlets: exact ring contents, decimation, lost streams."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from mimicsync.acquisition.camera import Frame
+from mimicsync.acquisition.live_monitor import (LiveMonitor, MinMaxEnvelope, MonitoredStream,
+                                                PreviewSink, SampleRing, minmax_columns)
+from mimicsync.acquisition.stream_watch import StreamWatcher
+from mimicsync.dataset.stream_meta import StreamMeta
+
+
+def test_ring_keeps_the_newest_samples_across_wraparound():
+    ring = SampleRing(10, 2)
+    sent = np.arange(46, dtype=np.float32).reshape(23, 2)
+    for a, b in [(0, 3), (3, 11), (11, 12), (12, 23)]:
+        ring.extend(sent[a:b], np.arange(a, b, dtype=float))
+    data, ts = ring.latest(100)
+    np.testing.assert_array_equal(data, sent[-10:])
+    np.testing.assert_array_equal(ts, np.arange(13, 23))
+    np.testing.assert_array_equal(ring.latest(4)[0], sent[-4:])
+    assert ring.total == 23
+    ring.extend(np.zeros((25, 2), np.float32), np.arange(25.0))  # larger than capacity
+    assert ring.latest(10)[1][-1] == 24 and ring.total == 48
+
+
+def test_minmax_columns_keep_every_extreme():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((10_000, 3)).astype(np.float32)
+    x[4321, 1] = 50.0  # a tap spike must survive decimation
+    mins, maxs = minmax_columns(x, 300)
+    assert mins.shape == (300, 3)
+    assert maxs.max() == 50.0 and maxs[:, 1].argmax() == 4321 * 300 // 10_000
+    assert mins.min() == x.min() and maxs.min(axis=0).tolist() <= x.max(axis=0).tolist()
+
+
+def test_envelope_built_incrementally_equals_batch():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5000, 4)).astype(np.float32)
+    ts = np.arange(5000) / 1000.0
+    env = MinMaxEnvelope(4, bin_size=16, n_bins=100)
+    i = 0
+    for n in rng.integers(1, 60, 400):
+        env.extend(x[i:i + n], ts[i:i + n])
+        i += n
+        if i >= 5000:
+            break
+    mins, maxs, t = env.snapshot()
+    full = (min(i, 5000) // 16) * 16
+    ref = x[:full].reshape(-1, 16, 4)
+    np.testing.assert_array_equal(mins, ref.min(axis=1)[-100:])
+    np.testing.assert_array_equal(maxs, ref.max(axis=1)[-100:])
+    np.testing.assert_array_equal(t, ts[15:full:16][-100:])
+
+
+def test_gaps_in_timestamps_count_as_dropped_samples():
+    class Info:  # the few StreamInfo methods StreamMeta.from_info uses
+        def as_xml(self): return "<info/>"
+        def channel_format(self): return 1
+        def name(self): return "x"
+        def type(self): return "EMG"
+        def source_id(self): return "x"
+        def hostname(self): return "h"
+        def nominal_srate(self): return 1000.0
+        def channel_count(self): return 2
+        def uid(self): return ""
+        def session_id(self): return ""
+        def created_at(self): return 0.0
+    ms = MonitoredStream("x", StreamMeta.from_info(Info()), 2.0, 100, 2.0)
+    ts = np.arange(0, 1000) / 1000.0
+    keep = np.r_[0:300, 350:1000]  # 50 samples lost
+    jitter = np.random.default_rng(0).normal(0, 2e-4, len(keep))  # jitter is not a gap
+    for part in np.array_split(keep, 7):
+        ms.put(("samples", "x", np.ones((len(part), 2)), ts[part] + jitter[np.isin(keep, part)]))
+    assert ms.dropped == 50
+
+
+def test_preview_sink_downscales_and_counts():
+    sink = PreviewSink(max_width=640)
+    color = np.arange(720 * 1280 * 3, dtype=np.uint32).astype(np.uint8).reshape(720, 1280, 3)
+    sink(Frame(0, 0, 0.0, 1.0, color))
+    sink(Frame(1, 1, 33.0, 1.033, color))
+    count, small = sink.latest()
+    assert count == 2 and small.shape == (360, 640, 3) and small.flags.c_contiguous
+    np.testing.assert_array_equal(small, color[::2, ::2])
+
+
+def _wait(cond, timeout=8.0):
+    t_end = time.monotonic() + timeout
+    while time.monotonic() < t_end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_monitor_reads_selected_streams_and_shows_a_lost_one(outlet_factory):
+    emg = outlet_factory(channels=6, srate=1000.0)
+    other = outlet_factory(channels=2, srate=100.0)
+    watcher = StreamWatcher(interval=0.3).start()
+    mon = LiveMonitor(window_s=2.0, columns=200)
+    try:
+        assert _wait(lambda: {emg.name, other.name} <= {e.name for e in watcher.snapshot()[1]})
+        infos = [e.info for e in watcher.snapshot()[1] if e.name in (emg.name, other.name)]
+        mon.set_streams(infos)
+        assert _wait(lambda: len(mon.snapshot()) == 2 and all(v.samples > 500 or v.srate < 500
+                                                              for v in mon.snapshot()))
+        ms = next(m for m in mon.streams() if m.meta.name == emg.name)
+        data, ts = ms.ring.latest(300)
+        sent, sent_ts = emg.sent()
+        i0 = int(np.searchsorted(sent_ts, ts[0]))
+        np.testing.assert_array_equal(data, sent[i0:i0 + 300])  # exact values, in order
+        mins, maxs, _ = ms.envelope.snapshot()
+        assert mins.shape[1] == 6 and len(mins) > 50 and (maxs >= mins).all()
+        view = next(v for v in mon.snapshot() if v.name == emg.name)
+        assert view.connected and view.dropped == 0 and len(view.channels) == 6
+
+        mon.set_streams([i for i in infos if i.name() == emg.name])  # deselect one
+        assert _wait(lambda: [v.name for v in mon.snapshot()] == [emg.name])
+
+        emg.drop_outlet()  # unplugged: shown as lost, not removed
+        assert _wait(lambda: not mon.snapshot()[0].connected)
+        emg.restore_outlet()
+        assert _wait(lambda: mon.snapshot()[0].connected)
+    finally:
+        mon.stop()
+        watcher.stop()
+
+
+@pytest.mark.parametrize("bad", [[], None])
+def test_monitor_with_nothing_selected_is_empty(bad):
+    mon = LiveMonitor()
+    mon.set_streams(bad or [])
+    assert mon.snapshot() == [] and mon.pending == 0
+    mon.stop()
