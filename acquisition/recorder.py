@@ -14,6 +14,7 @@ import logging
 import os
 import platform
 import queue
+import re
 import shutil
 import socket
 import sys
@@ -107,6 +108,13 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
+def short_io_error(e: BaseException) -> str:
+    """HDF5 errors carry the OS reason deep inside; operators need just that reason."""
+    msg = str(e)
+    m = re.search(r"error message = '([^']*)'", msg)
+    return f"{msg.split(' (')[0]}: {m.group(1)}" if m else msg
+
+
 def check_disk(root: Path, min_free: int) -> int:
     """Free bytes at ``root``; refuses below ``min_free``."""
     probe = root if root.exists() else next(p for p in root.parents if p.exists())
@@ -156,6 +164,7 @@ class Recorder:
         self._free = 0
         self._created_dirs: list[Path] = []
         self._owns_camera = True
+        self.write_error = ""
         self.warnings: list[str] = []
         self.final_path: Path | None = None
 
@@ -485,9 +494,11 @@ class Recorder:
                     write_all()
                     return
         except Exception as e:  # noqa: BLE001 - e.g. disk full: keep what is flushed
-            self.errors.append(f"writer failed: {e}")
-            self.stop_reason = f"writer failed ({e}); data up to the last flush is kept"
-            log.exception("writer failed")
+            wr.mark_failed()
+            self.write_error = short_io_error(e)
+            self.errors.append(f"writer failed: {self.write_error}")
+            self.stop_reason = f"writer failed ({self.write_error})"
+            log.debug("writer failed", exc_info=True)
             self._stop.set()
 
     # -- stop -----------------------------------------------------------------------
@@ -532,6 +543,10 @@ class Recorder:
                        "stop_lsl": stop_lsl, "duration_s": stop_lsl - self.start_lsl,
                        "stop_reason": self.stop_reason or "stopped by operator",
                        "dropped_frames_encoder": self.encoder_dropped}
+        if self.write_error:
+            raise RecorderError(
+                f"writing failed ({self.write_error}); everything up to the last flush is in "
+                f"{self.part_path}: free disk space, then run `mimicsync recover {self.part_path}`")
         if any(t.is_alive() for t in self._threads if t.name == "writer"):
             raise RecorderError(f"writer did not finish; the data is in {self.part_path} "
                                 f"(run `mimicsync recover {self.part_path}`)")

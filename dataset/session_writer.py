@@ -40,6 +40,19 @@ FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time")
 TARGET_CHUNK_BYTES = 1 << 18
 
 
+_FAILED_FILES: list[str] = []
+
+
+def hdf5_teardown_unsafe() -> bool:
+    """True after a write to a recording failed (e.g. disk full).
+
+    HDF5 then crashes at interpreter exit while closing that file (seen with HDF5 2.0),
+    although everything flushed before the failure is intact. A command-line program
+    should end with ``os._exit`` in that case, after printing its message.
+    """
+    return bool(_FAILED_FILES)
+
+
 class RecordingExistsError(FileExistsError):
     """The target recording (or an unfinished one) is already there; nothing is replaced."""
 
@@ -212,6 +225,10 @@ class SessionWriter:
 
     def flush(self) -> None:
         self.f.flush()
+
+    def mark_failed(self) -> None:
+        """A write failed: the file must not be touched again (recover it later)."""
+        _FAILED_FILES.append(str(self.part_path))
 
     # -- end ------------------------------------------------------------------------
     def finalize(self, attrs: dict, video_attrs: dict | None = None) -> Path:
