@@ -1,1 +1,36 @@
-"""mimicsync.dataset"""
+"""mimicsync.dataset: recordings on disk, and the ways to read and publish them.
+
+The public reading API, importable from here (loaded on first use, so importing a small
+submodule such as ``layout`` stays cheap)::
+
+    from mimicsync.dataset import Recording, Study, FrameDataset, WindowSpec
+    study = Study("/data/study")
+    refs = study.recordings(participant="07", task="functional", acq="S")
+    with refs[0].open() as rec:
+        t = rec.timeline(rec.emg_stream().key)   # sample times, common timeline
+        raw = rec.to_mne_raw()
+    ds = FrameDataset(refs, WindowSpec(0.5, "start"))   # a torch DataLoader takes it
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_API = {
+    "Recording": "recording", "RecordingError": "recording",
+    "Study": "study", "RecordingRef": "study", "open_recordings": "study",
+    "timeline": "timeline",
+    "FrameDataset": "training",
+    "WindowSpec": "frame_views", "frame_windows": "frame_views", "frame_features": "frame_views",
+    "process_emg": "processing", "ChainParams": "processing",
+    "movement_intervals": "labels",
+    "to_mne_raw": "mne_raw",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter used for depth)
 import numpy as np
 
+from mimicsync.acquisition.lsl_meta import ChannelSpec
 from mimicsync.dataset import ragged
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.session_writer import FORMAT_NAME
@@ -24,20 +25,25 @@ class RecordingError(ValueError):
     """A file that is not a readable recording; the message says what to do."""
 
 
-def open_h5(path: str | Path) -> h5py.File:
+def recovery_hint(path: str | Path) -> str:
+    return f"if a recording crashed, run `mimicsync recover {path}`"
+
+
+def open_h5(path: str | Path, cache_bytes: int | None = None) -> h5py.File:
     """Open read-only; files still flagged as being written open in SWMR-read mode."""
     path = Path(path)
     if not path.exists():
         raise RecordingError(f"file: {path} does not exist")
+    cache = {} if cache_bytes is None else {"rdcc_nbytes": int(cache_bytes), "rdcc_nslots": 10007}
     try:
-        return h5py.File(path, "r")
+        return h5py.File(path, "r", **cache)
     except OSError as plain_error:
         try:
-            return h5py.File(path, "r", libver="latest", swmr=True)
+            return h5py.File(path, "r", libver="latest", swmr=True, **cache)
         except OSError:
             raise RecordingError(
                 f"file: {path} cannot be opened as HDF5 ({str(plain_error).split('(')[0].strip()}); "
-                f"if a recording crashed, run `mimicsync recover {path}`") from None
+                f"{recovery_hint(path)}") from None
 
 
 @dataclass
@@ -86,16 +92,43 @@ class StreamView:
     def channel_labels(self) -> list[str]:
         return [b.decode() for b in self.group["channels"]["label"]]
 
+    @property
+    def channel_specs(self) -> list[ChannelSpec]:
+        """The channel table as :class:`ChannelSpec` (what ``electrodes`` functions take)."""
+        return [ChannelSpec(*(v.decode() if isinstance(v, bytes) else float(v) for v in row))
+                for row in self.channels.tolist()]
+
+    @property
+    def srate(self) -> float:
+        return float(self.group.attrs["nominal_srate"])
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Per-channel factor from stored values to the channel's unit."""
+        return np.asarray(self.group["channels"]["scale"], dtype=float)
+
+    def physical(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``start:stop`` in the channel units (float32 for float streams)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        x = self.group["data"][start:stop]
+        scale = self.scale
+        if x.dtype.kind == "f" and np.all(scale == 1.0):
+            return x
+        return x * scale.astype(np.float32 if x.dtype.itemsize <= 4 else np.float64)
+
 
 class Recording:
     """A lazily read recording. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, cache_bytes: int | None = None) -> None:
+        """``cache_bytes`` sizes HDF5's per-dataset chunk cache (random-access readers
+        raise it so neighbouring windows come from memory); None keeps h5py's default."""
         self.path = Path(path)
-        self.f = open_h5(self.path)
+        self.f = open_h5(self.path, cache_bytes)
         if self.f.attrs.get("format") != FORMAT_NAME:
             self.f.close()
             raise RecordingError(f"file: {self.path} is HDF5 but not a mimicsync recording")
+        self._timelines: dict[str, np.ndarray] = {}
 
     def __enter__(self) -> "Recording":
         return self
@@ -121,6 +154,32 @@ class Recording:
     @property
     def streams(self) -> dict[str, StreamView]:
         return {k: StreamView(k, g) for k, g in self.f["streams"].items()}
+
+    def emg_stream(self) -> StreamView:
+        """The sEMG stream: the first of type EMG, else the first with EMG channels."""
+        streams = self.streams
+        for s in streams.values():
+            if str(s.group.attrs.get("type", "")).upper() == "EMG" and not s.is_string:
+                return s
+        for s in streams.values():
+            if not s.is_string and b"EMG" in set(s.group["channels"]["type"].tolist()):
+                return s
+        raise RecordingError(f"file: {self.path.name} has no EMG stream (streams: "
+                             f"{', '.join(streams) or 'none'}); record one with --require type=EMG")
+
+    def timeline(self, stream_key: str) -> np.ndarray:
+        """Times on the common timeline of a stream's samples, or of frames for "video"
+        (see :mod:`mimicsync.dataset.timeline`); computed once per open recording."""
+        from mimicsync.dataset.timeline import timeline
+        if stream_key not in self._timelines:
+            self._timelines[stream_key] = timeline(self, stream_key)
+        return self._timelines[stream_key]
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        """Per-frame times on the common timeline."""
+        from mimicsync.dataset.timeline import VIDEO
+        return self.timeline(VIDEO)
 
     def stream(self, name_or_key: str) -> StreamView:
         streams = self.streams
@@ -162,7 +221,21 @@ class Recording:
         return c[i]
 
     def depth(self, i: int) -> np.ndarray:
+        """Depth frame ``i`` (h, w) uint16 in depth units (× ``depth_scale_m`` = metres)."""
         return self.f["video"]["depth"][i]
+
+    @property
+    def has_depth(self) -> bool:
+        return self.has_video and "depth" in self.f["video"]
+
+    @property
+    def fps(self) -> float:
+        return float(self.f["video"].attrs["fps"]) if self.has_video else 0.0
+
+    def jpeg(self, i: int) -> bytes | None:
+        """The stored JPEG bytes of frame ``i`` (None for lossless colour)."""
+        c = self.f["video"]["color"]
+        return ragged.read(c, i) if isinstance(c, h5py.Group) else None
 
     # -- events ---------------------------------------------------------------------
     @property
@@ -172,6 +245,17 @@ class Recording:
         payloads = ragged.read_all(ev["payload"])[:n]
         return [Event.from_json(o, d, p.decode("utf-8"))
                 for o, d, p in zip(ev["onset"][:n], ev["duration"][:n], payloads)]
+
+    @property
+    def movements(self) -> list:
+        """Held movements (:class:`~mimicsync.dataset.labels.Interval`), common timeline."""
+        from mimicsync.dataset.labels import movement_intervals
+        return movement_intervals(self.events)
+
+    def to_mne_raw(self, stream_key: str | None = None, **kw):
+        """The sEMG as ``mne.io.RawArray`` (see :func:`mimicsync.dataset.mne_raw.to_mne_raw`)."""
+        from mimicsync.dataset.mne_raw import to_mne_raw
+        return to_mne_raw(self, stream_key, **kw)
 
     # -- summary --------------------------------------------------------------------
     def summary(self) -> dict:

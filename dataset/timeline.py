@@ -1,0 +1,88 @@
+"""The one place that puts a recording's times on the common timeline.
+
+Every reader (training views, MNE, BIDS export) asks :func:`timeline` for times, so the
+day the offline sync (issue 3) writes ``/sync`` the whole package follows it without
+another change. The common timeline is the recorder host's LSL clock (seconds), which is
+already the clock of event onsets and of the video ``host_time`` column.
+
+Without ``/sync``:
+
+- an LSL stream's raw ``time_stamps`` get the stored clock offsets, fitted robustly per
+  clock segment (:func:`mimicsync.sync.clock.fit_clock_offsets`, pyxdf's method);
+- video frames (``VIDEO``) get :func:`mimicsync.sync.frame_times`: their host arrival
+  times refitted through the device clock, which removes USB jitter (a constant latency
+  remains until sync measures it).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mimicsync.sync.clock import fit_clock_offsets
+from mimicsync.sync.frame_times import frame_times
+
+if TYPE_CHECKING:
+    from mimicsync.dataset.recording import Recording
+
+log = logging.getLogger(__name__)
+
+VIDEO = "video"  # the stream key that means "the frames of /video"
+SYNC_GROUP = "sync"
+
+
+def timeline(rec: "Recording", stream_key: str) -> np.ndarray:
+    """Times (s, common timeline) of every sample of ``stream_key`` (or of every frame
+    for ``VIDEO``): a new float64 array as long as the stream's consistent length."""
+    synced = sync_times(rec, stream_key)
+    if synced is not None:
+        return synced
+    if stream_key == VIDEO:
+        return _video_times(rec)
+    s = rec.stream(stream_key)
+    return clock_corrected(s.time_stamps, s.clock_offsets)
+
+
+def clock_corrected(time_stamps: np.ndarray, clock_offsets: np.ndarray) -> np.ndarray:
+    """Raw sender timestamps plus the fitted clock offset (a copy; raw stays untouched)."""
+    ts = np.asarray(time_stamps, dtype=float)
+    offs = np.asarray(clock_offsets, dtype=float).reshape(-1, 2)
+    offs = offs[np.all(np.isfinite(offs), axis=1)]
+    if ts.size == 0 or offs.shape[0] == 0:
+        return ts.copy()
+    corrected, _ = fit_clock_offsets(offs[:, 0], offs[:, 1]).correct(ts)
+    return corrected
+
+
+def _video_times(rec: "Recording") -> np.ndarray:
+    fr = rec.frames
+    if len(fr) < 2:
+        return fr[:, 3].copy()
+    try:
+        return frame_times(fr[:, 3], fr[:, 2], fr[:, 1]).times
+    except ValueError as e:  # no usable device clock: arrival times are the best we have
+        log.debug("%s: frame times from host arrival only (%s)", rec.path.name, e)
+        return fr[:, 3].copy()
+
+
+def sync_times(rec: "Recording", stream_key: str) -> np.ndarray | None:
+    """HOOK for the offline sync (issue 3): times from ``/sync`` when it has them.
+
+    Provisional layout until sync's is final: ``/sync/<stream_key>/times`` (float64, one
+    per sample or frame, common timeline). Returns None to fall back to clock offsets.
+    The sync engineer replaces only this function.
+    """
+    if SYNC_GROUP not in rec.f:
+        return None
+    g = rec.f[SYNC_GROUP]
+    if stream_key not in g or not hasattr(g[stream_key], "keys") or "times" not in g[stream_key]:
+        return None
+    n = rec.n_frames if stream_key == VIDEO else len(rec.stream(stream_key))
+    times = g[stream_key]["times"]
+    if times.shape[0] < n:
+        log.warning("%s: /sync/%s/times has %d values for %d samples; using clock offsets",
+                    rec.path.name, stream_key, times.shape[0], n)
+        return None
+    return np.asarray(times[:n], dtype=float)

@@ -1,0 +1,162 @@
+"""A map-style dataset of video frames with their EMG windows, for PyTorch or anything else.
+
+``FrameDataset`` has ``__len__`` and ``__getitem__`` returning a dict of numpy arrays and
+scalars, which ``torch.utils.data.DataLoader`` takes as it is (its default collate turns
+arrays into tensors); torch is never imported here.
+
+Worker processes: the index (which frame of which file, which EMG samples) is built in
+the parent and is plain numpy, so it pickles cheaply to spawned workers and is shared
+copy-on-write with forked ones. HDF5 files are opened lazily *in the process that reads*
+(h5py handles must not cross a fork), recognised by the process id, and at most
+``max_open`` stay open per process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import h5py
+import numpy as np
+from h5py import h5s
+
+from mimicsync.dataset.frame_views import FrameWindows, WindowSpec, frame_windows
+from mimicsync.dataset.labels import class_names
+from mimicsync.dataset.recording import Recording, RecordingError, recovery_hint
+from mimicsync.dataset.study import RecordingRef
+
+# 64 MiB of HDF5 chunk cache per open file: neighbouring windows come from memory.
+DEFAULT_CACHE_BYTES = 64 << 20
+
+
+class WindowReader:
+    """Reads ``n``-row windows of a 2-D dataset through h5py's low-level API.
+
+    Reusing one file and one memory dataspace saves the selection set-up that
+    ``dataset[a:b]`` repeats on every call: about twice the windows per second.
+    """
+
+    def __init__(self, ds: h5py.Dataset, n: int) -> None:
+        self._id = ds.id
+        self._cols = ds.shape[1]
+        self._dtype = ds.dtype
+        self._n = n
+        self._fspace = ds.id.get_space()
+        self._mspace = h5s.create_simple((n, self._cols))
+
+    def read(self, start: int) -> np.ndarray:
+        out = np.empty((self._n, self._cols), self._dtype)
+        self._fspace.select_hyperslab((start, 0), (self._n, self._cols))
+        self._id.read(self._mspace, self._fspace, out)
+        return out
+
+
+class FrameDataset:
+    """One item per video frame (with a valid EMG window) over many recordings.
+
+    Item keys: ``emg`` (window, (n, channels) float32 in the channel units), ``label``
+    (int, index into :attr:`classes`), ``movement`` (str), ``time`` (s, common timeline),
+    ``recording`` (int, index into :attr:`paths`), ``frame_index`` (int), and, when
+    asked for, ``frame`` ((H, W, 3) uint8 RGB) and ``depth`` ((h, w) uint16).
+    ``transform`` (optional) is applied to the item dict last.
+    """
+
+    def __init__(self, recordings: Iterable[str | Path | RecordingRef],
+                 window: WindowSpec = WindowSpec(), *, frames: bool = True,
+                 depth: bool = False, stream_key: str | None = None,
+                 transform: Callable[[dict], dict] | None = None,
+                 cache_bytes: int = DEFAULT_CACHE_BYTES, max_open: int = 16) -> None:
+        self.paths = [r.path if isinstance(r, RecordingRef) else Path(r) for r in recordings]
+        self.window = window
+        self.with_frames, self.with_depth = frames, depth
+        self.transform = transform
+        self.cache_bytes, self.max_open = cache_bytes, max_open
+        views: list[FrameWindows] = []
+        self._scales: list[np.ndarray | None] = []
+        for p in self.paths:
+            with Recording(p) as rec:
+                v = frame_windows(rec, window, stream_key)
+                s = rec.stream(v.stream_key)
+                scale = s.scale
+                self._scales.append(None if np.all(scale == 1.0) else scale.astype(np.float32))
+            views.append(v)
+        self._keys = [v.stream_key for v in views]
+        self._n = [v.n_samples for v in views]
+        self.classes = class_names(m for v in views for m in v.labels)
+        code = {c: i for i, c in enumerate(self.classes)}
+        self._rec = np.concatenate([np.full(len(v.frames), i, np.int32)
+                                    for i, v in enumerate(views)] or [np.zeros(0, np.int32)])
+        cat = lambda f, dt: np.concatenate([f(v) for v in views] or [np.zeros(0, dt)])  # noqa: E731
+        self._frame = cat(lambda v: v.frames, np.int64)
+        self._start = cat(lambda v: v.starts, np.int64)
+        self._time = cat(lambda v: v.times, np.float64)
+        self._label = cat(lambda v: np.array([code[m] for m in v.labels], np.int16), np.int16)
+        self._open: OrderedDict[int, Recording] = OrderedDict()
+        self._readers: dict[int, WindowReader] = {}
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return len(self._rec)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Class index of every item (for samplers that balance classes)."""
+        return self._label
+
+    # -- per-process file handles ---------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_open"] = OrderedDict()  # handles never travel to another process
+        state["_readers"] = {}
+        return state
+
+    def _recording(self, r: int) -> Recording:
+        if os.getpid() != self._pid:  # forked: the parent's handles are not ours to use
+            self._open, self._readers, self._pid = OrderedDict(), {}, os.getpid()
+        rec = self._open.get(r)
+        if rec is None:
+            rec = Recording(self.paths[r], cache_bytes=self.cache_bytes)
+            self._open[r] = rec
+            self._readers[r] = WindowReader(rec.f["streams"][self._keys[r]]["data"], self._n[r])
+            while len(self._open) > self.max_open:
+                old, old_rec = self._open.popitem(last=False)
+                self._readers.pop(old, None)
+                old_rec.close()
+        else:
+            self._open.move_to_end(r)
+        return rec
+
+    def close(self) -> None:
+        self._readers.clear()
+        while self._open:
+            self._open.popitem()[1].close()
+
+    # -- items ----------------------------------------------------------------------
+    def emg_window(self, i: int) -> np.ndarray:
+        """Only the EMG window of item ``i`` (the fast path: no frame decoding)."""
+        r = int(self._rec[i])
+        self._recording(r)
+        try:
+            x = self._readers[r].read(int(self._start[i]))
+        except OSError as e:
+            raise RecordingError(f"file: {self.paths[r]} is damaged ({e}); "
+                                 f"{recovery_hint(self.paths[r])}") from None
+        scale = self._scales[r]
+        return x if scale is None else x * scale
+
+    def __getitem__(self, i: int) -> dict:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} frames")
+        i = int(i) % len(self)
+        r, fi = int(self._rec[i]), int(self._frame[i])
+        label = int(self._label[i])
+        item = {"emg": self.emg_window(i), "label": label, "movement": self.classes[label],
+                "time": float(self._time[i]), "recording": r, "frame_index": fi}
+        rec = self._recording(r)
+        if self.with_frames:
+            item["frame"] = rec.color(fi)
+        if self.with_depth and rec.has_depth:
+            item["depth"] = rec.depth(fi)
+        return self.transform(item) if self.transform else item
