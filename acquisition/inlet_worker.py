@@ -31,7 +31,8 @@ class InletWorker(threading.Thread):
     """Records one stream into queue items ``("samples", key, data, ts)`` and friends."""
 
     def __init__(self, key: str, info: pylsl.StreamInfo, meta: StreamMeta, put: Put,
-                 clock_interval: float = 5.0, pull_timeout: float = 0.1) -> None:
+                 clock_interval: float = 5.0, pull_timeout: float = 0.1,
+                 marker_events: bool = True) -> None:
         super().__init__(name=f"inlet:{key}", daemon=True)
         self.key = key
         self.info = info
@@ -39,6 +40,7 @@ class InletWorker(threading.Thread):
         self.put = put
         self.clock_interval = clock_interval
         self.pull_timeout = pull_timeout
+        self.marker_events = marker_events  # string samples also become `marker` events
         self.stop_event = threading.Event()
         self.connected = True
         self.samples = 0
@@ -137,8 +139,9 @@ class InletWorker(threading.Thread):
         if self.meta.is_string:
             values = ["\t".join(v.decode("utf-8", "replace") for v in row) for row in data]
             self.put(("samples", self.key, values, ts))
-            self.put(("events", [Event(float(t + self._offset), 0.0, "marker", v,
-                                       {"stream": self.key}) for t, v in zip(ts, values)]))
+            if self.marker_events:
+                self.put(("events", [Event(float(t + self._offset), 0.0, "marker", v,
+                                           {"stream": self.key}) for t, v in zip(ts, values)]))
         else:
             self.put(("samples", self.key, np.array(data, copy=True), ts))
         self.samples += n

@@ -67,6 +67,9 @@ class RecorderConfig:
     settings: dict = field(default_factory=dict)  # extra device/protocol settings to keep
     warn_minutes: float = 30.0  # warn at start when free disk holds less than this much
     attrs: dict = field(default_factory=dict)  # extra root attributes (protocol, plan, run link)
+    # string streams kept as streams only, no `marker` events: their sender hands the recorder
+    # the same cues as structured events (add_events), e.g. the protocol runner's marker stream
+    no_marker_events: list[StreamSelector] = field(default_factory=list)
 
 
 @dataclass
@@ -260,7 +263,8 @@ class Recorder:
             for info, inlet, meta in opened:
                 key = self._claim_key(info, meta)
                 self.writer.add_stream(meta, key)
-                w = InletWorker(key, info, meta, self._q.put, cfg.clock_interval)
+                w = InletWorker(key, info, meta, self._q.put, cfg.clock_interval,
+                                marker_events=self._marker_events(info))
                 w.inlet = inlet
                 self.workers[key] = w
             if self.camera is not None:
@@ -312,6 +316,9 @@ class Recorder:
                 return found[0]
         raise RecorderError("camera: its frame-index LSL stream did not appear; check that "
                             "LSL works on this machine (`mimicsync streams`)")
+
+    def _marker_events(self, info: pylsl.StreamInfo) -> bool:
+        return not any(s.matches(info) for s in self.cfg.no_marker_events)
 
     def _claim_key(self, info: pylsl.StreamInfo, meta: StreamMeta) -> str:
         """Reserve a unique group name and mark the stream's identity as recorded."""
@@ -402,7 +409,8 @@ class Recorder:
                     continue
                 meta = StreamMeta.from_info(full)
                 key = self._claim_key(info, meta)
-                w = InletWorker(key, info, meta, self._q.put, self.cfg.clock_interval)
+                w = InletWorker(key, info, meta, self._q.put, self.cfg.clock_interval,
+                                marker_events=self._marker_events(info))
                 w.inlet = inlet
                 self._q.put(("add_stream", key, meta, w))
 
