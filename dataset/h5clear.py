@@ -85,6 +85,32 @@ def status_flags(path: str | Path) -> int:
         return fh.read(1)[0]
 
 
+def stored_eof(path: str | Path) -> int:
+    """The end-of-file address the superblock records (0 for superblock v0/v1)."""
+    with open(path, "rb") as fh:
+        off = _find_superblock(fh)
+        fh.seek(off + 8)
+        version, size_off = fh.read(2)
+        if version < 2:
+            return 0
+        fh.seek(off + 12 + 2 * size_off)
+        return off + int.from_bytes(fh.read(size_off), "little")
+
+
+def restore_eof(path: str | Path) -> bool:
+    """Extend a file cut short by a failed write (disk full) to the size HDF5 recorded.
+
+    HDF5 reserves space before it writes; when the write fails the superblock says the file
+    is longer than it is, and HDF5 refuses to open it. The missing tail held no flushed
+    data; it is added back as a sparse hole (no disk space needed). True if extended.
+    """
+    eof = stored_eof(path)
+    if eof > os.path.getsize(path):
+        os.truncate(path, eof)
+        return True
+    return False
+
+
 def clear_status_flags(path: str | Path) -> bool:
     """Reset the consistency flags to 0; True if they were set. Fsyncs before returning."""
     with open(path, "r+b") as fh:

@@ -1,6 +1,7 @@
 """Turn a crashed recording (``*.h5.part``) into a finished one, in place.
 
-Steps: clear the SWMR consistency flags (:mod:`h5clear`), trim every multi-dataset
+Steps: clear the SWMR consistency flags (:mod:`h5clear`), restore the end of a file cut
+short by a full disk, trim every multi-dataset
 record to its consistent length (samples vs timestamps, pixels vs frame rows, event
 payloads), mark the file ``status=recovered``, give it its final name without replacing
 anything, then write the sidecar and register it in the study tree. No data is copied, so
@@ -16,12 +17,36 @@ import h5py
 import numpy as np
 
 from mimicsync.dataset import ragged
-from mimicsync.dataset.h5clear import clear_status_flags
+from mimicsync.dataset.h5clear import clear_status_flags, restore_eof
 from mimicsync.dataset.layout import PART, RecordingId, root_of
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.session_writer import FORMAT_NAME, publish
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.study_tree import register_recording
+
+
+def stored_rows(ds: h5py.Dataset, file_size: int) -> int:
+    """Leading rows of ``ds`` whose chunks are allocated and lie wholly inside the file.
+
+    A full disk can leave a dataset's extent flushed while its last chunk never reached
+    the disk; those rows would read as zeros. Only rows backed by real bytes count.
+    """
+    n = ds.shape[0]
+    if n == 0 or ds.chunks is None:
+        return n
+    rows_per_chunk = ds.chunks[0]
+    starts: dict[int, bool] = {}
+
+    def visit(info) -> None:
+        if info.chunk_offset[1:] == (0,) * (ds.ndim - 1):
+            ok = info.byte_offset is not None and info.byte_offset + info.size <= file_size
+            starts[info.chunk_offset[0]] = ok
+
+    ds.id.chunk_iter(visit)
+    row = 0
+    while row < n and starts.get(row, False):
+        row += rows_per_chunk
+    return min(row, n)
 
 
 def _trim(ds: h5py.Dataset, n: int) -> None:
@@ -33,6 +58,14 @@ def _trim_ragged(g: h5py.Group, n: int) -> None:
     _trim(g["index"], n)
     end = int(np.sum(g["index"][n - 1])) if n else 0
     _trim(g["bytes"], end)
+
+
+def _drop_unstored(f: h5py.File, file_size: int) -> None:
+    """Trim every appendable dataset to the rows whose bytes are really in the file."""
+    def visit(_name: str, obj) -> None:
+        if isinstance(obj, h5py.Dataset) and obj.maxshape and obj.maxshape[0] is None:
+            _trim(obj, stored_rows(obj, file_size))
+    f.visititems(visit)
 
 
 def _make_consistent(f: h5py.File) -> float:
@@ -80,6 +113,8 @@ def recover(path: str | Path) -> Path:
                              "nothing to recover")
     final = path.with_name(path.name[: -len(PART)])
     clear_status_flags(path)
+    file_size = path.stat().st_size  # before restore_eof: bytes really written
+    restore_eof(path)
     try:
         f = h5py.File(path, "r+")
     except OSError as e:
@@ -88,6 +123,7 @@ def recover(path: str | Path) -> Path:
     with f:
         if f.attrs.get("format") != FORMAT_NAME:
             raise RecordingError(f"file: {path} is not a mimicsync recording")
+        _drop_unstored(f, file_size)
         last = _make_consistent(f)
         f.attrs["status"] = "recovered"
         f.attrs["recovered_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
