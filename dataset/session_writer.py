@@ -14,7 +14,9 @@ final name, with ``os.link`` so that an existing recording is never replaced.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -38,6 +40,7 @@ CHANNEL_DTYPE = np.dtype([
 assert CHANNEL_DTYPE.names == CHANNEL_FIELDS
 FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time")
 TARGET_CHUNK_BYTES = 1 << 18
+log = logging.getLogger(__name__)
 
 
 _FAILED_FILES: list[str] = []
@@ -93,12 +96,20 @@ class SessionWriter:
             raise RecordingExistsError(
                 f"recording exists: {self.final_path}; choose another --run (recordings are "
                 "never overwritten)")
-        try:
-            self.f = h5py.File(self.part_path, "x", libver="latest")
-        except FileExistsError:
+        if self.part_path.exists():
             raise RecordingExistsError(
                 f"an unfinished recording exists: {self.part_path}; run `mimicsync recover "
-                f"{self.part_path}` or choose another --run") from None
+                f"{self.part_path}` or choose another --run")
+        # Created under a third name and renamed to .part once SWMR is on: a crash before
+        # that leaves a file that never held data, which the next start may delete.
+        self.creating_path = Path(str(self.part_path) + ".creating")
+        _remove_stale_creating(self.creating_path)
+        try:
+            self.f = h5py.File(self.creating_path, "x", libver="latest")
+        except FileExistsError:
+            raise RecordingExistsError(
+                f"another recorder is starting this run ({self.creating_path}); choose "
+                "another --run") from None
         self.f.attrs["format"] = FORMAT_NAME
         self.f.attrs["format_version"] = FORMAT_VERSION
         self.f.attrs["status"] = "recording"
@@ -169,9 +180,13 @@ class SessionWriter:
         self.video = g
 
     def start_swmr(self) -> None:
+        """From here on every flush leaves a crash-consistent file at ``part_path``."""
         self.f.swmr_mode = True
         self.swmr = True
         self.flush()
+        os.link(self.creating_path, self.part_path)  # fails rather than replace
+        self.creating_path.unlink()
+        fsync_dir(self.part_path.parent)
 
     def _reopen_for_new_objects(self, create) -> None:
         self.f.flush()
@@ -253,7 +268,22 @@ class SessionWriter:
         try:
             self.f.close()
         finally:
-            self.part_path.unlink(missing_ok=True)
+            self.creating_path.unlink(missing_ok=True)
+
+
+STALE_CREATING_S = 60.0
+
+
+def _remove_stale_creating(path: Path) -> None:
+    """A ``.creating`` file older than a minute is left by a crash during start: no data."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return
+    if age > STALE_CREATING_S:
+        log.warning("removing %s: left by a recorder that crashed while starting (no data)",
+                    path)
+        path.unlink(missing_ok=True)
 
 
 def publish(part: Path, final: Path) -> Path:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -129,3 +130,51 @@ def test_disk_full_mid_recording_keeps_everything_flushed(tmp_path, outlet_facto
         assert_exact_slice(s.data, s.time_stamps, sent, sent_ts)
         assert s.data.nbytes > 0.5 * limit  # most of what fitted on the "disk" was kept
         assert t_fail - s.time_stamps[-1] < 30
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9, 1.2])
+def test_kill9_while_starting_leaves_no_broken_recording(tmp_path, outlet_factory, delay):
+    """A kill before data flows leaves nothing, or a .creating file the next start removes."""
+    emg = outlet_factory()
+    cmd = MIMICSYNC + ["record", "--root", str(tmp_path), "--participant", "01", "--session",
+                       "01", "--task", "crash", "--require", f"source_id={emg.source_id}"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    ses = tmp_path / "sub-01" / "ses-01"
+    for part in ses.glob("*.h5.part"):  # if it got that far, it is a recoverable recording
+        final = recover(part)
+        with Recording(final) as rec:
+            assert rec.status == "recovered"
+    for creating in ses.glob("*.creating"):
+        old = time.time() - 120
+        os.utime(creating, (old, old))  # as if found by a start a few minutes later
+    assert not list(ses.glob("*.h5.part"))
+
+
+def test_stale_creating_file_is_removed_fresh_one_blocks(tmp_path, outlet_factory):
+    from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+    from mimicsync.acquisition.stream_select import StreamSelector
+    from mimicsync.dataset.layout import RecordingId
+    emg = outlet_factory()
+    rid = RecordingId("01", "01", "crash", 1)
+    creating = Path(str(rid.part_path(tmp_path)) + ".creating")
+    creating.parent.mkdir(parents=True)
+    creating.write_bytes(b"left by a crash")
+
+    def cfg():
+        return RecorderConfig(root=tmp_path, rid=rid, resolve_wait=2.0,
+                              require=[StreamSelector("name", emg.name)])
+
+    with pytest.raises(FileExistsError, match="another recorder is starting this run"):
+        Recorder(cfg()).start()
+    assert creating.exists()
+    old = time.time() - 120
+    os.utime(creating, (old, old))
+    rec = Recorder(cfg())
+    rec.start()
+    assert not creating.exists() and rec.part_path.exists()
+    path = rec.stop()
+    with Recording(path) as r:
+        assert len(r.stream(emg.name)) > 0
