@@ -374,9 +374,14 @@ class Recorder:
     def _on_frame(self, frame: Frame) -> None:
         try:
             self._frames.put_nowait(frame)
-        except queue.Full:
+        except queue.Full:  # 10 s of backlog: the machine cannot keep up
             self.encoder_dropped += 1
-            self.errors.append("video encoder fell behind; a frame was not stored")
+
+    def _encoder_error(self) -> list[str]:
+        if not self.encoder_dropped:
+            return []
+        return [f"video encoder fell behind: {self.encoder_dropped} frame(s) not stored; "
+                "close other programs or use a lower resolution"]
 
     def _encode_loop(self) -> None:
         import simplejpeg
@@ -579,7 +584,7 @@ class Recorder:
             size = 0
         streams = [StreamStatus(k, w.meta.name, w.meta.type, w.samples, w.connected, w.error)
                    for k, w in list(self.workers.items())]
-        errors = list(self.errors) + [s.error for s in streams if s.error]
+        errors = list(self.errors) + self._encoder_error() + [s.error for s in streams if s.error]
         if self.camera is not None and self.camera.error:
             errors.append(self.camera.error)
         return RecorderStatus(
