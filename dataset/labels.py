@@ -37,7 +37,7 @@ class Interval:
     movement: str
 
 
-def _decoded(e: Event) -> Event | None:
+def decode_marker_event(e: Event) -> Event | None:
     """A runner marker as the event it stands for; None for other markers."""
     try:
         d = json.loads(e.value)
@@ -59,7 +59,7 @@ def movement_intervals(events: Iterable[Event]) -> list[Interval]:
     open_starts: dict[str, float] = {}
     flat = []
     for e in events:
-        flat.append(_decoded(e) if e.trial_type == "marker" else e)
+        flat.append(decode_marker_event(e) if e.trial_type == "marker" else e)
     for e in sorted((e for e in flat if e is not None), key=lambda e: e.onset):
         if e.trial_type == PERFORM and e.value and e.duration > 0:
             out.setdefault((round(e.onset, 2), e.value), Interval(e.onset, e.onset + e.duration, e.value))

@@ -35,11 +35,17 @@ def study_lock(root: Path):
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so readers see the old or the new file, never half."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never half."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -100,3 +106,39 @@ def register_recording(root: Path, rid: RecordingId, acq_time: str, status: str)
         upsert_tsv(rid.session_dir(root) / f"sub-{rid.participant}_ses-{rid.session}_scans.tsv",
                    "filename", {"filename": rid.path(root).name, "acq_time": acq_time,
                                 "status": status})
+
+
+# -- participant attributes (consent) ----------------------------------------------------
+#: Consent columns of participants.tsv ("yes"/"no"); export publishes only what they allow.
+CONSENT_COLUMNS: dict[str, str] = {
+    "consent_data_public": "The participant consented to publishing their de-identified "
+                           "data (sEMG, events) in a public dataset.",
+    "consent_video_public": "The participant consented to publishing their face video.",
+}
+
+
+def read_participant(root: Path, participant: str) -> dict[str, str] | None:
+    """The participants.tsv row of ``participant`` (label without ``sub-``), or None."""
+    for row in read_tsv(Path(root) / "participants.tsv"):
+        if row.get("participant_id") == f"sub-{participant}":
+            return row
+    return None
+
+
+def update_participant(root: Path, participant: str, fields: dict[str, str]) -> None:
+    """Set columns of a participant's row (created if new), and describe known columns.
+
+    ``participants.json`` (the BIDS sidecar) gets a description of the consent columns
+    the first time they are written, so the file stays self-explanatory.
+    """
+    root = Path(root)
+    with study_lock(root):
+        ensure_dataset_description(root)
+        upsert_tsv(root / "participants.tsv", "participant_id",
+                   {"participant_id": f"sub-{participant}", **fields})
+        sidecar = root / "participants.json"
+        doc = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
+        added = {c: {"Description": d, "Levels": {"yes": "consented", "no": "not consented"}}
+                 for c, d in CONSENT_COLUMNS.items() if c in fields and c not in doc}
+        if added:
+            atomic_write_text(sidecar, json.dumps({**doc, **added}, indent=2) + "\n")

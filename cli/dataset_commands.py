@@ -1,0 +1,127 @@
+"""CLI commands for datasets: ``import-xdf``, ``export``, ``validate``.
+
+Kept apart from :mod:`cli.main` (owned by the CLI engineer) until wired there: call
+:func:`add_parsers` on main's subparsers and dispatch ``args.command`` in
+:data:`COMMANDS` with :data:`KNOWN_ERRORS` added to main's one-line errors. Until then
+``python -m mimicsync.cli.dataset_commands <command> …`` runs them with the same
+error convention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mimicsync.dataset.batch import BatchError
+from mimicsync.dataset.bids_export import ExportConfig, ExportError, export_study
+from mimicsync.dataset.bids_validate import validate
+from mimicsync.dataset.layout import LabelError, RecordingId, check_label, next_free_run
+from mimicsync.dataset.recording import RecordingError
+from mimicsync.dataset.session_writer import RecordingExistsError
+
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    RecordingError, LabelError, ExportError, BatchError, RecordingExistsError,
+    FileNotFoundError, FileExistsError, PermissionError)
+
+
+def import_xdf_cmd(args: argparse.Namespace) -> int:
+    from mimicsync.dataset.xdf_import import import_xdf
+    check_label("participant", args.participant)
+    check_label("session", args.session)
+    check_label("task", args.task)
+    check_label("acq", args.acq, optional=True)
+    base = RecordingId(args.participant, args.session, args.task, 1, args.acq)
+    rid = base.with_run(args.run if args.run is not None else next_free_run(args.root, base))
+    path = import_xdf(args.file, args.root, rid, operator=args.operator)
+    print(f"imported: {path}")
+    return 0
+
+
+def export_cmd(args: argparse.Namespace) -> int:
+    workers = args.workers if args.workers is not None else max(1, (os.cpu_count() or 2) - 1)
+    cfg = ExportConfig(name=args.name, license=args.license, authors=tuple(args.author),
+                       line_freq=args.line_freq, emg_reference=args.emg_reference,
+                       emg_ground=args.emg_ground, video=not args.no_video)
+    rep = export_study(args.root, args.out, update=args.update, workers=workers,
+                       scheduler=args.scheduler, config=cfg, progress=not args.no_progress)
+    print(f"exported {len(rep.exported)} recordings to {rep.out} ({rep.reused} unchanged, "
+          f"{len(rep.removed)} files removed, {len(rep.skipped)} skipped lines above)")
+    return 0
+
+
+def validate_cmd(args: argparse.Namespace) -> int:
+    rep = validate(args.dir, run_official=not args.no_official)
+    for line in rep.problems:
+        print(f"mimicsync: {line}")
+    for line in rep.errors:
+        print(f"bids-validator error: {line}")
+    if args.warnings:
+        for line in rep.warnings:
+            print(f"bids-validator warning: {line}")
+    official = (f"official validator: {len(rep.errors)} errors, {len(rep.warnings)} warnings"
+                if rep.official_ran else "official validator: not run")
+    print(f"{'valid' if rep.ok else 'NOT valid'}: {len(rep.problems)} mimicsync problems; "
+          f"{official}")
+    return 0 if rep.ok else 1
+
+
+COMMANDS = {"import-xdf": import_xdf_cmd, "export": export_cmd, "validate": validate_cmd}
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Add the three commands to ``mimicsync``'s subparsers."""
+    x = sub.add_parser("import-xdf", help="convert a LabRecorder XDF file into a recording")
+    x.add_argument("file", type=Path, help="the .xdf file")
+    x.add_argument("--root", type=Path, required=True, help="study root folder")
+    x.add_argument("--participant", required=True)
+    x.add_argument("--session", default="01")
+    x.add_argument("--task", default="imported")
+    x.add_argument("--acq", default=None)
+    x.add_argument("--run", type=int, default=None, help="default: the next free run")
+    x.add_argument("--operator", default="")
+
+    e = sub.add_parser("export", help="write the consenting participants as a BIDS dataset")
+    e.add_argument("--root", type=Path, required=True, help="private study root")
+    e.add_argument("--out", type=Path, required=True, help="output folder (empty, or --update)")
+    e.add_argument("--update", action="store_true",
+                   help="update an existing export: redo what changed, drop what is withdrawn")
+    e.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: CPUs - 1; 1 = no pool)")
+    e.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run on a Dask cluster, e.g. tcp://host:8786 (needs mimicsync[dask])")
+    e.add_argument("--name", default=ExportConfig.name, help="dataset name")
+    e.add_argument("--license", default=ExportConfig.license, help="SPDX id, e.g. CC-BY-4.0")
+    e.add_argument("--author", action="append", default=[], help="dataset author; repeatable")
+    e.add_argument("--line-freq", type=float, default=50.0, help="power line frequency, Hz")
+    e.add_argument("--emg-reference", default="n/a", help="EMGReference text for _emg.json")
+    e.add_argument("--emg-ground", default="n/a", help="EMGGround text for _emg.json")
+    e.add_argument("--no-video", action="store_true", help="never export video")
+    e.add_argument("--no-progress", action="store_true")
+
+    v = sub.add_parser("validate", help="check an exported dataset (ours + bids-validator)")
+    v.add_argument("dir", type=Path)
+    v.add_argument("--no-official", action="store_true", help="skip bids-validator-deno")
+    v.add_argument("--warnings", action="store_true", help="also list the validator warnings")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="mimicsync")
+    p.add_argument("--debug", action="store_true")
+    add_parsers(p.add_subparsers(dest="command", required=True))
+    args = p.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("mimicsync: interrupted", file=sys.stderr)
+        return 130
+    except KNOWN_ERRORS as e:
+        if args.debug:
+            raise
+        print(f"mimicsync: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,436 @@
+"""``mimicsync export``: the consenting participants of a study as a BIDS 1.11 dataset.
+
+One work unit per recording (:func:`export_recording`), run here, on a local process
+pool or on Dask (:mod:`.batch`). A unit writes into a staging folder inside the output,
+is scanned for private values, then moved into place file by file (``os.replace``), so
+the dataset never holds half a file. What is done is recorded after every unit in the
+*private* root (``.mimicsync/exports/<hash of the output path>.json``), so an interrupted
+export resumes where it stopped and ``--update`` redoes only what changed, and removes
+what is no longer allowed (a withdrawn consent). The dataset-level files are written last.
+
+The output holds ``.mimicsync-export/`` only while an export runs; its presence is what
+lets a rerun resume without ``--update``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mimicsync.dataset import bids_files as bf
+from mimicsync.dataset.batch import run_batch
+from mimicsync.dataset.layout import RecordingId
+from mimicsync.dataset.mne_raw import first_sample_utc, sample_positions, to_mne_raw
+from mimicsync.dataset.privacy import (CONSENT_DATA, CONSENT_VIDEO, PRIVATE_DIR, consents,
+                                       private_values, pseudonyms, public_participant_row,
+                                       scan_for)
+from mimicsync.dataset.recording import Recording, RecordingError
+from mimicsync.dataset.study import Study
+from mimicsync.dataset.study_tree import atomic_write_text, read_tsv
+from mimicsync.dataset.video_export import write_mp4
+
+log = logging.getLogger(__name__)
+WORK_DIR = ".mimicsync-export"
+BDF_DATE = dt.date(1985, 1, 1)  # EDF/BDF's own "anonymized" start date (01.01.85)
+
+
+class ExportError(ValueError):
+    """The export cannot run or did not finish; the message names what and the fix."""
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Dataset-level choices (``mimicsync export`` options)."""
+
+    name: str = "mimicsync facial sEMG and video"
+    license: str = "CC-BY-4.0"
+    authors: tuple[str, ...] = ()
+    line_freq: float = 50.0
+    emg_reference: str = "n/a"  # not published for the lab's amplifier: say it here
+    emg_ground: str = "n/a"
+    video: bool = True  # False: never export video, whatever the consent
+    crf: int = 18
+
+    def digest(self) -> str:
+        unit_fields = (self.line_freq, self.emg_reference, self.emg_ground, self.video, self.crf)
+        return hashlib.sha256(repr(unit_fields).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ExportUnit:
+    """One recording to export (picklable: travels to pool and Dask workers)."""
+
+    source: str
+    out: str
+    sub: str  # public labels
+    ses: str
+    task: str
+    acq: str | None
+    run: int
+    shift_days: int
+    video: bool
+    config: ExportConfig
+    fingerprint: str
+    needles: tuple[str, ...] = ()  # private strings that must not appear in its files
+
+    @property
+    def stem(self) -> str:
+        acq = f"_acq-{self.acq}" if self.acq else ""
+        return f"sub-{self.sub}_ses-{self.ses}_task-{self.task}{acq}_run-{self.run:02d}"
+
+
+@dataclass
+class UnitResult:
+    stem: str
+    sub: str
+    ses: str
+    files: list[str]  # relative to the output
+    scans_filename: str
+    acq_time: str  # shifted
+    video: bool
+    shared: list[str] = field(default_factory=list)  # session-level files (may be shared)
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    exported: list[str]  # public stems
+    skipped: list[str]  # one line each
+    reused: int
+    removed: list[str]
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _emg_facts(rec: Recording, unit: ExportUnit) -> tuple[bf.EmgFacts, object]:
+    from mimicsync.acquisition.lsl_meta import desc_value
+    s = rec.emg_stream()
+    xml = str(s.attrs.get("info_xml", ""))
+    t = rec.timeline(s.key)
+    gaps = int(np.count_nonzero(np.diff(t) > 1.5 / s.srate)) if len(t) > 1 else 0
+    facts = bf.EmgFacts(
+        task=unit.task, srate=s.srate, n_samples=len(s), channels=s.channel_specs,
+        manufacturer=desc_value(xml, "acquisition/manufacturer") or "n/a",
+        model=desc_value(xml, "acquisition/model") or "n/a",
+        hardware_filters=desc_value(xml, "acquisition/filtering") or "n/a",
+        gaps=gaps, line_freq=unit.config.line_freq, reference=unit.config.emg_reference,
+        ground=unit.config.emg_ground)
+    return facts, s
+
+
+def _stage_emg(rec: Recording, unit: ExportUnit, stage: Path, shifted_start: dt.datetime | None
+               ) -> tuple[dict[str, Path], dict[str, Path], float]:
+    """Write the EMG files into ``stage``; returns (per-recording, session-level, t0)."""
+    import mne
+    from mne_bids import BIDSPath
+    facts, s = _emg_facts(rec, unit)
+    t = rec.timeline(s.key)
+    events = bf.public_events(rec.events)
+    inside = [e for e in events if t[0] <= e.onset <= t[-1]]
+    raw = to_mne_raw(rec, s.key, line_freq=unit.config.line_freq, events=inside)
+    if shifted_start is not None:  # keep the time of day, anonymize the date
+        tod = shifted_start.astimezone(dt.timezone.utc).time()
+        raw.set_meas_date(dt.datetime.combine(BDF_DATE, tod, dt.timezone.utc))
+    else:
+        raw.set_meas_date(None)
+    bp = BIDSPath(subject=unit.sub, session=unit.ses, task=unit.task, acquisition=unit.acq,
+                  run=f"{unit.run:02d}", datatype="emg", suffix="emg", extension=".bdf")
+    names = {
+        "bdf": bp.basename,
+        "emg_json": bp.copy().update(extension=".json").basename,
+        "channels": bp.copy().update(suffix="channels", extension=".tsv").basename,
+        "events": bp.copy().update(suffix="events", extension=".tsv").basename,
+        "events_json": bp.copy().update(suffix="events", extension=".json").basename,
+    }
+    files = {k: stage / v for k, v in names.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # padding to whole data records is expected
+        mne.export.export_raw(files["bdf"], raw, fmt="bdf", physical_range="channelwise",
+                              overwrite=True, verbose="ERROR")
+    bf.write_json(files["emg_json"], bf.emg_json(facts))
+    bf.write_tsv(files["channels"], bf.channels_rows(facts))
+    samples = sample_positions(t, [e.onset for e in inside])
+    rows = bf.events_rows(inside, samples, s.srate)
+    bf.write_tsv(files["events"], rows, ["onset", "duration", "trial_type", "value", "sample",
+                                         *bf.PUBLIC_EVENT_FIELDS])
+    bf.write_json(files["events_json"], bf.events_json())
+    shared = {}
+    el_rows = bf.electrodes_rows(facts.channels)
+    if el_rows:
+        # electrodes.tsv takes no space entity; its coordinate_system column names the
+        # coordsystem.json by that file's space entity
+        ses_bp = bp.copy().update(task=None, run=None)
+        shared = {"electrodes": stage / ses_bp.copy().update(suffix="electrodes",
+                                                             extension=".tsv").basename,
+                  "coordsystem": stage / ses_bp.copy().update(
+                      suffix="coordsystem", extension=".json", space=bf.COORD_SYSTEM).basename}
+        bf.write_tsv(shared["electrodes"], el_rows)
+        bf.write_json(shared["coordsystem"], bf.coordsystem_json())
+    return files, shared, float(t[0])
+
+
+def _stage_beh(rec: Recording, unit: ExportUnit, stage: Path) -> tuple[dict[str, Path], float]:
+    """A recording without sEMG (electrode-free reference video): events under ``beh/``."""
+    t = rec.frame_times
+    events = [e for e in bf.public_events(rec.events) if t[0] <= e.onset <= t[-1]]
+    fps = rec.fps or 30.0
+    files = {"events": stage / f"{unit.stem}_events.tsv",
+             "events_json": stage / f"{unit.stem}_events.json"}
+    bf.write_tsv(files["events"], bf.events_rows(events, np.array([(e.onset - t[0]) * fps for e in events]), fps),
+                 ["onset", "duration", "trial_type", "value", "sample", *bf.PUBLIC_EVENT_FIELDS])
+    bf.write_json(files["events_json"], {**bf.events_json(), "sample": {
+        "Description": "Video frame position (0-based, at the nominal frame rate)"}})
+    return files, float(t[0])
+
+
+def export_recording(unit: ExportUnit) -> UnitResult:
+    """Export one recording (the work unit; runs in any process)."""
+    out = Path(unit.out)
+    stage = out / WORK_DIR / "staging" / unit.stem
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    try:
+        with Recording(unit.source) as rec:
+            try:
+                rec.emg_stream()
+                has_emg = True
+            except RecordingError:
+                has_emg = False
+            if not has_emg and not (unit.video and rec.has_video):
+                raise ExportError(f"{Path(unit.source).name}: no EMG stream and no video to "
+                                  "publish; nothing exported")
+            datatype = "emg" if has_emg else "beh"
+            t_probe = rec.timeline(rec.emg_stream().key)[0] if has_emg else rec.frame_times[0]
+            start = first_sample_utc(rec, float(t_probe))
+            shifted = start - dt.timedelta(days=unit.shift_days) if start else None
+            shared: dict[str, Path] = {}
+            if has_emg:
+                files, shared, t0 = _stage_emg(rec, unit, stage, shifted)
+                scans_name = f"emg/{files['bdf'].name}"
+            else:
+                files, t0 = _stage_beh(rec, unit, stage)
+                scans_name = f"beh/{files['events'].name}"
+            with_video = unit.video and rec.has_video and rec.n_frames > 0
+            if with_video:
+                times = rec.frame_times - t0
+                mp4 = stage / f"{unit.stem}_video.mp4"
+                n = write_mp4(rec, mp4, times - times[0], crf=unit.config.crf)
+                files["video"] = mp4
+                files["video_json"] = stage / f"{unit.stem}_video.json"
+                bf.write_json(files["video_json"], {
+                    "StartTime": round(float(times[0]), 6), "FrameCount": n,
+                    "NominalFrameRate": rec.fps, "Width": int(rec.f["video"].attrs["width"]) // 2 * 2,
+                    "Height": int(rec.f["video"].attrs["height"]) // 2 * 2, "Codec": "H.264",
+                    "Description": "Frontal face video; presentation timestamps are seconds "
+                                   "after StartTime, which is relative to the first sample "
+                                   "of the data file beside it (variable frame rate)."})
+        hits = scan_for([*files.values(), *shared.values()], unit.needles)
+        if hits:
+            raise ExportError(f"privacy: {hits[0][0].name} would contain a private value; "
+                              "nothing of this recording was published (report this bug)")
+        dest = out / f"sub-{unit.sub}" / f"ses-{unit.ses}" / datatype
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in [*files.values(), *shared.values()]:
+            os.replace(p, dest / p.name)
+        rel = lambda p: str((dest / p.name).relative_to(out))  # noqa: E731
+        return UnitResult(unit.stem, unit.sub, unit.ses, [rel(p) for p in files.values()],
+                          scans_name, _iso(shifted) if shifted else "n/a", with_video,
+                          [rel(p) for p in shared.values()])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+# -- planning ---------------------------------------------------------------------------
+def _state_path(root: Path, out: Path) -> Path:
+    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return root / PRIVATE_DIR / "exports" / f"{key}.json"
+
+
+def _load_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"units": {}}
+
+
+def _fingerprint(src: Path, video: bool, pseudo: str, shift: int, cfg: ExportConfig) -> str:
+    st = src.stat()
+    return hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}:{video}:{pseudo}:{shift}:"
+                          f"{cfg.digest()}".encode()).hexdigest()[:24]
+
+
+def _recording_private_values(path: Path) -> set[str]:
+    """Operator, host and user names, real dates: never to be found in an export."""
+    out = {path.name}
+    try:
+        with Recording(path) as rec:
+            a, prov = rec.attrs, rec.provenance
+            out |= {str(a.get("operator", "")), str(prov.get("host", "")),
+                    str(prov.get("user", "")), str(prov.get("operator", ""))}
+            for k in ("start_utc", "stop_utc"):
+                out.add(str(a.get(k, ""))[:10])  # the real date
+            out |= {str(s.attrs.get("hostname", "")) for s in rec.streams.values()}
+    except (RecordingError, OSError):
+        pass
+    return {v for v in out if len(v) >= 3 and v != "n/a"}
+
+
+def _check_output(out: Path, update: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--out: {out} is a file; give a folder")
+    if out.exists() and any(out.iterdir()) and not update and not (out / WORK_DIR).exists():
+        raise ExportError(f"--out: {out} is not empty; pass --update to update that export, "
+                          "or give an empty folder")
+
+
+def export_study(root: str | Path, out: str | Path, *, update: bool = False, workers: int = 1,
+                 scheduler: str | None = None, config: ExportConfig = ExportConfig(),
+                 progress: bool = True, say: Callable[[str], None] | None = None) -> ExportReport:
+    """Export the study at ``root`` to ``out`` (see module doc); returns what happened."""
+    say = say or (lambda line: print(line, file=sys.stderr))
+    root, out = Path(root), Path(out)
+    study = Study(root)
+    _check_output(out, update)
+    people = {r.get("participant_id", "").removeprefix("sub-"): r for r in study.participants}
+    refs = study.recordings(include_unfinished=True)
+    skipped, allowed = [], {}
+    for p in sorted({r.rid.participant for r in refs}):
+        row = people.get(p)
+        if row is None:
+            skipped.append(f"skipped sub-{p}: not in participants.tsv (no consent recorded)")
+        elif not consents(row, CONSENT_DATA):
+            skipped.append(f"skipped sub-{p}: {CONSENT_DATA} is not 'yes' in participants.tsv")
+        else:
+            allowed[p] = row
+    for line in skipped:
+        say(line)
+    if not allowed:
+        raise ExportError(f"nothing to export: no participant has {CONSENT_DATA}=yes in "
+                          f"{root / 'participants.tsv'} (the GUI records consent)")
+    names = pseudonyms(root, sorted(allowed))
+    needles_all = private_values(root, study.participants)
+    units: list[ExportUnit] = []
+    for ref in refs:
+        p = ref.rid.participant
+        if p not in allowed:
+            continue
+        if not ref.finished:
+            line = f"skipped {ref.path.name}: unfinished; run `mimicsync recover {ref.path}`"
+            say(line)
+            skipped.append(line)
+            continue
+        video = config.video and consents(allowed[p], CONSENT_VIDEO)
+        ps = names[p]
+        needles = tuple(sorted(needles_all | _recording_private_values(ref.path)))
+        units.append(ExportUnit(
+            str(ref.path), str(out), ps.label, ref.rid.session, ref.rid.task, ref.rid.acq,
+            ref.rid.run, ps.shift_days, video, config,
+            _fingerprint(ref.path, video, ps.label, ps.shift_days, config), needles))
+
+    state_path = _state_path(root, out)
+    state = _load_state(state_path)
+    done = state["units"]
+    wanted = {u.stem for u in units}
+    removed = []
+    for stem in [s for s in done if s not in wanted]:  # consent withdrawn, recording gone
+        for rel in done[stem]["result"]["files"]:
+            (out / rel).unlink(missing_ok=True)
+            removed.append(rel)
+        del done[stem]
+    todo = [u for u in units if not (
+        u.stem in done and done[u.stem]["fingerprint"] == u.fingerprint
+        and all((out / f).exists() for f in done[u.stem]["result"]["files"]))]
+    (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    failures = []
+    bar = _progress(len(todo), progress)
+    for unit, res in run_batch(export_recording, todo, workers=workers, scheduler=scheduler):
+        bar.update(1)
+        if isinstance(res, BaseException):
+            failures.append(f"{Path(unit.source).name}: {res}")
+            continue
+        done[unit.stem] = {"fingerprint": unit.fingerprint, "result": dataclasses.asdict(res)}
+        atomic_write_text(state_path, json.dumps(state, indent=1))
+    bar.close()
+    atomic_write_text(state_path, json.dumps(state, indent=1))
+    if failures:
+        raise ExportError(f"{len(failures)} of {len(todo)} recordings failed, first: "
+                          f"{failures[0]}; fix it and run the same command again to resume")
+    results = [UnitResult(**done[u.stem]["result"]) for u in units]
+    _write_dataset_files(out, results, allowed, names, config)
+    _prune_empty(out)
+    hits = scan_for([p for p in out.rglob("*") if WORK_DIR not in p.parts], needles_all | {
+        v for u in units for v in u.needles})
+    if hits:
+        for p, _ in hits:
+            p.unlink(missing_ok=True)
+        raise ExportError(f"privacy: {hits[0][0].relative_to(out)} contained a private value "
+                          "and was deleted; the export is incomplete (report this bug)")
+    shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+    return ExportReport(out, sorted(wanted), skipped, len(units) - len(todo), removed)
+
+
+def _write_dataset_files(out: Path, results: list[UnitResult], allowed: dict[str, dict],
+                         names: dict, config: ExportConfig) -> None:
+    by_label = {names[p].label: p for p in allowed}
+    first: dict[str, str] = {}
+    sessions: dict[tuple[str, str], list[UnitResult]] = {}
+    for r in results:
+        sessions.setdefault((r.sub, r.ses), []).append(r)
+        if r.acq_time != "n/a" and (r.sub not in first or r.acq_time < first[r.sub]):
+            first[r.sub] = r.acq_time
+    for (sub, ses), rs in sessions.items():
+        bf.write_tsv(out / f"sub-{sub}" / f"ses-{ses}" / f"sub-{sub}_ses-{ses}_scans.tsv",
+                     [{"filename": r.scans_filename, "acq_time": r.acq_time}
+                      for r in sorted(rs, key=lambda r: r.scans_filename)])
+    rows = []
+    for sub in sorted({r.sub for r in results}):
+        p = by_label[sub]
+        shifted_first = dt.datetime.fromisoformat(first[sub]) if sub in first else None
+        real_first = (shifted_first + dt.timedelta(days=names[p].shift_days)
+                      if shifted_first else None)
+        rows.append({"participant_id": f"sub-{sub}",
+                     **public_participant_row(allowed[p], real_first)})
+    bf.write_tsv(out / "participants.tsv", rows, ["participant_id", "age", "sex", "handedness"])
+    bf.write_json(out / "participants.json", bf.PARTICIPANTS_JSON)
+    bf.write_json(out / "dataset_description.json",
+                  bf.dataset_description(config.name, config.license, config.authors))
+    n_video = len({r.sub for r in results if r.video})
+    atomic_write_text(out / "README.md", bf.readme(config.name, len(rows), n_video))
+    atomic_write_text(out / "LICENSE", bf.license_text(config.license))
+    atomic_write_text(out / ".bidsignore", bf.BIDSIGNORE)
+
+
+def _prune_empty(out: Path) -> None:
+    for d in sorted((p for p in out.glob("sub-*/**") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()
+    for d in out.glob("sub-*"):
+        if d.is_dir() and not any(p.is_file() and not p.name.endswith("_scans.tsv")
+                                  for p in d.rglob("*")):
+            shutil.rmtree(d)
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled or total == 0:
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(total=total, unit="rec", desc="export", file=sys.stderr, dynamic_ncols=True)
