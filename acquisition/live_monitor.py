@@ -211,12 +211,14 @@ class MonitoredStream:
 class LiveMonitor:
     """Watches a set of streams; :meth:`set_streams` changes the set without blocking."""
 
-    def __init__(self, window_s: float = 4.0, columns: int = 600, ring_s: float = 4.0,
-                 quality_s: float = 2.0, quality_interval: float = 0.5,
+    def __init__(self, window_s: float = 4.0, columns: int = 600, ring_s: float = 6.0,
+                 quality_s: float = 6.0, quality_interval: float = 1.0,
                  thresholds: QualityThresholds | None = None) -> None:
         self.window_s, self.columns, self.ring_s = window_s, columns, ring_s
         self.quality_s, self.quality_interval = quality_s, quality_interval
-        self.thresholds = thresholds or QualityThresholds()
+        # Six seconds at the 15th percentile: a functional protocol rests >= 3.5 s between
+        # holds, so the quiet level is still found while the participant moves.
+        self.thresholds = thresholds or QualityThresholds(rest_percentile=15.0)
         self._streams: dict[Identity, MonitoredStream] = {}
         self._opening: set[Identity] = set()
         self._wanted: set[Identity] = set()
@@ -295,9 +297,13 @@ class LiveMonitor:
         with self._lock:
             return len(self._opening)
 
-    def stop(self) -> None:
+    def stop(self, join_s: float = 1.0) -> None:
+        """Stop every inlet; waits up to ``join_s`` for them to close (0: don't wait)."""
         self._stop.set()
+        workers = [ms.worker for ms in self.streams() if ms.worker is not None]
         self.set_streams([])
+        for w in workers:
+            w.join(timeout=join_s)
 
 
 class PreviewSink:

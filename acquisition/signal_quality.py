@@ -3,9 +3,10 @@
 Before a participant starts, the operator must see which electrodes are usable. Four
 measures, all from the last ``window`` of raw samples (µV), per channel:
 
-* **rest RMS**: RMS in the EMG band (``band_hz``, line-noise bins removed) of the
-  quietest quarter of short segments (25th percentile of ``segment_s`` segments), so a
-  brief movement does not hide a noisy electrode. Facial sEMG at rest is ~0.5-1 µV; a
+* **rest RMS**: RMS in the EMG band (``band_hz``, line-noise bins counted at the EMG
+  floor) of the quietest short segments (``rest_percentile`` of ``segment_s``
+  segments), so movements in the window (a protocol's holds) do not hide a noisy
+  electrode, as long as the window has some rest. Facial sEMG at rest is ~0.5-1 µV; a
   loose electrode shows several µV.
 * **line-noise ratio**: RMS near the mains frequency and its harmonics, above the EMG
   floor, divided by the EMG-band RMS (median over segments): high for a dry or poorly
@@ -38,6 +39,7 @@ class QualityThresholds:
     line_harmonics: int = 3  # 50, 100, 150 Hz
     line_halfwidth_hz: float = 6.0  # Hann main lobe of a 0.25 s segment is +-8 Hz
     segment_s: float = 0.25
+    rest_percentile: float = 25.0  # of the segments' EMG RMS: the quiet moments
     rest_rms_warn_uv: float = 5.0
     rest_rms_bad_uv: float = 15.0
     line_ratio_warn: float = 1.5
@@ -122,7 +124,7 @@ def assess(data: np.ndarray, srate: float, assessable: Sequence[bool] | None = N
                              (NONE,) * n_ch, ("not enough data yet",) * n_ch)
     x = np.nan_to_num(x[-n_seg * seg:])
     emg, line = band_rms(x.reshape(n_seg, seg, n_ch), srate, th)
-    rest = np.percentile(emg, 25, axis=0)
+    rest = np.percentile(emg, th.rest_percentile, axis=0)
     ratio = np.median(line / np.maximum(emg, 1e-12), axis=0)
     flat = x.std(axis=0) < th.flat_std_uv
     sat = _saturated(x, th)

@@ -1,0 +1,465 @@
+"""``mimicsync gui``: the operator app (setup, live monitor, protocol, participant cues).
+
+The window wires the parts together and keeps the rules of an operator's session:
+nothing starts with bad input (inline messages, nothing written); the selection is
+fixed while recording; a lost stream is shown while the rest keeps recording; every
+error appears in the window in plain words; closing while recording asks first.
+All recording, protocol and device logic is the same code the CLI runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QMainWindow, QMessageBox, QPushButton, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from mimicsync.acquisition.live_monitor import LiveMonitor
+from mimicsync.acquisition.recorder import RecorderConfig
+from mimicsync.acquisition.stream_watch import StreamWatcher
+from mimicsync.dataset.recording import Recording
+from mimicsync.dataset.study_tree import update_participant
+from mimicsync.gui.background import run_in_background
+from mimicsync.gui.cue_window import CueWindow
+from mimicsync.gui.devices import Devices
+from mimicsync.gui.monitor_view import MonitorView, clock
+from mimicsync.gui.protocol_bridge import ProtocolSession, load_plan, protocol_attrs
+from mimicsync.gui.protocol_panel import RunRelay
+from mimicsync.gui.recording import IDLE, RECORDING, STARTING, STOPPING, RecordingController
+from mimicsync.gui.session_form import SessionForm
+from mimicsync.gui.setup_view import SetupView
+from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
+from mimicsync.protocols import listeners as ev
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppOptions:
+    width: int = 1280  # camera resolution (RealSense and simulated)
+    height: int = 720
+    fps: float = 30.0
+    sim_suffix: str | None = None  # stream-name suffix of the simulated lab (unique per test)
+    window_s: float = 4.0  # seconds of sEMG on screen
+    columns: int = 600  # display columns per trace (min/max each)
+    frame_ms: int = 33  # preview/trace redraw period
+    watch_interval: float = 1.0  # stream list refresh
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, options: AppOptions | None = None) -> None:
+        super().__init__()
+        self.options = o = options or AppOptions()
+        self.setWindowTitle("mimicsync — operator")
+        self.devices = Devices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix)
+        self.watcher = StreamWatcher(interval=o.watch_interval).start()
+        self.monitor = LiveMonitor(window_s=o.window_s, columns=o.columns)
+        self.controller = RecordingController()
+        self.relay = RunRelay()
+        self.session: ProtocolSession | None = None
+        self.form_at_start: SessionForm | None = None
+        self.cue = CueWindow()
+        self._watch_version = -1
+        self._monitored: set[tuple] = set()
+        self._autoselect: str | None = None  # source_id of the simulated EMG, once it appears
+        self._seen_errors: set[str] = set()
+        self._lost: set[str] = set()
+        self._close_after_stop = False
+
+        self.setup = SetupView()
+        self.monitor_view = MonitorView(self.monitor, self.devices.preview)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.setup, "1  Setup")
+        self.tabs.addTab(self.monitor_view, "2  Monitor")
+        self.record = QPushButton("● Record")
+        self.record.setStyleSheet(IDLE_STYLE)
+        self.state = QLabel("not recording")
+        self.state.setTextFormat(Qt.TextFormat.RichText)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("note for the recording (becomes an event), Enter to add")
+        self.note_button = QPushButton("Add note")
+        self.cue_button = QPushButton("Participant screen")
+        self.cue_button.setCheckable(True)
+        self.banner = QLabel("")
+        self.banner.setStyleSheet(ERROR_STYLE)
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.dismiss = QPushButton("×")
+        self.dismiss.setFixedWidth(28)
+        self.dismiss.hide()
+        self.messages = QListWidget()
+        self.messages.setMaximumHeight(90)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.record)
+        bar.addWidget(self.state, 1)
+        bar.addWidget(self.note, 2)
+        bar.addWidget(self.note_button)
+        bar.addWidget(self.cue_button)
+        banner = QHBoxLayout()
+        banner.addWidget(self.banner, 1)
+        banner.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.tabs)
+        split.addWidget(self.messages)
+        split.setStretchFactor(0, 1)
+        central = QWidget()
+        v = QVBoxLayout(central)
+        v.addLayout(bar)
+        v.addLayout(banner)
+        v.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+        self.record.clicked.connect(self.toggle_recording)
+        self.note.returnPressed.connect(self.add_note)
+        self.note_button.clicked.connect(self.add_note)
+        self.cue_button.toggled.connect(self._toggle_cue)
+        self.dismiss.clicked.connect(self.clear_error)
+        self.setup.devices_requested.connect(self._devices_requested)
+        self.setup.streams.selection_changed.connect(self._sync_monitor)
+        self.setup.refresh.clicked.connect(self.watcher.refresh)
+        self.devices.changed.connect(self._devices_changed)
+        self.devices.error.connect(self.show_error)
+        self.controller.started.connect(self._started)
+        self.controller.stopped.connect(self._stopped)
+        self.controller.failed.connect(self._failed)
+        self.relay.event.connect(self.monitor_view.protocol.on_event)
+        self.relay.event.connect(self.cue.on_event)
+        self.relay.event.connect(self._protocol_event)
+        self.relay.countdown.connect(self.monitor_view.protocol.on_countdown)
+        self.relay.countdown.connect(self.cue.on_countdown)
+        self.monitor_view.protocol.start_requested.connect(self.start_protocol)
+
+        self.fast = QTimer(self, interval=o.frame_ms)
+        self.fast.timeout.connect(self.monitor_view.tick_fast)
+        self.fast.start()
+        self.slow = QTimer(self, interval=500)
+        self.slow.timeout.connect(self._tick_slow)
+        self.slow.start()
+        self.resize(1600, 1000)
+
+    # -- messages -----------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        self.messages.insertItem(0, f"{dt.datetime.now():%H:%M:%S}  {text}")
+
+    def show_error(self, text: str) -> None:
+        """Plain words in the window (never only in a terminal)."""
+        self.banner.setText(text)
+        self.banner.show()
+        self.dismiss.show()
+        self.say(f"⚠ {text}")
+
+    def clear_error(self) -> None:
+        self.banner.hide()
+        self.dismiss.hide()
+
+    # -- devices and streams ------------------------------------------------------------
+    def _devices_requested(self, simulated: bool, camera: str) -> None:
+        if self.controller.busy:
+            return
+        self.devices.configure(simulated, camera)
+        if simulated:
+            self.say("starting the simulated lab…")
+
+    def _devices_changed(self) -> None:
+        d = self.devices
+        self.setup.streams.hide_source_ids(d.own_source_ids())
+        kind = self.setup.camera.currentData()
+        msg = ("no camera (choose one in Setup)" if kind == "none" else
+               "starting the camera…" if d.busy else "the camera did not start: see messages")
+        self.monitor_view.set_camera(d.streamer, msg)
+        if d.lab is not None and self._autoselect is None:
+            self._autoselect = d.lab.emg.source_id
+            self.say(f"simulated lab running: {d.lab.emg.name} ({len(d.lab.emg.channels)} ch at "
+                     f"{d.lab.emg.srate:g} Hz)" + (" and a simulated camera" if d.streamer else ""))
+        elif d.lab is None:
+            self._autoselect = None
+        self._watch_version = -1
+        self.watcher.refresh()
+
+    def _sync_monitor(self) -> None:
+        """The live monitor follows the stream selection (online streams only)."""
+        entries = self.setup.streams.selected_entries()
+        ids = {e.identity for e in entries}
+        if ids != self._monitored:
+            self._monitored = ids
+            self.monitor.set_streams([e.info for e in entries])
+
+    # -- timers ---------------------------------------------------------------------------
+    def _tick_slow(self) -> None:
+        version, entries = self.watcher.snapshot()
+        if version != self._watch_version:
+            self._watch_version = version
+            self.setup.update_streams(entries)
+            sid = self._autoselect
+            if sid and any(e.source_id == sid for e in entries):
+                self._autoselect = ""  # done once per lab start
+                self.setup.streams.select(lambda e: e.source_id == sid, required=True)
+            self._sync_monitor()
+        c = self.controller
+        st = c.status
+        recording = c.state == RECORDING
+        self.monitor_view.tick_slow(st, recording, c.free_bytes)
+        self.controller.watch_root(self.setup.form().root_path if self.setup.root.text() else None)
+        self._check_health(st if recording else None)
+        self._update_state()
+
+    def _check_health(self, st) -> None:
+        for e in list(self.monitor.errors):
+            self._error_once(e)
+        cam = self.devices.streamer
+        if cam is not None and cam.error:
+            self._error_once(cam.error)
+        if st is None:
+            return
+        for e in st.errors:
+            self._error_once(e)
+        for s in st.streams:
+            if not s.connected and s.name not in self._lost:
+                self._lost.add(s.name)
+                self.show_error(f"stream '{s.name}' is lost (device stopped, unplugged or out of "
+                                "network). The other streams keep recording; it is picked up "
+                                "again automatically when it comes back.")
+            elif s.connected and s.name in self._lost:
+                self._lost.discard(s.name)
+                self.say(f"stream '{s.name}' is back and recording again")
+                if not self._lost:
+                    self.clear_error()
+
+    def _error_once(self, text: str) -> None:
+        if text not in self._seen_errors:
+            self._seen_errors.add(text)
+            self.show_error(text)
+
+    def _update_state(self) -> None:
+        c = self.controller
+        st = c.status
+        if c.state == RECORDING and st is not None:
+            lost = f" · <b style='color:#d1302f'>{len(self._lost)} stream(s) LOST</b>" if self._lost else ""
+            self.state.setText(f"<b style='color:#d1302f'>● REC {clock(st.elapsed_s)}</b> "
+                               f"{Path(st.path).name}{lost}")
+        elif c.state == STARTING:
+            self.state.setText("starting the recording…")
+        elif c.state == STOPPING:
+            self.state.setText("stopping, finishing the file…")
+        self.record.setEnabled(c.state in (IDLE, RECORDING))
+        self.note.setEnabled(c.state == RECORDING)
+        self.note_button.setEnabled(c.state == RECORDING)
+        self.monitor_view.protocol.set_controls(
+            can_start=c.state == RECORDING and self.session is not None
+            and self.session.runner.state == "idle")
+
+    # -- recording ------------------------------------------------------------------------
+    def toggle_recording(self) -> None:
+        if self.controller.state == RECORDING:
+            if self.session is not None and self.session.running:
+                self.session.abort()
+            self.controller.stop("stopped by operator")
+        elif self.controller.state == IDLE:
+            self.start_recording()
+
+    def start_recording(self) -> bool:
+        """Validate the form; start in the background. False (and inline messages) if invalid."""
+        errors = self.setup.errors()
+        form = self.setup.form()
+        streams, require = self.setup.streams.selectors()
+        if not streams and not require and form.camera == "none" and "streams" not in errors:
+            errors["streams"] = ("nothing to record: tick Record for a stream, or choose a camera")
+        if form.camera != "none" and self.devices.streamer is None and "camera" not in errors:
+            errors["camera"] = ("camera: not running yet (see messages); wait for the preview, "
+                                "or choose None")
+        self.setup.show_errors(errors)
+        if errors:
+            self.tabs.setCurrentWidget(self.setup)
+            self.show_error("Cannot start: " + "; ".join(errors.values()))
+            return False
+        self.clear_error()
+        streamer = self.devices.streamer if form.camera != "none" else None
+
+        def prepare():
+            protocol = plan = None
+            if form.protocol:
+                protocol, plan = load_plan(form.protocol, form.root_path, form.seed_value())
+            update_participant(form.root_path, form.participant, {
+                "consent_data_public": "yes" if form.consent_data else "no",
+                "consent_video_public": "yes" if form.consent_video else "no"})
+            cfg = RecorderConfig(
+                root=form.root_path, rid=form.recording_id(), streams=streams, require=require,
+                camera_streamer=streamer, operator=form.operator,
+                settings={"app": "mimicsync gui", "camera": form.camera,
+                          **({"width": streamer.info.width, "height": streamer.info.height,
+                              "fps": streamer.info.fps} if streamer is not None else {}),
+                          **({"protocol": form.protocol, "language": form.language,
+                              "seed": plan.seed} if plan is not None else {})},
+                attrs=protocol_attrs(protocol, plan) if plan is not None else {})
+            return cfg, (protocol, plan)
+
+        self.form_at_start = form
+        self._seen_errors.clear()
+        self._lost.clear()
+        self.setup.set_locked(True)
+        self.controller.start(prepare)
+        self._update_state()
+        return True
+
+    def _started(self, path: str) -> None:
+        protocol, plan = self.controller.context
+        form = self.form_at_start
+        self.record.setText("■ Stop")
+        self.record.setStyleSheet(REC_STYLE)
+        self.tabs.setCurrentWidget(self.monitor_view)
+        self.say(f"recording to {path}")
+        self.monitor_view.protocol.set_plan(protocol, plan, form.language)
+        self.cue.set_protocol(protocol, form.language)
+        self.session = None
+        if plan is not None:
+            self.session = ProtocolSession(protocol, plan, self.controller.recorder,
+                                           scenario=self.devices.scenario)
+            self.session.add_listener(self.relay)
+            self.monitor_view.protocol.attach(self.session)
+        self._update_state()
+
+    def start_protocol(self) -> None:
+        if self.session is None or self.controller.state != RECORDING:
+            return
+        if self.session.runner.state != "idle":
+            return
+        self.session.start()
+        self.say(f"protocol {self.session.protocol.name} started (seed {self.session.plan.seed})")
+        self._update_state()
+
+    def _protocol_event(self, e) -> None:
+        if e.trial_type == ev.RUN_END:
+            self.say(f"protocol run {e.value}: {e.extra.get('completed')} trials completed, "
+                     f"{e.extra.get('skipped')} skipped")
+            form = self.form_at_start
+            if (e.value == "completed" and form is not None and form.stop_with_protocol
+                    and self.controller.state == RECORDING):
+                QTimer.singleShot(300, lambda: self.controller.stop("protocol completed"))
+
+    def _stopped(self, path: str, reason: str) -> None:
+        self.record.setText("● Record")
+        self.record.setStyleSheet(IDLE_STYLE)
+        self.state.setText(f"saved {Path(path).name}")
+        self.setup.set_locked(False)
+        self.setup.after_recording()
+        self.say(f"saved {path}" + (f" ({reason})" if reason else ""))
+        run_in_background(lambda: _summary_line(path), self.say, lambda e: None, name="summary")
+        if self._close_after_stop:
+            self.close()
+
+    def _failed(self, message: str) -> None:
+        self.record.setText("● Record")
+        self.record.setStyleSheet(IDLE_STYLE)
+        self.state.setText("not recording")
+        self.setup.set_locked(False)
+        self.show_error(message)
+        if self._close_after_stop:
+            self._close_after_stop = False
+
+    def add_note(self) -> None:
+        text = self.note.text().strip()
+        if text and self.controller.annotate(text):
+            st = self.controller.status
+            self.say(f"note at {clock(st.elapsed_s) if st else '0:00:00'}: {text}")
+            self.note.clear()
+
+    def _toggle_cue(self, on: bool) -> None:
+        if on:
+            self.cue.present(self.setup.screen.currentData() or 0, self.setup.fullscreen.isChecked())
+        else:
+            self.cue.hide()
+
+    # -- closing --------------------------------------------------------------------------
+    def ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.controller.busy:
+            if self._close_after_stop or self.ask(
+                    "Recording in progress",
+                    "A recording is running. Stop it, save the file and close the app?"):
+                self._close_after_stop = True
+                if self.session is not None and self.session.running:
+                    self.session.abort()
+                self.controller.stop("app closed by operator")
+            event.ignore()
+            return
+        self.fast.stop()
+        self.slow.stop()
+        self.cue.close()
+        self.monitor.stop()
+        self.watcher.stop()
+        self.controller.shutdown()
+        self.devices.shutdown()
+        event.accept()
+
+
+def _summary_line(path: str) -> str:
+    with Recording(path) as r:
+        s = r.summary()
+    parts = [f"{v['name']}: {v['samples']} samples" for v in s["streams"].values()]
+    if "video" in s:
+        parts.append(f"video: {s['video']['frames']} frames, dropped {s['video']['dropped']}")
+    return "summary: " + "; ".join(parts) + f"; {s['events']} events"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mimicsync gui", description=__doc__.splitlines()[0])
+    p.add_argument("--root", type=Path, help="study root folder")
+    p.add_argument("--participant")
+    p.add_argument("--session")
+    p.add_argument("--task")
+    p.add_argument("--acq")
+    p.add_argument("--protocol", help="protocol name (study folder first, then shipped)")
+    p.add_argument("--operator", default="")
+    p.add_argument("--camera", choices=("realsense", "sim", "none"), default=None)
+    p.add_argument("--simulate", action="store_true",
+                   help="start the simulated lab (sEMG amplifier and camera): no hardware needed")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=720)
+    p.add_argument("--fps", type=float, default=30.0)
+    return p
+
+
+def fill_from_args(w: MainWindow, args: argparse.Namespace) -> None:
+    s = w.setup
+    for name in ("participant", "session", "task", "acq", "operator"):
+        if getattr(args, name):
+            getattr(s, name).setText(getattr(args, name))
+    if args.root:
+        s.root.setText(str(args.root))
+    if args.protocol:
+        s.protocol.addItem(args.protocol, args.protocol)
+        s.protocol.setCurrentIndex(s.protocol.findData(args.protocol))
+    camera = args.camera or ("sim" if args.simulate else None)
+    if camera:
+        s.camera.setCurrentIndex(s.camera.findData(camera))
+    if args.simulate:
+        s.simulated.setChecked(True)
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    """Entry point of ``mimicsync gui``: returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setStyle("Fusion")
+    w = MainWindow(AppOptions(width=args.width, height=args.height, fps=args.fps))
+    fill_from_args(w, args)
+    w.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(run_gui())

@@ -1,0 +1,225 @@
+"""The live monitor: camera, sEMG traces, electrode quality, protocol and the figures that
+tell the operator the recording is complete (drops, elapsed time, file size, free disk).
+
+Two timers drive it from the window: a fast one (~30 Hz) copies the newest preview frame
+and trace envelopes out of the live monitor's buffers and redraws; a slow one (2 Hz)
+updates quality colours and figures. Neither waits on a device, the network or the disk:
+every number comes from a snapshot another thread keeps up to date.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from mimicsync.acquisition.camera import CameraStreamer
+from mimicsync.acquisition.live_monitor import LiveMonitor, PreviewSink, StreamView
+from mimicsync.acquisition.recorder import RecorderStatus
+from mimicsync.acquisition.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.gui.electrode_map import ElectrodeMap
+from mimicsync.gui.protocol_panel import ProtocolPanel
+from mimicsync.gui.style import GRADE_COLOR
+from mimicsync.gui.traces import SCALES, TracePanel
+from mimicsync.gui.video_view import VideoView
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+class MonitorView(QWidget):
+    def __init__(self, monitor: LiveMonitor, preview: PreviewSink,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.monitor, self.preview = monitor, preview
+        self.video = VideoView()
+        self.map = ElectrodeMap()
+        self.map.setMinimumHeight(300)
+        self.traces = TracePanel(window_s=monitor.window_s)
+        self.protocol = ProtocolPanel()
+        self.stream_choice = QComboBox()
+        self.stream_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.scale = QComboBox()
+        for text, value in SCALES:
+            self.scale.addItem(text, value)
+        self.scale.currentIndexChanged.connect(lambda: self.traces.set_scale(self.scale.currentData()))
+        self.quality = QLabel("quality: waiting for data")
+        self.quality.setTextFormat(Qt.TextFormat.RichText)
+        self.quality.setWordWrap(True)
+        self.figures = QLabel("")
+        self.figures.setTextFormat(Qt.TextFormat.RichText)
+        self.figures.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.stream_lines = QLabel("")
+        self.stream_lines.setTextFormat(Qt.TextFormat.RichText)
+        self.stream_lines.setWordWrap(True)
+        self.stream_lines.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._camera: CameraStreamer | None = None
+        self._fps = (time.monotonic(), 0, 0.0)  # (t, preview count, fps)
+
+        left = QVBoxLayout()
+        vbox = QGroupBox("Camera")
+        QVBoxLayout(vbox).addWidget(self.video)
+        left.addWidget(vbox)
+        mbox = QGroupBox("Electrodes (frontal view)")
+        mv = QVBoxLayout(mbox)
+        mv.addWidget(self.map, 1)
+        mv.addWidget(self.quality)
+        left.addWidget(mbox, 1)
+
+        sbox = QGroupBox("Recording")
+        sg = QVBoxLayout(sbox)
+        sg.addWidget(self.figures)
+        sg.addWidget(self.stream_lines, 1)
+        head = QHBoxLayout()
+        head.addWidget(self.protocol, 3)
+        head.addWidget(sbox, 2)
+        right = QVBoxLayout()
+        right.addLayout(head)
+        tbox = QGroupBox("sEMG")
+        tv = QVBoxLayout(tbox)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("stream"))
+        bar.addWidget(self.stream_choice)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel("scale"))
+        bar.addWidget(self.scale)
+        bar.addStretch(1)
+        legend = QLabel(" ".join(f"<span style='color:{GRADE_COLOR[g]}'>■</span> {t}"
+                                 for g, t in ((GOOD, "good"), (WARN, "check"), (BAD, "bad"),
+                                              (NONE, "not graded"))))
+        bar.addWidget(legend)
+        tv.addLayout(bar)
+        tv.addWidget(self.traces, 1)
+        right.addWidget(tbox, 1)
+
+        top = QHBoxLayout(self)
+        lw = QWidget()
+        lw.setLayout(left)
+        lw.setMaximumWidth(440)
+        lw.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        top.addWidget(lw, 0)
+        top.addLayout(right, 1)
+
+    def set_camera(self, streamer: CameraStreamer | None, message: str = "no camera") -> None:
+        self._camera = streamer
+        if streamer is None:
+            self.video.clear(message)
+
+    # -- fast tick: video and traces ----------------------------------------------------
+    def _chosen(self) -> tuple[StreamView | None, object]:
+        key = self.stream_choice.currentData()
+        for ms in self.monitor.streams():
+            if ms.key == key and ms.envelope is not None:
+                return ms.view(), ms
+        return None, None
+
+    def tick_fast(self) -> None:
+        if not self.isVisible():  # another tab is shown: nothing to draw
+            return
+        count, frame = self.preview.latest()
+        if self._camera is not None:
+            self.video.show_frame(count, frame)
+        view, ms = self._chosen()
+        if view is None:
+            self.traces.show_stream(None, None, None, 0.0)
+            return
+        mins, maxs, _ = ms.envelope.snapshot()
+        self.traces.show_stream(view, mins, maxs, ms.envelope.bin_size / view.srate)
+
+    # -- slow tick: quality, figures ------------------------------------------------------
+    def tick_slow(self, status: RecorderStatus | None, recording: bool,
+                  free_bytes: int | None) -> None:
+        views = self.monitor.snapshot()
+        self._update_choices(views)
+        view = next((v for v in views if v.key == self.stream_choice.currentData()), None)
+        q = view.quality if view is not None else None
+        if view is not None:
+            self.map.set_channels(view.channels)
+            self.traces.set_lost(not view.connected)
+        found = self.map.set_quality(q.grade if q else None, q.reasons if q else None)
+        self.traces.show_quality(q.grade if q else None)
+        if q is not None:
+            c = q.counts()
+            more = c[WARN] + c[BAD] - len(found)
+            self.quality.setText(
+                f"quality (last {self.monitor.quality_s:g} s): " + " · ".join(
+                    f"<b style='color:{GRADE_COLOR[g]}'>{c[g]}</b> {t}"
+                    for g, t in ((GOOD, "good"), (WARN, "check"), (BAD, "bad")))
+                + "".join(f"<br><small>{line}</small>" for line in found[:4])
+                + (f"<br><small>… and {len(found) - 4 + more} more (hover the map)</small>"
+                   if len(found) > 4 or more > 0 else ""))
+        elif view is None:
+            self.quality.setText("quality: no sEMG stream selected")
+        self._figures(status, recording, free_bytes)
+        self._stream_lines(views, status if recording else None)
+
+    def _update_choices(self, views: list[StreamView]) -> None:
+        numeric = [v for v in views if not v.is_string and v.srate > 0 and v.type != "VideoFrames"]
+        keys = [v.key for v in numeric]
+        if keys == [self.stream_choice.itemData(i) for i in range(self.stream_choice.count())]:
+            return
+        current = self.stream_choice.currentData()
+        self.stream_choice.blockSignals(True)
+        self.stream_choice.clear()
+        for v in numeric:
+            self.stream_choice.addItem(f"{v.name} ({len(v.channels)} ch, {v.srate:g} Hz)", v.key)
+        emg = next((v.key for v in numeric if v.is_emg), keys[0] if keys else None)
+        i = self.stream_choice.findData(current if current in keys else emg)
+        self.stream_choice.setCurrentIndex(max(i, 0))
+        self.stream_choice.blockSignals(False)
+
+    def _figures(self, st: RecorderStatus | None, recording: bool, free: int | None) -> None:
+        now = time.monotonic()
+        t0, n0, fps = self._fps
+        if now - t0 >= 1.0:
+            count = self.preview.count
+            fps = (count - n0) / (now - t0)
+            self._fps = (now, count, fps)
+        cam = self._camera
+        rows = []
+        if recording and st is not None:
+            rows.append(("elapsed", f"<b>{clock(st.elapsed_s)}</b>"))
+            rows.append(("file", human_bytes(st.file_bytes)))
+        rows.append(("free disk", human_bytes(free)))
+        if cam is not None and cam.info is not None:
+            dropped = (st.dropped_frames if recording and st is not None else cam.dropped)
+            rec = f" · recorded {st.frames}" if recording and st is not None else ""
+            rows.append(("video", f"{cam.info.width}×{cam.info.height} · {fps:.0f} fps · "
+                                  f"dropped <b>{dropped}</b>{rec}"))
+        if recording and st is not None:
+            rows.append(("events", str(st.events)))
+        self.figures.setText("<table>" + "".join(
+            f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>"
+            for k, v in rows) + "</table>")
+
+    def _stream_lines(self, views: list[StreamView], st: RecorderStatus | None) -> None:
+        recorded = {s.name: s for s in st.streams} if st is not None else {}
+        lines = []
+        for v in views:
+            if v.is_string:
+                last = v.markers[-1][1][:40] if v.markers else "—"
+                detail = f"{v.samples} markers · last: {last}"
+            else:
+                detail = f"{v.samples:,} samples · dropped <b>{v.dropped}</b>"
+                if v.clock_offset is not None:
+                    detail += f" · offset {v.clock_offset * 1e3:.2f} ms"
+            if v.name in recorded:
+                detail += f" · recorded {recorded[v.name].samples:,}"
+            state = ("<b style='color:#2e9d4a'>live</b>" if v.connected
+                     else "<b style='color:#d1302f'>LOST</b>")
+            lines.append(f"{state} <b>{v.name}</b><br>&nbsp;&nbsp;{detail}")
+        self.stream_lines.setText("<br>".join(lines) or "no streams selected")

@@ -1,0 +1,193 @@
+"""Scrolling multi-channel sEMG traces, grouped by electrode scheme and face side.
+
+Each group (Fridlund left, Fridlund right, Kuramoto, ...) is one plot with one curve:
+all its channels stacked, separated by NaN breaks, drawn from the min/max envelope the
+live monitor keeps (two points per display column). A channel is scaled on its own,
+automatically from its recent amplitude or to a fixed µV range, and clipped to its row
+so a tap spike never paints over its neighbours. A coloured square left of each trace
+shows the channel's quality grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from mimicsync.acquisition.live_monitor import StreamView
+from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.acquisition.signal_quality import NONE
+from mimicsync.gui.style import GRADE_BRUSH, TRACE_PEN
+
+#: Display ranges the operator can pick; None = each channel scaled to its own amplitude.
+SCALES: tuple[tuple[str, float | None], ...] = (
+    ("auto, per channel", None), ("±5 µV", 5.0), ("±20 µV", 20.0), ("±100 µV", 100.0),
+    ("±500 µV", 500.0))
+REST_FILL = 0.08  # auto scale: the quiet level fills this much of a row (0.5 = half a row)
+MAX_GENERIC_ROWS = 24
+
+
+def channel_groups(channels: Sequence[ChannelSpec]) -> list[tuple[str, list[int]]]:
+    """Display groups ``(title, channel indices)``: a column per scheme and side.
+
+    Fridlund electrodes split by side (left = participant's left); other schemes in one
+    column ordered left, midline, right; channels outside a scheme (trigger, generic)
+    join the last column when few, else fill columns of their own.
+    """
+    order = {"left": 0, "midline": 1, "right": 2}
+    groups: dict[str, list[int]] = {}
+    rest: list[int] = []
+    for i, c in enumerate(channels):
+        if c.scheme == "fridlund" and c.side in ("left", "right"):
+            groups.setdefault(f"Fridlund · {c.side}", []).append(i)
+        elif c.scheme:
+            groups.setdefault(c.scheme.capitalize(), []).append(i)
+        else:
+            rest.append(i)
+    for title, idx in groups.items():
+        if not title.startswith("Fridlund"):
+            idx.sort(key=lambda i: order.get(channels[i].side, 3))
+    out = list(groups.items())
+    if rest and out and len(rest) <= 4:
+        title, idx = out[-1]
+        out[-1] = (title, idx + rest)
+    elif rest:
+        for k in range(0, len(rest), MAX_GENERIC_ROWS):
+            out.append(("Channels" if len(rest) <= MAX_GENERIC_ROWS else
+                        f"Channels {k + 1}-{min(k + MAX_GENERIC_ROWS, len(rest))}",
+                        rest[k:k + MAX_GENERIC_ROWS]))
+    return out
+
+
+def stack_rows(mins: np.ndarray, maxs: np.ndarray, gain: np.ndarray, center: np.ndarray,
+               dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of one curve drawing ``k`` channels' envelopes in rows 0, -1, ... (NaN-separated).
+
+    ``mins``/``maxs`` are ``(n_bins, k)``; row r shows ``gain * (v - center)``, clipped to
+    +-0.5 around ``-r``; each column draws a vertical stroke from min to max.
+    """
+    n, k = mins.shape
+    lo = np.clip((mins - center) * gain, -0.5, 0.5).T - np.arange(k)[:, None]
+    hi = np.clip((maxs - center) * gain, -0.5, 0.5).T - np.arange(k)[:, None]
+    y = np.empty((k, 2 * n + 1))
+    y[:, 0:2 * n:2], y[:, 1:2 * n:2], y[:, -1] = lo, hi, np.nan
+    xs = (np.arange(n) - (n - 1)) * dt
+    x = np.empty(2 * n + 1)
+    x[0:2 * n:2] = x[1:2 * n:2] = xs
+    x[-1] = np.nan
+    return np.tile(x, k), y.ravel()
+
+
+def auto_gain(mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (gain, center) from the channel's quiet level, not its peaks.
+
+    The quietest tenth of the columns (rest) fills ``REST_FILL`` of a row, so rest looks
+    like a thin band on every channel, whatever its electrode impedance, and activity
+    stands out: about five times the rest level reaches the row's edge.
+    """
+    center = np.median((mins + maxs) / 2, axis=0)
+    quiet = np.percentile((maxs - mins) / 2, 10, axis=0)
+    return REST_FILL / np.maximum(quiet, 1e-3), center
+
+
+class TracePanel(pg.GraphicsLayoutWidget):
+    """Shows one numeric stream; ``show_stream`` is called from the window's frame timer."""
+
+    def __init__(self, window_s: float = 4.0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window_s = window_s
+        self.scale: float | None = None
+        self.redraws = 0
+        self._layout_key: tuple | None = None
+        self._plots: list[tuple[pg.PlotItem, pg.PlotCurveItem, pg.ScatterPlotItem, list[int]]] = []
+        self._gain: np.ndarray | None = None
+        self._center: np.ndarray | None = None
+        self._gain_age = 0
+        self._trig: np.ndarray | None = None
+        self._empty = self.addLabel("no sEMG stream selected", row=0, col=0)
+
+    def set_scale(self, scale: float | None) -> None:
+        self.scale = scale
+        self._gain = None
+
+    def _build(self, view: StreamView) -> None:
+        self.clear()
+        self._plots = []
+        groups = channel_groups(view.channels)
+        for col, (title, idx) in enumerate(groups):
+            p = self.addPlot(row=0, col=col)
+            p.setTitle(title, size="9pt")
+            p.setMouseEnabled(False, False)
+            p.hideButtons()
+            p.setMenuEnabled(False)
+            p.showGrid(x=True, y=False, alpha=0.15)
+            ax = p.getAxis("left")
+            ax.setTicks([[(-r, view.channels[i].label) for r, i in enumerate(idx)], []])
+            ax.setStyle(tickFont=pg.QtGui.QFont("Sans", 7), tickLength=0)
+            ax.setWidth(72)
+            p.getAxis("bottom").setStyle(tickFont=pg.QtGui.QFont("Sans", 7))
+            p.setLabel("bottom", "s")
+            p.setXRange(-self.window_s * 1.05, 0, padding=0)
+            p.setYRange(-(len(idx) - 1) - 0.6, 0.6, padding=0)
+            curve = pg.PlotCurveItem(pen=TRACE_PEN, connect="finite", skipFiniteCheck=True)
+            p.addItem(curve)
+            marks = pg.ScatterPlotItem(x=np.full(len(idx), -self.window_s * 1.025),
+                                       y=-np.arange(len(idx)), size=7, symbol="s",
+                                       pen=None, brush=GRADE_BRUSH[NONE])
+            p.addItem(marks)
+            self._plots.append((p, curve, marks, idx))
+        self._trig = np.array([c.type == "TRIG" for c in view.channels])
+        self._gain = None
+
+    def show_stream(self, view: StreamView | None, mins: np.ndarray, maxs: np.ndarray,
+                    dt: float) -> None:
+        """Redraw from an envelope snapshot (``(n_bins, channels)``, ``dt`` s per bin)."""
+        if view is None:
+            if self._layout_key is not None:
+                self.clear()
+                self._plots, self._layout_key = [], None
+                self._empty = self.addLabel("no sEMG stream selected", row=0, col=0)
+            return
+        key = (view.key, tuple(c.label for c in view.channels))
+        if key != self._layout_key:
+            self._layout_key = key
+            self._build(view)
+        if len(mins) < 2:
+            return
+        gain, center = self._gains(mins, maxs)
+        for _, curve, _, idx in self._plots:
+            x, y = stack_rows(mins[:, idx], maxs[:, idx], gain[idx], center[idx], dt)
+            curve.setData(x, y)
+        self.redraws += 1
+
+    def _gains(self, mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Auto gains are re-estimated every 15 redraws (about 0.5 s), smoothed."""
+        self._gain_age += 1
+        if self._gain is None or self._gain_age >= 15:
+            self._gain_age = 0
+            if self.scale is None:
+                g, c = auto_gain(mins, maxs)
+                if self._gain is not None and len(self._gain) == len(g):
+                    g = np.exp(0.8 * np.log(self._gain) + 0.2 * np.log(g))
+            else:
+                g = np.full(mins.shape[1], 0.5 / self.scale)
+                c = np.median((mins + maxs) / 2, axis=0)
+            trig = self._trig if self._trig is not None and len(self._trig) == len(g) else None
+            if trig is not None:  # 0/1 trigger: fixed, bottom to top of its row
+                g[trig], c[trig] = 0.9, 0.5
+            self._gain, self._center = g, c
+        return self._gain, self._center
+
+    def show_quality(self, grades: Sequence[str] | None, reasons: Sequence[str] | None = None) -> None:
+        for _, _, marks, idx in self._plots:
+            brushes = [GRADE_BRUSH[grades[i]] if grades is not None else GRADE_BRUSH[NONE]
+                       for i in idx]
+            marks.setBrush(brushes)
+
+    def set_lost(self, lost: bool) -> None:
+        for p, _, _, _ in self._plots:
+            title = p.titleLabel.text.split(" — ")[0]
+            p.setTitle(f"{title} — LOST" if lost else title, size="9pt",
+                       color="#c00000" if lost else None)
