@@ -49,8 +49,8 @@ class AppOptions:
     fps: float = 30.0
     sim_suffix: str | None = None  # stream-name suffix of the simulated lab (unique per test)
     window_s: float = 4.0  # seconds of sEMG on screen
-    columns: int = 600  # display columns per trace (min/max each)
-    frame_ms: int = 33  # preview/trace redraw period
+    columns: int = 300  # display columns per trace (min/max each): about a plot's width
+    frame_ms: int = 16  # preview poll period; traces redraw every second tick
     watch_interval: float = 1.0  # stream list refresh
 
 

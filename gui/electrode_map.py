@@ -58,6 +58,7 @@ class ElectrodeMap(pg.PlotWidget):
         self._idx: list[int] = []
         self._channels: list[ChannelSpec] = []
         self._key: tuple | None = None
+        self._shown: tuple | None = ()  # what the scatter and labels show now
         self._side_text()
 
     def _face(self) -> None:
@@ -85,26 +86,33 @@ class ElectrodeMap(pg.PlotWidget):
             return
         self._key, self._channels = key, list(channels)
         self._idx = placed(channels)
+        self._shown = ()
         self.set_quality(None, None)
 
     def set_quality(self, grades: Sequence[str] | None, reasons: Sequence[str] | None) -> list[str]:
         """Colour each placed electrode by its grade (grey when unknown); label the problems.
 
-        Returns the problem lines (worst first) for a list beside the map.
+        Returns the problem lines (worst first) for a list beside the map. Items are only
+        rebuilt when grades change (text items are expensive to create).
         """
+        ch = self._channels
+        found = problems(ch, grades, reasons)
+        key = (tuple(grades[i] for i in self._idx) if grades is not None else None,
+               tuple(reasons[i] for i in self._idx) if reasons is not None else None)
+        if key == self._shown:
+            return [line for _, line in found]
+        self._shown = key
         for t in self._labels:
             self.removeItem(t)
         self._labels = []
         if not self._idx:
             self._scatter.setData([])
             return []
-        ch = self._channels
         brushes = [GRADE_BRUSH[grades[i] if grades is not None else NONE] for i in self._idx]
         tips = [f"{ch[i].label}: {reasons[i] if reasons is not None else 'no data yet'}"
                 for i in self._idx]
         self._scatter.setData(x=[ch[i].x_mm for i in self._idx], y=[ch[i].y_mm for i in self._idx],
                               brush=brushes, data=tips)
-        found = problems(ch, grades, reasons)
         for i, _ in found:
             c = ch[i]
             t = pg.TextItem(c.label, color=GRADE_COLOR[grades[i]],

@@ -68,6 +68,8 @@ class MonitorView(QWidget):
         self.stream_lines.setWordWrap(True)
         self.stream_lines.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self._camera: CameraStreamer | None = None
+        self._tick = 0
+        self.trace_every = 2
         self._fps = (time.monotonic(), 0, 0.0)  # (t, preview count, fps)
 
         left = QVBoxLayout()
@@ -128,11 +130,16 @@ class MonitorView(QWidget):
         return None, None
 
     def tick_fast(self) -> None:
+        """Called every ~16 ms: a new camera frame is drawn at once (no aliasing between the
+        timer and the camera rate); traces redraw every ``trace_every`` ticks (~30 Hz)."""
         if not self.isVisible():  # another tab is shown: nothing to draw
             return
         count, frame = self.preview.latest()
         if self._camera is not None:
             self.video.show_frame(count, frame)
+        self._tick += 1
+        if self._tick % self.trace_every:
+            return
         view, ms = self._chosen()
         if view is None:
             self.traces.show_stream(None, None, None, 0.0)
@@ -151,7 +158,7 @@ class MonitorView(QWidget):
             self.map.set_channels(view.channels)
             self.traces.set_lost(not view.connected)
         found = self.map.set_quality(q.grade if q else None, q.reasons if q else None)
-        self.traces.show_quality(q.grade if q else None)
+        self.traces.show_quality(list(q.grade) if q else None)
         if q is not None:
             c = q.counts()
             more = c[WARN] + c[BAD] - len(found)

@@ -4,8 +4,8 @@ Each group (Fridlund left, Fridlund right, Kuramoto, ...) is one plot with one c
 all its channels stacked, separated by NaN breaks, drawn from the min/max envelope the
 live monitor keeps (two points per display column). A channel is scaled on its own,
 automatically from its recent amplitude or to a fixed µV range, and clipped to its row
-so a tap spike never paints over its neighbours. A coloured square left of each trace
-shows the channel's quality grade.
+so a tap spike never paints over its neighbours. Channel names and a coloured square
+per channel (its quality grade) sit beside each plot in a static widget.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mimicsync.acquisition.live_monitor import StreamView
 from mimicsync.acquisition.lsl_meta import ChannelSpec
 from mimicsync.acquisition.signal_quality import NONE
-from mimicsync.gui.style import GRADE_BRUSH, TRACE_PEN
+from mimicsync.gui.style import GRADE_COLOR, GRID_PEN, TRACE_PEN
 
 #: Display ranges the operator can pick; None = each channel scaled to its own amplitude.
 SCALES: tuple[tuple[str, float | None], ...] = (
@@ -27,6 +29,7 @@ SCALES: tuple[tuple[str, float | None], ...] = (
     ("±500 µV", 500.0))
 REST_FILL = 0.08  # auto scale: the quiet level fills this much of a row (0.5 = half a row)
 MAX_GENERIC_ROWS = 24
+ROW_MARGIN = 0.6  # rows of space above the first and below the last trace
 
 
 def channel_groups(channels: Sequence[ChannelSpec]) -> list[tuple[str, list[int]]]:
@@ -92,7 +95,45 @@ def auto_gain(mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return REST_FILL / np.maximum(quiet, 1e-3), center
 
 
-class TracePanel(pg.GraphicsLayoutWidget):
+class ChannelLabels(QWidget):
+    """Channel names and quality squares beside a plot, painted only when they change.
+
+    Kept out of the plot's scene on purpose: axis tick labels are re-rendered with every
+    trace redraw, which cost more than the traces themselves at 30 fps.
+    """
+
+    def __init__(self, labels: list[str], margin: float = ROW_MARGIN) -> None:
+        super().__init__()
+        self.labels, self.margin = labels, margin
+        self.grades: list[str] = [NONE] * len(labels)
+        self.setFont(QFont("Sans", 7))
+        fm = QFontMetrics(self.font())
+        self.setFixedWidth(max([fm.horizontalAdvance(t) for t in labels] + [20]) + 18)
+
+    def set_grades(self, grades: list[str]) -> None:
+        if grades != self.grades:
+            self.grades = grades
+            self.update()
+
+    def row_y(self, r: int) -> float:
+        """Pixel centre of row ``r``: the same mapping as the plot's y range."""
+        k = len(self.labels)
+        span = (k - 1) + 2 * self.margin
+        return (self.margin + r) / span * self.height()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        p = QPainter(self)
+        fm = p.fontMetrics()
+        w = self.width()
+        for r, (text, grade) in enumerate(zip(self.labels, self.grades)):
+            y = self.row_y(r)
+            p.setPen(QColor(40, 40, 40))
+            p.drawText(QRectF(0, y - fm.height() / 2, w - 14, fm.height()),
+                       int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+            p.fillRect(QRectF(w - 10, y - 3.5, 7, 7), QColor(GRADE_COLOR[grade]))
+
+
+class TracePanel(QWidget):
     """Shows one numeric stream; ``show_stream`` is called from the window's frame timer."""
 
     def __init__(self, window_s: float = 4.0, parent: QWidget | None = None) -> None:
@@ -101,43 +142,67 @@ class TracePanel(pg.GraphicsLayoutWidget):
         self.scale: float | None = None
         self.redraws = 0
         self._layout_key: tuple | None = None
-        self._plots: list[tuple[pg.PlotItem, pg.PlotCurveItem, pg.ScatterPlotItem, list[int]]] = []
+        self._columns: list[tuple[pg.PlotWidget, pg.PlotCurveItem, ChannelLabels, QLabel, list[int]]] = []
         self._gain: np.ndarray | None = None
         self._center: np.ndarray | None = None
         self._gain_age = 0
         self._trig: np.ndarray | None = None
-        self._empty = self.addLabel("no sEMG stream selected", row=0, col=0)
+        self._box = QHBoxLayout(self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._empty = QLabel("no sEMG stream selected")
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._box.addWidget(self._empty)
 
     def set_scale(self, scale: float | None) -> None:
         self.scale = scale
         self._gain = None
 
+    def _clear(self) -> None:
+        while self._box.count():
+            item = self._box.takeAt(0)
+            if item.widget() is not None and item.widget() is not self._empty:
+                item.widget().deleteLater()
+        self._columns = []
+
     def _build(self, view: StreamView) -> None:
-        self.clear()
-        self._plots = []
-        groups = channel_groups(view.channels)
-        for col, (title, idx) in enumerate(groups):
-            p = self.addPlot(row=0, col=col)
-            p.setTitle(title, size="9pt")
-            p.setMouseEnabled(False, False)
-            p.hideButtons()
-            p.setMenuEnabled(False)
-            p.showGrid(x=True, y=False, alpha=0.15)
-            ax = p.getAxis("left")
-            ax.setTicks([[(-r, view.channels[i].label) for r, i in enumerate(idx)], []])
-            ax.setStyle(tickFont=pg.QtGui.QFont("Sans", 7), tickLength=0)
-            ax.setWidth(72)
-            p.getAxis("bottom").setStyle(tickFont=pg.QtGui.QFont("Sans", 7))
-            p.setLabel("bottom", "s")
-            p.setXRange(-self.window_s * 1.05, 0, padding=0)
-            p.setYRange(-(len(idx) - 1) - 0.6, 0.6, padding=0)
+        self._clear()
+        self._empty.hide()
+        for title, idx in channel_groups(view.channels):
+            col = QWidget()
+            v = QVBoxLayout(col)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.setSpacing(2)
+            head = QLabel(f"<b>{title}</b>")
+            head.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            v.addWidget(head)
+            row = QHBoxLayout()
+            row.setSpacing(0)
+            labels = ChannelLabels([view.channels[i].label for i in idx])
+            plot = pg.PlotWidget()
+            item = plot.getPlotItem()
+            for ax in ("left", "bottom"):
+                item.hideAxis(ax)
+            item.setContentsMargins(0, 0, 0, 0)
+            item.layout.setContentsMargins(0, 0, 0, 0)
+            item.setMouseEnabled(False, False)
+            item.hideButtons()
+            item.setMenuEnabled(False)
+            item.vb.setDefaultPadding(0)
+            plot.setXRange(-self.window_s, 0, padding=0)
+            plot.setYRange(-(len(idx) - 1) - ROW_MARGIN, ROW_MARGIN, padding=0)
+            for t in np.arange(-np.floor(self.window_s), 0):  # a faint line per second
+                plot.addItem(pg.InfiniteLine(pos=t, angle=90, pen=GRID_PEN))
             curve = pg.PlotCurveItem(pen=TRACE_PEN, connect="finite", skipFiniteCheck=True)
-            p.addItem(curve)
-            marks = pg.ScatterPlotItem(x=np.full(len(idx), -self.window_s * 1.025),
-                                       y=-np.arange(len(idx)), size=7, symbol="s",
-                                       pen=None, brush=GRADE_BRUSH[NONE])
-            p.addItem(marks)
-            self._plots.append((p, curve, marks, idx))
+            plot.addItem(curve)
+            row.addWidget(labels)
+            row.addWidget(plot, 1)
+            v.addLayout(row, 1)
+            foot = QLabel(f"−{self.window_s:g} s  ·  1 s grid  ·  now →")
+            foot.setStyleSheet("QLabel { color: #666; font-size: 8pt; }")
+            foot.setAlignment(Qt.AlignmentFlag.AlignRight)
+            v.addWidget(foot)
+            self._box.addWidget(col, 1)
+            self._columns.append((plot, curve, labels, head, idx))
         self._trig = np.array([c.type == "TRIG" for c in view.channels])
         self._gain = None
 
@@ -146,9 +211,10 @@ class TracePanel(pg.GraphicsLayoutWidget):
         """Redraw from an envelope snapshot (``(n_bins, channels)``, ``dt`` s per bin)."""
         if view is None:
             if self._layout_key is not None:
-                self.clear()
-                self._plots, self._layout_key = [], None
-                self._empty = self.addLabel("no sEMG stream selected", row=0, col=0)
+                self._clear()
+                self._layout_key = None
+                self._box.addWidget(self._empty)
+                self._empty.show()
             return
         key = (view.key, tuple(c.label for c in view.channels))
         if key != self._layout_key:
@@ -157,7 +223,7 @@ class TracePanel(pg.GraphicsLayoutWidget):
         if len(mins) < 2:
             return
         gain, center = self._gains(mins, maxs)
-        for _, curve, _, idx in self._plots:
+        for _, curve, _, _, idx in self._columns:
             x, y = stack_rows(mins[:, idx], maxs[:, idx], gain[idx], center[idx], dt)
             curve.setData(x, y)
         self.redraws += 1
@@ -180,14 +246,12 @@ class TracePanel(pg.GraphicsLayoutWidget):
             self._gain, self._center = g, c
         return self._gain, self._center
 
-    def show_quality(self, grades: Sequence[str] | None, reasons: Sequence[str] | None = None) -> None:
-        for _, _, marks, idx in self._plots:
-            brushes = [GRADE_BRUSH[grades[i]] if grades is not None else GRADE_BRUSH[NONE]
-                       for i in idx]
-            marks.setBrush(brushes)
+    def show_quality(self, grades: Sequence[str] | None) -> None:
+        for _, _, labels, _, idx in self._columns:
+            labels.set_grades([grades[i] if grades is not None else NONE for i in idx])
 
     def set_lost(self, lost: bool) -> None:
-        for p, _, _, _ in self._plots:
-            title = p.titleLabel.text.split(" — ")[0]
-            p.setTitle(f"{title} — LOST" if lost else title, size="9pt",
-                       color="#c00000" if lost else None)
+        for _, _, _, head, _ in self._columns:
+            title = head.text().split(" — ")[0].replace("<b>", "").replace("</b>", "")
+            head.setText(f"<b>{title}</b> — <b style='color:#c00000'>LOST</b>" if lost
+                         else f"<b>{title}</b>")
