@@ -34,7 +34,8 @@ def import_xdf_cmd(args: argparse.Namespace) -> int:
     check_label("acq", args.acq, optional=True)
     base = RecordingId(args.participant, args.session, args.task, 1, args.acq)
     rid = base.with_run(args.run if args.run is not None else next_free_run(args.root, base))
-    path = import_xdf(args.file, args.root, rid, operator=args.operator)
+    path = import_xdf(args.file, args.root, rid, operator=args.operator,
+                      say=lambda line: print(line, file=sys.stderr))
     print(f"imported: {path}")
     return 0
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
 
+CONNECT_TIMEOUT = "10s"  # how long to try reaching a Dask scheduler
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -52,7 +53,7 @@ def _dask(fn: Callable[[T], R], items: Sequence[T], address: str):
         raise BatchError("--scheduler needs Dask: pip install 'mimicsync[dask]' "
                          "(dask[distributed])") from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=CONNECT_TIMEOUT)
     except Exception as e:  # noqa: BLE001 - OSError, TimeoutError, ValueError …
         raise BatchError(f"--scheduler: cannot reach the Dask scheduler at {address} ({e}); "
                          "check the address and that `dask scheduler` runs there") from None

@@ -370,8 +370,8 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
         raise ExportError(f"{len(failures)} of {len(todo)} recordings failed, first: "
                           f"{failures[0]}; fix it and run the same command again to resume")
     results = [UnitResult(**done[u.stem]["result"]) for u in units]
+    _prune(out, results)
     _write_dataset_files(out, results, allowed, names, config)
-    _prune_empty(out)
     hits = scan_for([p for p in out.rglob("*") if WORK_DIR not in p.parts], needles_all | {
         v for u in units for v in u.needles})
     if hits:
@@ -414,14 +414,19 @@ def _write_dataset_files(out: Path, results: list[UnitResult], allowed: dict[str
     atomic_write_text(out / ".bidsignore", bf.BIDSIGNORE)
 
 
-def _prune_empty(out: Path) -> None:
+def _prune(out: Path, results: list[UnitResult]) -> None:
+    """Remove subjects and sessions with no exported recording (withdrawn, deleted),
+    including their session-level files, then empty folders."""
+    keep = {(r.sub, r.ses) for r in results}
+    for d in out.glob("sub-*"):
+        if d.is_dir() and d.name[4:] not in {s for s, _ in keep}:
+            shutil.rmtree(d)
+    for d in out.glob("sub-*/ses-*"):
+        if d.is_dir() and (d.parent.name[4:], d.name[4:]) not in keep:
+            shutil.rmtree(d)
     for d in sorted((p for p in out.glob("sub-*/**") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(d.iterdir()):
             d.rmdir()
-    for d in out.glob("sub-*"):
-        if d.is_dir() and not any(p.is_file() and not p.name.endswith("_scans.tsv")
-                                  for p in d.rglob("*")):
-            shutil.rmtree(d)
 
 
 class _NoBar:

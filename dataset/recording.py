@@ -8,6 +8,7 @@ every accessor trims to what is complete.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +40,23 @@ def open_h5(path: str | Path, cache_bytes: int | None = None) -> h5py.File:
         return h5py.File(path, "r", **cache)
     except OSError as plain_error:
         try:
-            return h5py.File(path, "r", libver="latest", swmr=True, **cache)
+            f = h5py.File(path, "r", libver="latest", swmr=True, **cache)
         except OSError:
             raise RecordingError(
                 f"file: {path} cannot be opened as HDF5 ({str(plain_error).split('(')[0].strip()}); "
                 f"{recovery_hint(path)}") from None
+        m = _TRUNCATED.search(str(plain_error))
+        if m and not path.name.endswith(".part"):
+            # A finished file shorter than HDF5 recorded: damaged in a copy, not a crash
+            # (a crashed recording keeps its .part name and is read up to its last flush).
+            f.close()
+            raise RecordingError(
+                f"file: {path} is truncated ({int(m['eof']):,} of {int(m['stored']):,} bytes); "
+                f"copy it again from the original; {recovery_hint(path)}")
+        return f
+
+
+_TRUNCATED = re.compile(r"truncated file: eof = (?P<eof>\d+).*stored_eof = (?P<stored>\d+)")
 
 
 @dataclass

@@ -141,7 +141,7 @@ class FrameDataset:
         try:
             x = self._readers[r].read(int(self._start[i]))
         except OSError as e:
-            raise RecordingError(f"file: {self.paths[r]} is damaged ({e}); "
+            raise RecordingError(f"file: {self.paths[r]} is damaged ({str(e).splitlines()[0]}); "
                                  f"{recovery_hint(self.paths[r])}") from None
         scale = self._scales[r]
         return x if scale is None else x * scale
@@ -155,8 +155,13 @@ class FrameDataset:
         item = {"emg": self.emg_window(i), "label": label, "movement": self.classes[label],
                 "time": float(self._time[i]), "recording": r, "frame_index": fi}
         rec = self._recording(r)
-        if self.with_frames:
-            item["frame"] = rec.color(fi)
-        if self.with_depth and rec.has_depth:
-            item["depth"] = rec.depth(fi)
+        try:
+            if self.with_frames:
+                item["frame"] = rec.color(fi)
+            if self.with_depth and rec.has_depth:
+                item["depth"] = rec.depth(fi)
+        except (OSError, ValueError, RuntimeError) as e:  # HDF5 filter / JPEG decoder errors
+            raise RecordingError(f"file: {self.paths[r]} frame {fi} is damaged "
+                                 f"({str(e).splitlines()[0]}); {recovery_hint(self.paths[r])}"
+                                 ) from None
         return self.transform(item) if self.transform else item

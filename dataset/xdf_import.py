@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -114,15 +115,21 @@ def load_xdf(path: str | Path) -> tuple[list[dict], dict]:
 
 
 def import_xdf(xdf_path: str | Path, root: str | Path, rid: RecordingId, *,
-               operator: str = "") -> Path:
+               operator: str = "", say: Callable[[str], None] | None = None) -> Path:
     """Convert ``xdf_path`` into ``rid``'s recording under ``root``; returns its path.
 
     Never overwrites: an existing recording for ``rid`` is refused (choose another run).
+    An XDF cut short (LabRecorder crashed: no StreamFooter) is imported as far as pyxdf
+    reads it, marked ``status = recovered``, and ``say`` is told.
     """
     root, xdf_path = Path(root), Path(xdf_path)
     streams, header = load_xdf(xdf_path)
     if not streams:
         raise RecordingError(f"FILE: {xdf_path} holds no streams; nothing to import")
+    incomplete = [_first(s["info"], "name") for s in streams if not s.get("footer")]
+    if incomplete and say:
+        say(f"note: {xdf_path.name} ends early (no footer for {', '.join(incomplete)}); "
+            "imported what could be read, marked as recovered")
     metas = [stream_meta(s["info"]) for s in streams]
     offsets = [clock_offsets(s) for s in streams]
     stamps = [np.asarray(s["time_stamps"], dtype=float) for s in streams]
@@ -169,8 +176,12 @@ def import_xdf(xdf_path: str | Path, root: str | Path, rid: RecordingId, *,
     stop_utc = (dt.datetime.fromisoformat(start_utc) + dt.timedelta(seconds=last - start_lsl))
     path = w.finalize({"stop_utc": stop_utc.isoformat(), "stop_lsl": last,
                        "duration_s": last - start_lsl, "stop_reason": "imported from XDF"})
+    if incomplete:
+        import h5py
+        with h5py.File(path, "r+", libver="latest") as f:
+            f.attrs["status"] = "recovered"
     write_sidecar(path)
-    register_recording(root, rid, start_utc, "complete")
+    register_recording(root, rid, start_utc, "recovered" if incomplete else "complete")
     return path
 
 
