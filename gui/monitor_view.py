@@ -223,7 +223,7 @@ class MonitorView(QWidget):
             else:
                 detail = f"{v.samples:,} samples · dropped <b>{v.dropped}</b>"
                 if v.clock_offset is not None:
-                    detail += f" · offset {v.clock_offset * 1e3:.2f} ms"
+                    detail += f" · clock offset {v.clock_offset * 1e3:.2f} ms"
             if v.name in recorded:
                 detail += f" · recorded {recorded[v.name].samples:,}"
             state = ("<b style='color:#2e9d4a'>live</b>" if v.connected
