@@ -1,0 +1,120 @@
+"""The operator app's parts without devices: form rules, trace layout, stream list, cues."""
+
+from __future__ import annotations
+
+import numpy as np
+import pylsl
+import pytest
+
+from lsl_helpers import unique
+from mimicsync.acquisition.electrodes import default_channels
+from mimicsync.acquisition.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.acquisition.stream_watch import StreamEntry
+from mimicsync.dataset.events import Event
+from mimicsync.gui.cue_window import CueWindow
+from mimicsync.gui.electrode_map import problems
+from mimicsync.gui.session_form import SessionForm, task_from_protocol, validate
+from mimicsync.gui.stream_table import StreamTable
+from mimicsync.gui.traces import auto_gain, channel_groups, stack_rows
+from mimicsync.protocols import load_protocol
+
+
+def test_form_rules_are_the_clis(tmp_path):
+    ok = SessionForm(root=str(tmp_path / "s"), participant="07", session="01", task="smile")
+    assert validate(ok) == {}
+    bad = SessionForm(root="", participant="sub-07", session="", task="smile open", acq="a_b",
+                      seed="x1")
+    e = validate(bad)
+    assert set(e) == {"root", "participant", "session", "task", "acq", "seed"}
+    assert e["participant"].startswith("participant: 'sub-07' is not a BIDS label")
+    assert "remove '-'" in e["participant"] and "e.g. 'sub07'" in e["participant"]
+    assert e["session"].startswith("session: a label is required")
+    (tmp_path / "file").write_text("x")
+    assert "is a file" in validate(SessionForm(root=str(tmp_path / "file" / "study"),
+                                               participant="1", session="1", task="t"))["root"]
+    assert task_from_protocol("emotions-reference") == "emotionsreference"
+
+
+def test_traces_grouped_by_scheme_and_side():
+    chans = default_channels()
+    groups = dict(channel_groups(chans))
+    assert list(groups) == ["Fridlund · left", "Fridlund · right", "Kuramoto"]
+    assert all(chans[i].side == "left" for i in groups["Fridlund · left"])
+    assert len(groups["Fridlund · left"]) == len(groups["Fridlund · right"]) == 22
+    kura = [chans[i] for i in groups["Kuramoto"]]
+    assert len(kura) == 20 and kura[-1].label == "TRIG"  # the trigger joins the last column
+    sides = [c.side for c in kura[:-1]]
+    assert sides == sorted(sides, key=["left", "midline", "right"].index)
+    generic = default_channels(schemes=(), n_channels=40)  # 39 generic EMG + trigger
+    titles = [t for t, _ in channel_groups(generic)]
+    assert titles == ["Channels 1-24", "Channels 25-40"]
+
+
+def test_stacked_rows_are_clipped_and_separated():
+    mins = np.array([[-1.0, -100.0], [-2.0, 0.0], [0.0, -1.0]])
+    maxs = mins + 1.0
+    x, y = stack_rows(mins, maxs, gain=np.array([0.1, 0.1]), center=np.zeros(2), dt=0.5)
+    assert len(x) == len(y) == 2 * (2 * 3 + 1)
+    rows = y.reshape(2, 7)
+    assert np.isnan(rows[:, -1]).all() and np.isnan(x.reshape(2, 7)[:, -1]).all()
+    np.testing.assert_allclose(rows[0, :6], [-0.1, 0.0, -0.2, -0.1, 0.0, 0.1])
+    assert rows[1, 0] == -1.5  # -100 µV clipped to the bottom of row 1 (centred at -1)
+    np.testing.assert_allclose(x[:6], [-1.0, -1.0, -0.5, -0.5, 0.0, 0.0])  # now = 0
+    quiet = np.full((100, 1), 1.0)
+    quiet[:5] = 30.0  # a few loud columns do not set the scale
+    g, c = auto_gain(-quiet, quiet)
+    assert g[0] == pytest.approx(0.08) and c[0] == 0.0
+
+
+def test_problem_electrodes_worst_first():
+    chans = default_channels()
+    grades = [GOOD] * len(chans)
+    grades[5], grades[9], grades[-1] = WARN, BAD, NONE
+    reasons = ["ok"] * len(chans)
+    reasons[9] = "flat"
+    found = problems(chans, grades, reasons)
+    assert [i for i, _ in found] == [9, 5]
+    assert found[0][1] == f"{chans[9].label}: flat"
+    assert problems(chans, None, None) == []
+
+
+def _entry(name: str, sid: str = "") -> StreamEntry:
+    info = pylsl.StreamInfo(name, "EMG", 4, 500.0, pylsl.cf_float32, sid)
+    return StreamEntry.of(info)
+
+
+def test_stream_list_keeps_missing_selected_streams(qtbot):
+    t = StreamTable()
+    qtbot.addWidget(t)
+    a, b, c = _entry(unique("a"), "sid-a"), _entry(unique("b")), _entry(unique("c"), "sid-c")
+    t.update_entries((a, b, c))
+    t.select(lambda e: e.name == a.name, required=True)
+    t.select(lambda e: e.name == b.name)
+    streams, require = t.selectors()
+    assert [str(s) for s in require] == ["source_id=sid-a"]
+    assert [str(s) for s in streams] == [f"name={b.name}"]  # no source_id: by name
+    t.update_entries((c,))  # a and b disappear
+    assert t.missing_required() == [a.name]
+    assert t.rowCount() == 3 and [e.name for e in t.selected_entries()] == []
+    t.hide_source_ids({"sid-c"})
+    t.update_entries((a,))
+    assert t.row_of(c.name) == -1 and t.missing_required() == []
+
+
+def test_cue_window_speaks_the_protocols_language(qtbot):
+    w = CueWindow()
+    qtbot.addWidget(w)
+    p = load_protocol("functional")
+    w.set_protocol(p, "de")
+    w.on_event(Event(0.0, 3.0, "instruction", "smile-open"))
+    assert w.text.text() == p.step("smile-open").instruction.de
+    w.on_event(Event(0.0, 2.0, "countdown", "smile-open"))
+    w.on_countdown(2)
+    assert (w.phase.text(), w.text.text(), w.countdown.text()) == ("Bereit machen", "Lächeln 2", "2")
+    w.on_event(Event(0.0, 1.5, "tap_cue", "tap", {"tap": 2, "taps": 3}))
+    assert w.phase.text() == "Tippen" and w.countdown.text() == "2/3"
+    w.on_event(Event(0.0, 0.0, "run_end", "completed"))
+    assert w.phase.text() == "Fertig, vielen Dank!"
+    w.set_protocol(p, "en")
+    w.on_event(Event(0.0, 3.0, "perform", "smile-open"))
+    assert w.phase.text() == "Hold" and w.text.text() == p.step("smile-open").label.en
