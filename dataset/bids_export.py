@@ -50,6 +50,10 @@ class ExportError(ValueError):
     """The export cannot run or did not finish; the message names what and the fix."""
 
 
+class NothingToPublish(ExportError):
+    """A recording with nothing its participant allowed to publish (skipped, not failed)."""
+
+
 @dataclass(frozen=True)
 class ExportConfig:
     """Dataset-level choices (``mimicsync export`` options)."""
@@ -211,8 +215,8 @@ def export_recording(unit: ExportUnit) -> UnitResult:
             except RecordingError:
                 has_emg = False
             if not has_emg and not (unit.video and rec.has_video):
-                raise ExportError(f"{Path(unit.source).name}: no EMG stream and no video to "
-                                  "publish; nothing exported")
+                raise NothingToPublish(f"skipped {Path(unit.source).name}: no EMG stream, and "
+                                       "no video its participant allowed to publish")
             datatype = "emg" if has_emg else "beh"
             t_probe = rec.timeline(rec.emg_stream().key)[0] if has_emg else rec.frame_times[0]
             start = first_sample_utc(rec, float(t_probe))
@@ -355,10 +359,18 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
         u.stem in done and done[u.stem]["fingerprint"] == u.fingerprint
         and all((out / f).exists() for f in done[u.stem]["result"]["files"]))]
     (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
+    for u in todo:  # redone from scratch: nothing stale (e.g. a video now withdrawn) stays
+        for rel in done.pop(u.stem, {}).get("result", {}).get("files", []):
+            (out / rel).unlink(missing_ok=True)
+    atomic_write_text(state_path, json.dumps(state, indent=1))
     failures = []
     bar = _progress(len(todo), progress)
     for unit, res in run_batch(export_recording, todo, workers=workers, scheduler=scheduler):
         bar.update(1)
+        if isinstance(res, NothingToPublish):
+            say(str(res))
+            skipped.append(str(res))
+            continue
         if isinstance(res, BaseException):
             failures.append(f"{Path(unit.source).name}: {res}")
             continue
@@ -369,7 +381,10 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
     if failures:
         raise ExportError(f"{len(failures)} of {len(todo)} recordings failed, first: "
                           f"{failures[0]}; fix it and run the same command again to resume")
-    results = [UnitResult(**done[u.stem]["result"]) for u in units]
+    results = [UnitResult(**done[u.stem]["result"]) for u in units if u.stem in done]
+    if not results:
+        raise ExportError("nothing to export: no recording of a consenting participant has "
+                          "data they allowed to publish (see the skipped lines)")
     _prune(out, results)
     _write_dataset_files(out, results, allowed, names, config)
     hits = scan_for([p for p in out.rglob("*") if WORK_DIR not in p.parts], needles_all | {

@@ -59,17 +59,20 @@ def _frame_index_meta(name: str, fps: float) -> StreamMeta:
 
 def write_simulated_recording(
     root: str | Path, rid: RecordingId, *, duration_s: float = 6.0, camera: bool = True,
+    emg: bool = True,
     width: int = 320, height: int = 240, fps: float = 30.0, depth: bool = True,
     emg_offset_s: float = 0.012, emg_drift_ppm: float = 20.0, seed: int = 0,
     movements: Sequence[str] = DEFAULT_MOVEMENTS, operator: str = "simulation",
     attrs: dict | None = None, provenance: dict | None = None, t0: float = 1000.0,
     start_utc: str | None = None,
 ) -> Path:
-    """Write ``rid`` under ``root`` (finished, with sidecar and TSV rows); returns its path."""
+    """Write ``rid`` under ``root`` (finished, with sidecar and TSV rows); returns its path.
+
+    ``emg=False`` writes an electrode-free reference session (video and events only)."""
     root = Path(root)
     sc = compact_scenario(t0, duration_s, movements)
-    emg = EmgSimulator(sc, offset_s=emg_offset_s, drift_ppm=emg_drift_ppm, seed=seed,
-                       t_start=t0, name="mimicsync-emg-sim", source_id=f"sim-emg-{seed}")
+    amp = EmgSimulator(sc, offset_s=emg_offset_s, drift_ppm=emg_drift_ppm, seed=seed,
+                     t_start=t0, name="mimicsync-emg-sim", source_id=f"sim-emg-{seed}")
     start_utc = start_utc or dt.datetime.now(dt.timezone.utc).isoformat()
     root_attrs = {"participant": rid.participant, "session": rid.session, "task": rid.task,
                   "acq": rid.acq or "", "run": rid.run, "start_utc": start_utc,
@@ -78,7 +81,7 @@ def write_simulated_recording(
             "user": "simulated-user", "operator": operator, **(provenance or {})}
     rid.session_dir(root).mkdir(parents=True, exist_ok=True)
     w = SessionWriter(rid.part_path(root), rid.path(root), root_attrs, prov)
-    emg_key = w.add_stream(StreamMeta.from_info(emg.stream_info()))
+    emg_key = w.add_stream(StreamMeta.from_info(amp.stream_info())) if emg else None
     cam = None
     if camera:
         cam = SimulatedCamera(sc, width=width, height=height, fps=fps, depth=depth,
@@ -90,18 +93,19 @@ def write_simulated_recording(
         w.add_video(info, fkey)
     w.start_swmr()
 
-    block = int(emg.srate)
-    n_total = int(round(duration_s * emg.srate))
+    block = int(amp.srate)
+    n_total = int(round(duration_s * amp.srate)) if emg_key else 0
     for k in range(0, n_total, block):
-        data, t_true, stamps = emg.next_block(min(block, n_total - k))
+        data, t_true, stamps = amp.next_block(min(block, n_total - k))
         w.append_samples(emg_key, data, stamps)
         # offset to *add* to the stream's stamps to get the recorder (true) clock
         t_meas = t_true[0]
         w.append_clock_offsets(emg_key, np.array([[t_meas, t_meas - (t_meas + emg_offset_s +
                                                    emg_drift_ppm * 1e-6 * (t_meas - t0))]]))
     t_end = t0 + duration_s
-    w.append_clock_offsets(emg_key, np.array([[t_end, -(emg_offset_s + emg_drift_ppm * 1e-6
-                                                        * duration_s)]]))
+    if emg_key:
+        w.append_clock_offsets(emg_key, np.array([[t_end, -(emg_offset_s + emg_drift_ppm
+                                                            * 1e-6 * duration_s)]]))
     if cam is not None:
         rows, jpegs, depths = [], [], []
         while True:

@@ -135,6 +135,11 @@ def test_withdrawn_consent_removes_the_participant_on_update(study, tmp_path):
     out = tmp_path / "ds"
     export_study(root, out, progress=False)
     gone = _mapping(root)
+    assert len(list(out.rglob("*_video.mp4"))) == 2
+    upsert_tsv(root / "participants.tsv", "participant_id",  # video consent withdrawn
+               {"participant_id": "sub-jena0042", "consent_video_public": "no"})
+    rep = export_study(root, out, update=True, progress=False)
+    assert rep.reused == 1 and list(out.rglob("*_video*")) == [] and validate(out).ok
     upsert_tsv(root / "participants.tsv", "participant_id",
                {"participant_id": "sub-jena0042", "consent_data_public": "no"})
     # a crashed, unrecovered recording of a consenting participant is skipped with a hint
@@ -181,3 +186,27 @@ def test_dask_scheduler(study, tmp_path, capsys, monkeypatch):
         rep = export_study(study, tmp_path / "o", scheduler=cluster.scheduler_address,
                            progress=False)
     assert len(rep.exported) == 3 and validate(tmp_path / "o", run_official=False).ok
+
+
+def test_electrode_free_session_goes_to_beh_with_video(tmp_path):
+    from mimicsync.dataset.layout import RecordingId
+    from mimicsync.dataset.simulated import write_simulated_recording
+    root = tmp_path / "private"
+    write_simulated_recording(root, RecordingId("jena0050", "01", "functional", 1, "N"),
+                              emg=False, duration_s=3.0, width=160, height=120, depth=False)
+    upsert_tsv(root / "participants.tsv", "participant_id", {
+        "participant_id": "sub-jena0050", "consent_data_public": "yes",
+        "consent_video_public": "yes"})
+    rep = export_study(root, tmp_path / "ds", progress=False)
+    beh = sorted(p.name.split("_")[-1] for p in (tmp_path / "ds").rglob("beh/*"))
+    assert len(rep.exported) == 1 and beh == ["events.json", "events.tsv", "video.json",
+                                              "video.mp4"]
+    rep = validate(tmp_path / "ds")
+    assert rep.ok, (rep.problems, rep.errors)
+    # without video consent there is nothing publishable: a line, and no dataset
+    upsert_tsv(root / "participants.tsv", "participant_id",
+               {"participant_id": "sub-jena0050", "consent_video_public": "no"})
+    lines = []
+    with pytest.raises(ExportError, match="nothing to export"):
+        export_study(root, tmp_path / "ds2", progress=False, say=lines.append)
+    assert any("no EMG stream, and no video" in ln for ln in lines)
