@@ -225,6 +225,10 @@ class LiveMonitor:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.errors: collections.deque[str] = collections.deque(maxlen=20)
+        self.tap_sync = None  # a LiveTapSync, fed while taps_enabled (during recording)
+        self.taps_enabled = False
+        self.tap_interval, self.tap_window_s = 2.0, 4.0
+        self._next_taps = 0.0
         self._quality_thread = threading.Thread(target=self._quality_loop, name="monitor-quality",
                                                 daemon=True)
         self._quality_thread.start()
@@ -274,6 +278,7 @@ class LiveMonitor:
         while not self._stop.wait(self.quality_interval):
             with self._lock:
                 streams = list(self._streams.values())
+            self._taps(streams)
             for ms in streams:
                 if ms.ring is None or ms.meta.nominal_srate < 500:
                     continue
@@ -283,6 +288,22 @@ class LiveMonitor:
                     ms.quality = assess(data, ms.meta.nominal_srate, emg, self.thresholds)
                 except Exception as e:  # noqa: BLE001
                     log.warning("quality of %s: %s", ms.key, e)
+
+    def _taps(self, streams: list[MonitoredStream]) -> None:
+        """Every ``tap_interval`` s: taps in the last ``tap_window_s`` of the first sEMG stream."""
+        now = pylsl.local_clock()
+        if not self.taps_enabled or self.tap_sync is None or now < self._next_taps:
+            return
+        self._next_taps = now + self.tap_interval
+        ms = next((m for m in streams if m.ring is not None and m.view().is_emg), None)
+        if ms is None:
+            return
+        data, ts = ms.ring.latest(int(self.tap_window_s * ms.meta.nominal_srate))
+        emg = [i for i, c in enumerate(ms.meta.channels) if c.type == "EMG"]
+        try:
+            self.tap_sync.update(data[:, emg], ts, ms.meta.nominal_srate, ms.clock_offset or 0.0)
+        except Exception as e:  # noqa: BLE001 - a display aid must never stop the monitor
+            log.warning("live tap detection: %s", e)
 
     def streams(self) -> list[MonitoredStream]:
         with self._lock:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QLineEdit, QLi
                                QVBoxLayout, QWidget)
 
 from mimicsync.acquisition.live_monitor import LiveMonitor
+from mimicsync.acquisition.live_sync import LiveTapSync
 from mimicsync.acquisition.recorder import RecorderConfig
 from mimicsync.acquisition.stream_watch import StreamWatcher
 from mimicsync.dataset.recording import Recording
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         self.devices = Devices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix)
         self.watcher = StreamWatcher(interval=o.watch_interval).start()
         self.monitor = LiveMonitor(window_s=o.window_s, columns=o.columns)
+        self.monitor.tap_sync = LiveTapSync(self.devices.motion)
         self.controller = RecordingController()
         self.relay = RunRelay()
         self.session: ProtocolSession | None = None
@@ -303,6 +305,7 @@ class MainWindow(QMainWindow):
             return cfg, (protocol, plan)
 
         self.form_at_start = form
+        self.monitor.tap_sync.reset()
         self._seen_errors.clear()
         self._lost.clear()
         self.setup.set_locked(True)
@@ -316,6 +319,7 @@ class MainWindow(QMainWindow):
         self.record.setText("■ Stop")
         self.record.setStyleSheet(REC_STYLE)
         self.tabs.setCurrentWidget(self.monitor_view)
+        self.monitor.taps_enabled = True
         self.say(f"recording to {path}")
         self.monitor_view.protocol.set_plan(protocol, plan, form.language)
         self.cue.set_protocol(protocol, form.language)
@@ -346,6 +350,7 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(300, lambda: self.controller.stop("protocol completed"))
 
     def _stopped(self, path: str, reason: str) -> None:
+        self.monitor.taps_enabled = False
         self.record.setText("● Record")
         self.record.setStyleSheet(IDLE_STYLE)
         self.state.setText(f"saved {Path(path).name}")
@@ -357,6 +362,7 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _failed(self, message: str) -> None:
+        self.monitor.taps_enabled = False
         self.record.setText("● Record")
         self.record.setStyleSheet(IDLE_STYLE)
         self.state.setText("not recording")

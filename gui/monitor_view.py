@@ -19,6 +19,9 @@ from mimicsync.acquisition.camera import CameraStreamer
 from mimicsync.acquisition.live_monitor import LiveMonitor, PreviewSink, StreamView
 from mimicsync.acquisition.recorder import RecorderStatus
 from mimicsync.acquisition.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.sync.match import match_events
+
+MIN_CONFIDENCE = match_events.__kwdefaults__["min_confidence"]  # offline sync's threshold
 from mimicsync.gui.electrode_map import ElectrodeMap
 from mimicsync.gui.protocol_panel import ProtocolPanel
 from mimicsync.gui.style import GRADE_COLOR
@@ -209,6 +212,17 @@ class MonitorView(QWidget):
                                   f"dropped <b>{dropped}</b>{rec}"))
         if recording and st is not None:
             rows.append(("events", str(st.events)))
+        sync = self.monitor.tap_sync
+        if sync is not None and (recording or self.monitor.taps_enabled or sync.status().emg_taps):
+            t = sync.status()
+            if t.offset_ms is None:
+                off = "offset: needs 2 taps seen in both"
+            elif t.confidence < MIN_CONFIDENCE:  # what offline sync would refuse
+                off = f"offset uncertain ({t.matched} matched, confidence {t.confidence:.2f})"
+            else:
+                off = (f"video − sEMG <b>{t.offset_ms:+.0f} ms</b> ({t.matched} matched, "
+                       f"confidence {t.confidence:.2f})")
+            rows.append(("taps", f"sEMG {len(t.emg_taps)} · video {len(t.video_taps)} · {off}"))
         self.figures.setText("<table>" + "".join(
             f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>"
             for k, v in rows) + "</table>")

@@ -137,3 +137,30 @@ def test_monitor_with_nothing_selected_is_empty(bad):
     mon.set_streams(bad or [])
     assert mon.snapshot() == [] and mon.pending == 0
     mon.stop()
+
+
+def test_live_taps_give_the_running_offset():
+    """Synthetic taps: video 40 ms after sEMG; found live, window by window."""
+    from mimicsync.acquisition.live_sync import FrameMotion, LiveTapSync
+    from mimicsync.sync.synthetic import synthetic_emg, synthetic_frames
+    rng = np.random.default_rng(3)
+    fs, t0, taps = 4096.0, 100.0, np.array([2.0, 3.5, 5.0, 8.0])
+    emg = synthetic_emg(10.0, fs, 16, taps + t0, t0=t0, rng=rng).astype(np.float32)
+    ts = t0 + np.arange(len(emg)) / fs
+    frame_t = t0 + np.arange(0, 10.0, 1 / 30)
+    frames = synthetic_frames(frame_t, taps=taps + t0, rng=rng)
+    motion = FrameMotion(seconds=6.0)
+    live = LiveTapSync(motion)
+    fed = 0
+    for end in (2.0, 4.0, 6.0, 8.0, 10.0):  # what the monitor does every 2 s
+        while fed < len(frame_t) and frame_t[fed] < t0 + end:
+            motion(Frame(fed, fed, 0.0, frame_t[fed] + 0.040, frames[fed]))
+            fed += 1
+        i1 = int(end * fs)
+        live.update(emg[max(0, i1 - int(4 * fs)):i1], ts[max(0, i1 - int(4 * fs)):i1], fs)
+    st = live.status()
+    np.testing.assert_allclose(st.emg_taps, taps + t0, atol=0.002)
+    assert len(st.video_taps) == 4 and st.matched == 4
+    assert st.offset_ms == pytest.approx(40.0, abs=8.0) and st.confidence > 0.5
+    live.reset()
+    assert live.status().emg_taps == () and live.status().offset_ms is None
