@@ -43,6 +43,9 @@ from mimicsync.protocols import listeners as ev
 log = logging.getLogger(__name__)
 
 
+EXPECTED_STOPS = ("stopped by operator", "protocol completed", "app closed by operator")
+
+
 @dataclass
 class AppOptions:
     width: int = 1280  # camera resolution (RealSense and simulated)
@@ -263,6 +266,9 @@ class MainWindow(QMainWindow):
     def toggle_recording(self) -> None:
         if self.controller.state == RECORDING:
             if self.session is not None and self.session.running:
+                if not self.ask("Protocol running", "The protocol is still running. Abort it "
+                                "and stop the recording? (It can be resumed in a new run.)"):
+                    return
                 self.session.abort()
             self.controller.stop("stopped by operator")
         elif self.controller.state == IDLE:
@@ -314,6 +320,9 @@ class MainWindow(QMainWindow):
         return True
 
     def _started(self, path: str) -> None:
+        if self._close_after_stop:  # the operator closed the window while it was starting
+            self.controller.stop("app closed by operator")
+            return
         protocol, plan = self.controller.context
         form = self.form_at_start
         self.record.setText("■ Stop")
@@ -357,6 +366,8 @@ class MainWindow(QMainWindow):
         self.setup.set_locked(False)
         self.setup.after_recording()
         self.say(f"saved {path}" + (f" ({reason})" if reason else ""))
+        if reason and reason not in EXPECTED_STOPS:  # disk nearly full, writer failure, ...
+            self.show_error(f"the recording stopped by itself: {reason}. The file is saved: {path}")
         run_in_background(lambda: _summary_line(path), self.say, lambda e: None, name="summary")
         if self._close_after_stop:
             self.close()

@@ -229,6 +229,20 @@ def test_bad_input_is_shown_inline_and_nothing_starts(qtbot, window, study, outl
     assert f"required stream(s) missing: {o.name}" in w.setup._errors["streams"].text()
     assert not list(study.glob("sub-*"))  # nothing written
 
+    # the list says online, but the device is gone by the time the recorder looks:
+    # the recorder's own one-line error appears in the window, nothing is written
+    o.restore_outlet()
+    qtbot.waitUntil(lambda: t.item(t.row_of(o.name), STATUS).text() == "online", timeout=10000)
+    w.watcher.stop()  # freeze the list
+    o.drop_outlet()
+    w.clear_error()
+    qtbot.mouseClick(w.record, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=15000)
+    assert w.controller.state == IDLE
+    assert f"required stream(s) not found: source_id={o.source_id}" in w.banner.text()
+    assert w.setup.participant.isEnabled()  # unlocked again for a retry
+    assert not list(study.glob("sub-*/ses-*/*.h5*"))
+
 
 def test_lost_stream_is_shown_and_closing_asks_first(qtbot, window, study, outlet_factory,
                                                      monkeypatch):

@@ -118,3 +118,18 @@ def test_cue_window_speaks_the_protocols_language(qtbot):
     w.set_protocol(p, "en")
     w.on_event(Event(0.0, 3.0, "perform", "smile-open"))
     assert w.phase.text() == "Hold" and w.text.text() == p.step("smile-open").label.en
+
+
+def test_command_line_prefills_the_form(qtbot, tmp_path):
+    from mimicsync.gui.app import AppOptions, MainWindow, build_parser, fill_from_args
+    args = build_parser().parse_args(["--root", str(tmp_path), "--participant", "07", "--session",
+                                      "02", "--task", "emotions", "--simulate"])
+    w = MainWindow(AppOptions(sim_suffix=unique("args")))
+    qtbot.addWidget(w)
+    fill_from_args(w, args)
+    f = w.setup.form()
+    assert (f.root, f.participant, f.session, f.task) == (str(tmp_path), "07", "02", "emotions")
+    assert f.simulated_lab and f.camera == "sim"
+    qtbot.waitUntil(lambda: w.devices.lab is not None and not w.devices.busy, timeout=15000)
+    w.close()
+    assert w.devices.lab is None and w.devices.streamer is None  # closing stops the devices
