@@ -1,23 +1,40 @@
-"""The CLI commands. Thin: all logic lives in acquisition/ and dataset/ (the GUI uses it too)."""
+"""The CLI commands. Thin: all logic lives in acquisition/, dataset/ and protocols/ (the GUI
+uses it too); here arguments become blocks and results become text."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import pylsl
-
 from mimicsync.acquisition.camera import CameraError
-from mimicsync.acquisition.recorder import GiB, Recorder, RecorderConfig, RecorderError
-from mimicsync.acquisition.stream_select import (SelectorError, StreamSelector, discover,
-                                                 parse_selectors)
-from mimicsync.dataset.layout import LabelError, RecordingId, check_label, next_free_run
+from mimicsync.acquisition.recorder import GiB, RecorderError, RecorderStatus
+from mimicsync.acquisition.stream_select import SelectorError, discover, parse_selectors
+from mimicsync.dataset.layout import LabelError, check_label
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.recover import recover
+from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, SetupError, describe_setup
+from mimicsync.protocols.keyboard import KeyboardControls
+from mimicsync.protocols.plan import plan_trials
+from mimicsync.protocols.schema import ProtocolError, load_protocol
+from mimicsync.protocols.session import RecordingSession, SessionError, SessionResult
+from mimicsync.protocols.stored import EarlierError
+from mimicsync.protocols.visit import (PreparedBlock, RecordOptions, format_length, prepare_visit,
+                                       record_visit)
+from mimicsync.protocols.visit_plan import (STANDARD_BLOCKS, PlanError, VisitPlan, dump_visit_plan,
+                                            find_visit_plan, load_visit_plan, parse_block_spec,
+                                            parse_visit_plan)
+
+
+class UsageError(ValueError):
+    """Options that do not fit together; the message names them and the fix."""
+
 
 def _device_error() -> type[BaseException]:
     from mimicsync.acquisition.brainflow_adapter import DeviceError
@@ -26,12 +43,14 @@ def _device_error() -> type[BaseException]:
 
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     RecorderError, LabelError, SelectorError, RecordingError, CameraError, FileExistsError,
-    PermissionError, _device_error())
+    PermissionError, _device_error(), ProtocolError, PlanError, SetupError, DeviceMismatch,
+    EarlierError, SessionError, UsageError)
 
 
 def run(args: argparse.Namespace) -> int:
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
-            "info": info, "recover": recover_cmd, "brainflow": brainflow}[args.command](args)
+            "info": info, "recover": recover_cmd, "brainflow": brainflow,
+            "plan": plan_cmd}[args.command](args)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -43,8 +62,9 @@ def _human(n: float) -> str:
     return str(n)
 
 
-def print_summary(summary: dict, out=sys.stdout) -> None:
+def print_summary(summary: dict, out=None) -> None:
     """The table a user reads after a recording: counts, rates, gaps, drops, size."""
+    out = out if out is not None else sys.stdout
     print(f"recording: {summary['path']}", file=out)
     print(f"status: {summary['status']}   size: {_human(summary['size_bytes'])}   "
           f"events: {summary['events']}", file=out)
@@ -61,96 +81,207 @@ def print_summary(summary: dict, out=sys.stdout) -> None:
               f"{v['effective_fps']:.2f} fps, dropped frames: {v['dropped']}", file=out)
 
 
-def _stop_on_signals(rec: Recorder) -> None:
+def _print_status(st: RecorderStatus) -> None:
+    counts = ", ".join(f"{s.name}={s.samples}{'' if s.connected else ' (LOST)'}" for s in st.streams)
+    print(f"  {st.elapsed_s:6.1f} s  {_human(st.file_bytes)}  frames={st.frames} "
+          f"dropped={st.dropped_frames}  {counts}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _operator_controls(session: RecordingSession) -> Iterator[None]:
+    """While a block records: Ctrl-C/SIGTERM stop it cleanly; keys control a protocol."""
     def handler(signum, _frame):
-        rec.request_stop(f"stopped by signal {signal.Signals(signum).name}")
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+        session.request_stop(f"stopped by signal {signal.Signals(signum).name}")
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    keys = KeyboardControls(session) if session.runner is not None else contextlib.nullcontext()
+    try:
+        with keys:
+            yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
-def _run_recording(rec: Recorder, duration: float | None, progress: bool = True) -> Path:
-    """Start, show a status line every few seconds, stop on duration/signal/disk."""
-    rec.start()
-    _stop_on_signals(rec)
-    print(f"recording to {rec.part_path} (Ctrl-C to stop)", file=sys.stderr)
-    t_end = None if duration is None else time.monotonic() + duration
-    while True:
-        left = None if t_end is None else t_end - time.monotonic()
-        if left is not None and left <= 0:
-            break
-        rec.wait(5.0 if left is None else min(5.0, left))
-        if rec.stop_requested:
-            break
-        if progress:
-            st = rec.status()
-            counts = ", ".join(f"{s.name}={s.samples}{'' if s.connected else ' (LOST)'}"
-                               for s in st.streams)
-            print(f"  {st.elapsed_s:6.1f} s  {_human(st.file_bytes)}  frames={st.frames} "
-                  f"dropped={st.dropped_frames}  {counts}", file=sys.stderr)
-    path = rec.stop()
-    if rec.stop_reason:
-        print(f"note: {rec.stop_reason}", file=sys.stderr)
-    return path
+def _started(session: RecordingSession) -> None:
+    print(f"recording to {session.recorder.part_path} (Ctrl-C to stop)", file=sys.stderr)
+    for w in session.recorder.warnings:
+        print(f"warning: {w}", file=sys.stderr)
 
 
-def _camera(kind: str, args: argparse.Namespace, scenario_duration: float | None):
-    if kind == "none":
-        return None
-    if kind == "realsense":
-        from mimicsync.acquisition.realsense import RealSenseCamera
-        return RealSenseCamera(serial=args.camera_serial, width=args.width, height=args.height,
-                               fps=args.fps)
-    from mimicsync.acquisition.camera_simulator import SimulatedCamera
-    from mimicsync.acquisition.scenario import demo_scenario
-    sc = demo_scenario(pylsl.local_clock(), scenario_duration or 60.0)
-    return SimulatedCamera(sc, width=args.width, height=args.height, fps=float(args.fps))
+def _options(args: argparse.Namespace, plain: bool) -> RecordOptions:
+    return RecordOptions(operator=args.operator, bell=args.bell,
+                         min_free_bytes=int(args.min_free_gb * GiB),
+                         on_status=_print_status if plain else None, on_started=_started,
+                         controls=_operator_controls)
+
+
+def _result(block: PreparedBlock, result: SessionResult, root: Path) -> None:
+    if result.stop_reason:
+        print(f"note: {result.stop_reason}", file=sys.stderr)
+    with Recording(result.path) as r:
+        print_summary(r.summary())
+    rep = result.report
+    if rep is None:
+        return
+    lat = result.push_latency
+    print(f"protocol {rep.protocol}: run {rep.run_id} {rep.status}, seed {rep.seed}, "
+          f"{len(rep.completed)} trials completed, {len(rep.skipped)} skipped; cue->marker "
+          f"median {lat.median * 1e3:.2f} ms, max {lat.max * 1e3:.2f} ms")
+    if rep.status == "aborted":
+        print(f"resume with: mimicsync record --root {root} --resume {result.path}", file=sys.stderr)
+
+
+def _between(blocks: list[PreparedBlock]):
+    def ask(i: int, block: PreparedBlock) -> bool:
+        print(f"next: block {i + 1}/{len(blocks)} {block.describe()}", file=sys.stderr)
+        print("press Enter to start it, or q and Enter to end the visit", file=sys.stderr)
+        line = sys.stdin.readline()
+        if line == "":
+            print("note: no operator input (stdin closed); going on", file=sys.stderr)
+        return line.strip().lower() not in ("q", "quit")
+    return ask
+
+
+def _setup_overrides(args: argparse.Namespace) -> dict:
+    """The device flags given on the command line (unset ones are not overrides)."""
+    parse_selectors(args.stream + args.require)  # one-line errors name --stream/--require
+    o: dict = {}
+    if args.stream:
+        o["streams"] = tuple(args.stream)
+    if args.require:
+        o["require"] = tuple(args.require)
+    for name in ("camera", "camera_serial", "width", "height", "fps", "color_encoding", "jpeg_quality"):
+        if getattr(args, name) is not None:
+            o[name] = getattr(args, name)
+    if args.simulate:
+        o["simulate"] = True
+    return o
+
+
+def _not_with(args: argparse.Namespace, mode: str, *names: str) -> None:
+    for n in names:
+        if getattr(args, n) not in (None, False):
+            raise UsageError(f"--{n.replace('_', '-')}: not used with --{mode}; drop it")
+
+
+def _need(args: argparse.Namespace, mode: str, *names: str) -> None:
+    for n in names:
+        if getattr(args, n) is None:
+            raise UsageError(f"--{n}: required{f' with --{mode}' if mode else ''} (a BIDS label, e.g. 01)")
+
+
+def _record_blocks(args: argparse.Namespace) -> list[PreparedBlock]:
+    """What ``mimicsync record`` records, from its flags (one mode at a time)."""
+    from mimicsync.protocols.like import like_blocks, resume_block
+    modes = [m for m in ("protocol", "plan", "like", "resume") if getattr(args, m)]
+    if len(modes) > 1:
+        raise UsageError(f"--{modes[0]} and --{modes[1]} cannot be combined; choose one")
+    mode = modes[0] if modes else ""
+    for name in ("participant", "session", "task", "acq"):
+        check_label(name, getattr(args, name), optional=True)
+    overrides = _setup_overrides(args)
+    if mode != "protocol":
+        _not_with(args, mode or "protocol", "seed")
+    if mode != "like":
+        _not_with(args, mode or "like", "new_seed")
+    if mode not in ("like", "resume"):
+        _not_with(args, mode or "like", "force")
+    if mode == "resume":
+        _not_with(args, mode, "participant", "session", "task", "acq", "run")
+        block = resume_block(args.resume, overrides=overrides, force=args.force, duration=args.duration)
+        return [dataclasses.replace(block, language=args.language or block.language)]
+    if mode == "like":
+        _need(args, mode, "session")
+        _not_with(args, mode, "task", "acq", "run")
+        blocks = like_blocks(args.like, args.session, participant=args.participant, overrides=overrides,
+                             new_seed=args.new_seed, force=args.force, duration=args.duration)
+        return [dataclasses.replace(b, language=args.language or b.language) for b in blocks]
+    if mode == "plan":
+        _need(args, mode, "participant", "session")
+        _not_with(args, mode, "task", "acq", "run")
+        visit = load_visit_plan(args.plan, study_root=args.root)
+        if overrides:
+            visit = dataclasses.replace(visit, devices=visit.devices.replace(**overrides))
+        if args.language:
+            visit = dataclasses.replace(visit, language=args.language)
+        return prepare_visit(visit, args.participant, args.session, args.root, args.duration)
+    _need(args, "", "participant", "session", "task")
+    setup = DeviceSetup(**overrides)
+    plan = None
+    if mode == "protocol":
+        plan = plan_trials(load_protocol(args.protocol, study_root=args.root), args.seed)
+    return [PreparedBlock(args.participant, args.session, args.task, args.acq, setup, plan, args.duration,
+                          language=args.language or "en", run=args.run)]
 
 
 # -- commands --------------------------------------------------------------------------
 def record(args: argparse.Namespace) -> int:
-    check_label("participant", args.participant)
-    check_label("session", args.session)
-    check_label("task", args.task)
-    check_label("acq", args.acq, optional=True)
-    base = RecordingId(args.participant, args.session, args.task, 1, args.acq)
-    rid = base.with_run(args.run if args.run is not None else next_free_run(args.root, base))
-    cfg = RecorderConfig(
-        root=args.root, rid=rid, streams=parse_selectors(args.stream),
-        require=parse_selectors(args.require),
-        camera=_camera(args.camera, args, args.duration), operator=args.operator,
-        color_encoding=args.color_encoding, jpeg_quality=args.jpeg_quality,
-        min_free_bytes=int(args.min_free_gb * GiB),
-        settings={"camera": args.camera, "width": args.width, "height": args.height,
-                  "fps": args.fps})
-    path = _run_recording(Recorder(cfg), args.duration)
-    with Recording(path) as r:
-        print_summary(r.summary())
+    blocks = _record_blocks(args)
+    if len(blocks) > 1:
+        print(f"visit: {len(blocks)} blocks", file=sys.stderr)
+        for i, b in enumerate(blocks, start=1):
+            print(f"  {i}. {b.describe()}", file=sys.stderr)
+    plain = all(b.plan is None for b in blocks)
+    between = None if args.no_pause or len(blocks) == 1 else _between(blocks)
+    results = record_visit(args.root, blocks, _options(args, plain), between,
+                           on_result=lambda b, r: _result(b, r, args.root))
+    if len(results) < len(blocks):
+        print(f"visit ended after {len(results)} of {len(blocks)} blocks", file=sys.stderr)
     return 0
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Simulated amplifier + camera + markers, one recording, then the summary."""
-    from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
-    settings = SimSettings(suffix=f"demo{int(time.time()) % 100000}", camera=not args.no_camera,
-                           width=args.width, height=args.height, emg_offset_s=0.012,
-                           emg_drift_ppm=20.0, emg_jitter_s=0.0002)
-    lab = SimulatedLab(settings, duration=args.duration, lead_in=1.0)
-    rid = RecordingId("demo", "01", "demo", 1)
-    rid = rid.with_run(next_free_run(args.root, rid))
-    with lab:
-        cfg = RecorderConfig(
-            root=args.root, rid=rid,
-            require=[StreamSelector("source_id", lab.emg.source_id)],
-            streams=[StreamSelector("name", settings.name("mimicsync-scenario-markers"))],
-            camera=lab.camera, operator="demo", resolve_wait=5.0,
-            settings={"simulation": "mimicsync demo", "scenario_duration_s": args.duration})
-        print(f"mimicsync demo: recording {args.duration:.0f} s of simulated sEMG "
-              f"({len(lab.emg.channels)} ch at {lab.emg.srate:g} Hz)"
-              + ("" if args.no_camera else f" and {args.width}x{args.height} video"),
-              file=sys.stderr)
-        path = _run_recording(Recorder(cfg), args.duration + 1.5)
-    with Recording(path) as r:
-        print_summary(r.summary())
+    """Simulated amplifier + camera following a protocol: one recording, then the summary."""
+    from mimicsync.protocols.demo import demo_protocol
+    duration = args.duration
+    protocol = (load_protocol(args.protocol, study_root=args.root) if args.protocol
+                else demo_protocol(duration if duration is not None else 60.0))
+    setup = DeviceSetup(camera="none" if args.no_camera else "sim", width=args.width,
+                        height=args.height, simulate=True,
+                        sim_clock={"emg_offset_s": 0.012, "emg_drift_ppm": 20.0, "emg_jitter_s": 0.0002})
+    plan = plan_trials(protocol)
+    block = PreparedBlock("demo", "01", "demo", None, setup, plan,
+                          duration + 1.5 if args.protocol and duration is not None else None)
+    print(f"mimicsync demo: simulated sEMG (64 ch at 4096 Hz)"
+          + ("" if args.no_camera else f" and {args.width}x{args.height} video")
+          + f" following {block.describe()}", file=sys.stderr)
+    options = RecordOptions(operator="demo", on_started=_started, controls=_operator_controls)
+    record_visit(args.root, [block], options, on_result=lambda b, r: _result(b, r, args.root))
+    return 0
+
+
+def plan_cmd(args: argparse.Namespace) -> int:
+    return {"create": plan_create, "show": plan_show}[args.plan_command](args)
+
+
+def plan_create(args: argparse.Namespace) -> int:
+    blocks = tuple(parse_block_spec(s) for s in args.block) or STANDARD_BLOCKS
+    setup = DeviceSetup(**_setup_overrides(args))
+    path = find_visit_plan(args.file, args.root)
+    visit = VisitPlan(args.name or path.stem, blocks, setup, args.description, args.language, args.bell)
+    parse_visit_plan(visit.to_dict(), path, args.root)  # the same checks as reading it back
+    dump_visit_plan(visit, path, overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return plan_show(argparse.Namespace(file=str(path), root=args.root))
+
+
+def plan_show(args: argparse.Namespace) -> int:
+    visit = load_visit_plan(args.file, study_root=args.root)
+    print(f"plan {visit.name}: {len(visit.blocks)} blocks, cues in {visit.language}"
+          + (", bell" if visit.bell else "") + (f" - {visit.description}" if visit.description else ""))
+    total = 0.0
+    for i, b in enumerate(visit.blocks, start=1):
+        if b.protocol is None:
+            what, length = "plain recording", b.duration or 0.0
+        else:
+            p = plan_trials(load_protocol(b.protocol, study_root=visit.study_root), b.seed or 0)
+            order = "fixed order" if p.protocol.order == "fixed" else (
+                f"order from seed {b.seed}" if b.seed is not None else "fresh seed per recording")
+            what, length = f"{p.protocol.name} ({len(p.trials)} trials, {order})", p.planned_duration
+        total += length
+        devices = describe_setup(visit.block_setup(b))
+        print(f"  {i}. {b.label:<16} {what}, ~{format_length(length)}; devices: {devices}")
+    print(f"total ~{format_length(total)} without pauses")
     return 0
 
 
@@ -228,6 +359,12 @@ def info(args: argparse.Namespace) -> int:
             print(f"participant {a.get('participant')}  session {a.get('session')}  task "
                   f"{a.get('task')}  run {a.get('run')}  started {a.get('start_utc')}  "
                   f"duration {float(a.get('duration_s', 0) or 0):.1f} s")
+            if a.get("protocol_name"):
+                runs = [e for e in r.events if e.trial_type == "run_end"]
+                print(f"protocol {a['protocol_name']}  seed {a.get('protocol_seed')}  run id "
+                      f"{a.get('protocol_run_id')}  " + (f"{runs[-1].value}" if runs else "not ended")
+                      + (f"  resumes {a['resumes']}" if a.get("resumes") else "")
+                      + (f"  like {a['like']}" if a.get("like") else ""))
             print_summary(summary)
     return 0
 

@@ -25,10 +25,23 @@ def _common_record_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=None,
                    help="stop after this many seconds (default: until Ctrl-C)")
     p.add_argument("--operator", default="", help="operator name kept in the provenance")
-    p.add_argument("--color-encoding", choices=("jpeg", "lossless"), default="jpeg")
-    p.add_argument("--jpeg-quality", type=int, default=90)
+    p.add_argument("--color-encoding", choices=("jpeg", "lossless"), default=None,
+                   help="video colour encoding (default jpeg)")
+    p.add_argument("--jpeg-quality", type=int, default=None, help="1-100 (default 90)")
     p.add_argument("--min-free-gb", type=float, default=1.0,
                    help="stop cleanly when free disk falls below this (default 1 GiB)")
+
+
+def _device_args(p: argparse.ArgumentParser) -> None:
+    """Device flags; unset ones (None) leave a plan's or an earlier recording's setting alone."""
+    p.add_argument("--camera", choices=("realsense", "sim", "none"), default=None,
+                   help="default none; sim follows the protocol")
+    p.add_argument("--camera-serial", default=None)
+    p.add_argument("--width", type=int, default=None, help="default 1280")
+    p.add_argument("--height", type=int, default=None, help="default 720")
+    p.add_argument("--fps", type=int, default=None, help="default 30")
+    p.add_argument("--simulate", action="store_true",
+                   help="run the simulated amplifier in this process; it follows the protocol")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="simulate the lab, record about a minute, print a summary")
     d.add_argument("--root", type=Path, default=Path("demo-study"))
-    d.add_argument("--duration", type=float, default=60.0)
+    d.add_argument("--duration", type=float, default=None,
+                   help="about this long (default 60 s; the demo protocol shrinks to fit)")
+    d.add_argument("--protocol", default=None,
+                   help="run this protocol instead of the one-minute demo protocol")
     d.add_argument("--width", type=int, default=1280)
     d.add_argument("--height", type=int, default=720)
     d.add_argument("--no-camera", action="store_true")
@@ -63,19 +79,55 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("streams", help="list the LSL streams on the network")
     st.add_argument("--wait", type=float, default=2.0)
 
-    r = sub.add_parser("record", help="record selected LSL streams and a camera")
+    r = sub.add_parser("record", help="record selected LSL streams and a camera, optionally "
+                                      "guided by a protocol, a plan, or an earlier session")
     r.add_argument("--root", type=Path, required=True, help="study root folder")
-    r.add_argument("--participant", required=True)
-    r.add_argument("--session", required=True)
-    r.add_argument("--task", required=True)
+    r.add_argument("--participant", default=None)
+    r.add_argument("--session", default=None)
+    r.add_argument("--task", default=None)
     r.add_argument("--acq", default=None)
     r.add_argument("--run", type=int, default=None, help="default: the next free run")
-    r.add_argument("--camera", choices=("realsense", "sim", "none"), default="none")
-    r.add_argument("--camera-serial", default=None)
-    r.add_argument("--width", type=int, default=1280)
-    r.add_argument("--height", type=int, default=720)
-    r.add_argument("--fps", type=int, default=30)
+    _device_args(r)
     _common_record_args(r)
+    g = r.add_argument_group("protocols (one of --protocol, --plan, --like, --resume)")
+    g.add_argument("--protocol", default=None, metavar="NAME",
+                   help="run this protocol (study protocols/ first, then shipped) while recording")
+    g.add_argument("--seed", type=int, default=None, help="trial order seed (default: a fresh one)")
+    g.add_argument("--language", choices=("en", "de"), default=None, help="cue language (default en)")
+    g.add_argument("--bell", action="store_true", help="terminal bell at tap and perform cues")
+    g.add_argument("--plan", default=None, metavar="FILE",
+                   help="record every block of a session plan file (or <root>/plans/NAME.toml)")
+    g.add_argument("--no-pause", action="store_true",
+                   help="between blocks, go on without waiting for Enter")
+    g.add_argument("--like", default=None, metavar="EARLIER",
+                   help="repeat an earlier recording or session folder in a new --session")
+    g.add_argument("--new-seed", action="store_true", help="with --like: a fresh trial order")
+    g.add_argument("--force", action="store_true",
+                   help="with --like/--resume: record even if devices or settings differ")
+    g.add_argument("--resume", default=None, metavar="RECORDING",
+                   help="continue an aborted protocol recording in a new run")
+
+    pl = sub.add_parser("plan", help="create or show a session plan file (the blocks of a visit)")
+    plsub = pl.add_subparsers(dest="plan_command", required=True)
+    pc = plsub.add_parser("create", help="write a session plan file")
+    pc.add_argument("file", help="path, or a name saved as <root>/plans/NAME.toml")
+    pc.add_argument("--root", type=Path, default=None, help="study root (its protocols/ and plans/)")
+    pc.add_argument("--block", action="append", default=[], metavar="SPEC",
+                    help="TASK[:ACQ]=PROTOCOL[@SEED] or TASK[:ACQ]=SECONDSs, in order; repeatable "
+                         "(default: functional S/N, emotions S/N)")
+    pc.add_argument("--name", default=None)
+    pc.add_argument("--description", default="")
+    pc.add_argument("--language", choices=("en", "de"), default="en")
+    pc.add_argument("--bell", action="store_true")
+    pc.add_argument("--stream", action="append", default=[], metavar="SEL")
+    pc.add_argument("--require", action="append", default=[], metavar="SEL")
+    pc.add_argument("--color-encoding", choices=("jpeg", "lossless"), default=None)
+    pc.add_argument("--jpeg-quality", type=int, default=None)
+    _device_args(pc)
+    pc.add_argument("--overwrite", action="store_true")
+    ps = plsub.add_parser("show", help="validate a session plan file and list its blocks")
+    ps.add_argument("file")
+    ps.add_argument("--root", type=Path, default=None)
 
     i = sub.add_parser("info", help="summarize a recording")
     i.add_argument("file", type=Path)

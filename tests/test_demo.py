@@ -24,7 +24,9 @@ def test_demo_records_emg_video_and_markers_and_prints_a_summary(tmp_path):
         assert emg["gaps"] == 0
         assert summary["video"]["frames"] > 5 * 29 and summary["video"]["dropped"] == 0
         assert rec.color(10).shape == (240, 320, 3) and rec.depth(10).shape == (240, 320)
-        assert any(e.trial_type == "marker" for e in rec.events)
+        # The demo runs a protocol: its cues are events, its marker stream is recorded.
+        assert [e.trial_type for e in rec.events if e.trial_type == "perform"] == ["perform"] * 7
+        assert any(s["type"] == "Markers" and s["samples"] > 30 for s in summary["streams"].values())
         labels = rec.stream(next(k for k, s in summary["streams"].items()
                                  if s["type"] == "EMG")).channel_labels
         assert len(labels) == 64 and "Zyg_L1" in labels and "E24" in labels and "TRIG" in labels

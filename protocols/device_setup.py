@@ -1,0 +1,246 @@
+"""The devices of a recording as data: what a plan file sets and what ``--like`` reuses.
+
+A :class:`DeviceSetup` is stored with every recording made through
+:mod:`mimicsync.protocols.session` (root attribute ``setup``), so a later session opens
+the same devices with the same settings. :func:`open_devices` turns a setup into the
+recorder's inputs. With ``simulate`` the amplifier (and, with camera ``sim``, the camera)
+run in this process on a fresh :class:`~mimicsync.acquisition.scenario.Scenario` that the
+protocol runner fills through :func:`simulated_participant`, so the simulated face and
+sEMG perform exactly what is cued.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mimicsync.acquisition.camera import Camera
+from mimicsync.acquisition.scenario import Scenario, Trigger
+from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
+from mimicsync.dataset.events import Event
+from mimicsync.protocols import listeners as ev
+from mimicsync.protocols.listeners import RunListener
+from mimicsync.protocols.simulated import ScenarioParticipant
+
+CAMERA_KINDS = ("realsense", "sim", "none")
+ENCODINGS = ("jpeg", "lossless")
+SIM_CLOCK_FIELDS = ("emg_offset_s", "emg_drift_ppm", "emg_jitter_s")
+SETUP_FIELDS = ("streams", "require", "camera", "camera_serial", "width", "height", "fps",
+                "color_encoding", "jpeg_quality", "simulate", "sim_clock")
+
+
+class SetupError(ValueError):
+    """An invalid device setting; the one-line message names the field and the fix."""
+
+
+class DeviceMismatch(ValueError):
+    """The devices differ from the earlier recording a session repeats; names the difference."""
+
+
+@dataclass(frozen=True)
+class DeviceSetup:
+    """Streams to record, the camera and its settings, and whether devices are simulated."""
+
+    streams: tuple[str, ...] = ()  # LSL selectors (``type=EMG``, a name, ...), recorded if present
+    require: tuple[str, ...] = ()  # selectors that must be present to start
+    camera: str = "none"  # realsense | sim | none
+    camera_serial: str | None = None
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+    color_encoding: str = "jpeg"
+    jpeg_quality: int = 90
+    simulate: bool = False  # run the simulated amplifier in-process, following the protocol
+    sim_clock: Mapping[str, float] = field(default_factory=dict)  # emg_offset_s, emg_drift_ppm, ...
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self, where: str = "devices") -> None:
+        """Raise :class:`SetupError` naming the first bad field."""
+        def fail(name: str, message: str) -> None:
+            raise SetupError(f"{where}.{name}: {message}")
+
+        for name in ("streams", "require"):
+            try:
+                parse_selectors(list(getattr(self, name)))
+            except ValueError as e:
+                fail(name, str(e).split(": ", 1)[-1])
+        if self.camera not in CAMERA_KINDS:
+            fail("camera", f"must be one of {', '.join(CAMERA_KINDS)}, got {self.camera!r}")
+        for name, low, high in (("width", 16, 8192), ("height", 16, 8192), ("fps", 1, 1000),
+                                ("jpeg_quality", 1, 100)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+                fail(name, f"must be a whole number from {low} to {high}, got {v!r}")
+        if self.color_encoding not in ENCODINGS:
+            fail("color_encoding", f"must be one of {', '.join(ENCODINGS)}, got {self.color_encoding!r}")
+        if not isinstance(self.simulate, bool):
+            fail("simulate", f"must be true or false, got {self.simulate!r}")
+        for k, v in self.sim_clock.items():
+            if k not in SIM_CLOCK_FIELDS:
+                fail("sim_clock", f"unknown key {k!r}; allowed: {', '.join(SIM_CLOCK_FIELDS)}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                fail(f"sim_clock.{k}", f"must be a number, got {v!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/TOML form (``camera_serial`` only when set)."""
+        d = dataclasses.asdict(self)
+        d["streams"], d["require"] = list(self.streams), list(self.require)
+        d["sim_clock"] = dict(self.sim_clock)
+        if self.camera_serial is None:
+            del d["camera_serial"]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "devices") -> "DeviceSetup":
+        """Parse and validate; unknown keys are errors (a misspelt field must not be ignored)."""
+        unknown = [k for k in d if k not in SETUP_FIELDS]
+        if unknown:
+            raise SetupError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(SETUP_FIELDS)}")
+        values = dict(d)
+        for name in ("streams", "require"):
+            if name in values:
+                v = values[name]
+                if isinstance(v, str):
+                    v = [v]
+                if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+                    raise SetupError(f"{where}.{name}: must be a list of selectors like [\"type=EMG\"], got {v!r}")
+                values[name] = tuple(v)
+        if "sim_clock" in values and not isinstance(values["sim_clock"], Mapping):
+            raise SetupError(f"{where}.sim_clock: must be a table like {{ emg_offset_s = 0.01 }}")
+        try:
+            return cls(**values)
+        except SetupError as e:
+            raise SetupError(str(e).replace("devices.", f"{where}.", 1)) from None
+
+    def replace(self, **changes: Any) -> "DeviceSetup":
+        return dataclasses.replace(self, **changes)
+
+    def differences(self, other: "DeviceSetup") -> list[str]:
+        """Human-readable fields where ``other`` differs (camera fields only if a camera is used)."""
+        names = list(SETUP_FIELDS)
+        if self.camera == "none" and other.camera == "none":
+            names = [n for n in names if n not in ("camera_serial", "width", "height", "fps",
+                                                   "color_encoding", "jpeg_quality")]
+        out = []
+        for n in names:
+            a, b = getattr(self, n), getattr(other, n)
+            if n == "sim_clock":
+                a, b = dict(a), dict(b)
+            if a != b:
+                out.append(f"{FIELD_LABELS.get(n, n)} {_show(b)} (was {_show(a)})")
+        return out
+
+
+FIELD_LABELS = {"streams": "stream selection", "require": "required streams", "camera": "camera",
+                "camera_serial": "camera serial", "width": "camera width", "height": "camera height",
+                "fps": "camera fps", "color_encoding": "colour encoding", "jpeg_quality": "JPEG quality",
+                "simulate": "simulate", "sim_clock": "simulated clock"}
+
+
+def describe_setup(setup: DeviceSetup) -> str:
+    """The settings that differ from the defaults, e.g. ``required streams [type=EMG], camera realsense``."""
+    base = DeviceSetup()
+    return ", ".join(f"{FIELD_LABELS[n]} {_show(getattr(setup, n))}" for n in SETUP_FIELDS
+                     if getattr(setup, n) != getattr(base, n)) or "defaults"
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "[" + ", ".join(v) + "]"
+    return str(v)
+
+
+def setup_from_provenance(provenance: Mapping[str, Any]) -> DeviceSetup:
+    """The setup of a recording made without a stored ``setup`` (plain ``mimicsync record``)."""
+    s = provenance.get("settings", {})
+    camera = s.get("camera", "none")
+    return DeviceSetup(
+        streams=tuple(s.get("selected", [])), require=tuple(s.get("required", [])),
+        camera=camera if camera in CAMERA_KINDS else "none",
+        width=int(s.get("width", 1280)), height=int(s.get("height", 720)), fps=int(s.get("fps", 30)),
+        color_encoding=s.get("color_encoding", "jpeg"), jpeg_quality=int(s.get("jpeg_quality", 90)))
+
+
+# -- opening the devices ---------------------------------------------------------------
+
+
+class SimulatedTriggerBox(RunListener):
+    """The lab's trigger box: a pulse (amplifier trigger channel + LED in the video) at the
+    start of every tap block, so simulated sessions carry both sync cues the lab uses."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+
+    def on_event(self, event: Event) -> None:
+        if event.trial_type == ev.TAP_INSTRUCTION:
+            self.scenario.add_trigger(Trigger(event.onset + 0.2))
+
+
+def simulated_participant(scenario: Scenario) -> list[RunListener]:
+    """Listeners that make the simulators perform each cued movement and tap."""
+    return [ScenarioParticipant(scenario), SimulatedTriggerBox(scenario)]
+
+
+@dataclass
+class Devices:
+    """What a recorder needs from a setup; ``start``/``stop`` run the in-process simulators."""
+
+    setup: DeviceSetup
+    streams: list[StreamSelector]
+    require: list[StreamSelector]
+    camera: Camera | None
+    scenario: Scenario | None = None  # set when a simulator films/records the participant
+    lab: Any = None  # SimulatedLab when setup.simulate
+
+    def start(self) -> "Devices":
+        if self.lab is not None:
+            self.lab.start()
+        return self
+
+    def stop(self) -> None:
+        if self.lab is not None:
+            self.lab.stop()
+
+    def listeners(self) -> list[RunListener]:
+        return simulated_participant(self.scenario) if self.scenario is not None else []
+
+    def settings(self) -> dict[str, Any]:
+        """What goes into the recording's provenance settings."""
+        d = {"camera": self.setup.camera, "width": self.setup.width, "height": self.setup.height,
+             "fps": self.setup.fps}
+        if self.lab is not None:
+            d["simulation"] = "in-process simulated lab following the protocol"
+        return d
+
+
+def open_devices(setup: DeviceSetup, suffix: str | None = None, script: Scenario | None = None) -> Devices:
+    """Build (not start) the devices of ``setup``; simulators get a unique ``suffix``.
+
+    Simulators act out ``script`` if given (a plain recording), else an empty scenario that
+    a protocol run fills through :meth:`Devices.listeners`.
+    """
+    streams, require = parse_selectors(list(setup.streams)), parse_selectors(list(setup.require))
+    scenario = (script or Scenario()) if setup.simulate or setup.camera == "sim" else None
+    camera: Camera | None = None
+    lab = None
+    if setup.simulate:
+        from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
+        sim = SimSettings(suffix=suffix or uuid.uuid4().hex[:8], camera=setup.camera == "sim",
+                          width=setup.width, height=setup.height, fps=float(setup.fps),
+                          markers=False, **dict(setup.sim_clock))
+        lab = SimulatedLab(sim, scenario=scenario)
+        require.append(StreamSelector("source_id", lab.emg.source_id))
+        camera = lab.camera
+    elif setup.camera == "sim":
+        from mimicsync.acquisition.camera_simulator import SimulatedCamera
+        camera = SimulatedCamera(scenario, width=setup.width, height=setup.height, fps=float(setup.fps))
+    elif setup.camera == "realsense":
+        from mimicsync.acquisition.realsense import RealSenseCamera
+        camera = RealSenseCamera(serial=setup.camera_serial, width=setup.width, height=setup.height,
+                                 fps=setup.fps)
+    return Devices(setup, streams, require, camera, scenario, lab)
