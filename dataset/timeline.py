@@ -68,21 +68,7 @@ def _video_times(rec: "Recording") -> np.ndarray:
 
 
 def sync_times(rec: "Recording", stream_key: str) -> np.ndarray | None:
-    """HOOK for the offline sync (issue 3): times from ``/sync`` when it has them.
-
-    Provisional layout until sync's is final: ``/sync/<stream_key>/times`` (float64, one
-    per sample or frame, common timeline). Returns None to fall back to clock offsets.
-    The sync engineer replaces only this function.
-    """
-    if SYNC_GROUP not in rec.f:
-        return None
-    g = rec.f[SYNC_GROUP]
-    if stream_key not in g or not hasattr(g[stream_key], "keys") or "times" not in g[stream_key]:
-        return None
-    n = rec.n_frames if stream_key == VIDEO else len(rec.stream(stream_key))
-    times = g[stream_key]["times"]
-    if times.shape[0] < n:
-        log.warning("%s: /sync/%s/times has %d values for %d samples; using clock offsets",
-                    rec.path.name, stream_key, times.shape[0], n)
-        return None
-    return np.asarray(times[:n], dtype=float)
+    """Times from ``/sync`` (written by ``mimicsync sync``) when it holds a complete result
+    for ``stream_key``; None to fall back to the clock offsets. See ``docs/format.md``."""
+    from mimicsync.sync.sync_store import stored_times
+    return stored_times(rec, stream_key)

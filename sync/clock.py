@@ -128,6 +128,11 @@ class ClockFit:
             start = stop
         return out
 
+    def segment_ranges(self, timestamps: np.ndarray) -> list[tuple[ClockSegment, int, int]]:
+        """``(segment, first, last)`` (inclusive) for each clock segment that gets samples."""
+        ts = np.asarray(timestamps, dtype=float)
+        return [(seg, a, b - 1) for seg, a, b in self._assign(ts) if b > a]
+
     def sample_segments(self, timestamps: np.ndarray) -> list[tuple[int, int]]:
         """Which samples belong to which clock segment: inclusive index ranges.
 

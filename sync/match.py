@@ -84,9 +84,10 @@ class SyncRefused(Exception):
         self.match = match
 
 
-def _hypotheses(a, b, tol, max_offset, prior, max_drift, min_span, t_ref, budget, rng):
-    """Candidate (offset, drift) pairs from one and from two pairings."""
-    ii, jj = np.nonzero(np.abs(b[None, :] - a[:, None] - prior) <= max_offset)
+def _hypotheses(a, b, tol, max_offset, prior, max_drift, min_span, t_ref, budget, rng, ga, gb):
+    """Candidate (offset, drift) pairs from one and from two pairings (same group only)."""
+    ii, jj = np.nonzero((np.abs(b[None, :] - a[:, None] - prior) <= max_offset)
+                        & (ga[:, None] == gb[None, :]))
     d = b[jj] - a[ii]
     offs = [d + 0.0]
     drifts = [np.zeros(d.size)]
@@ -106,8 +107,20 @@ def _hypotheses(a, b, tol, max_offset, prior, max_drift, min_span, t_ref, budget
     return np.concatenate(offs), np.concatenate(drifts)
 
 
-def _inliers(a, b, off, drift, t_ref, tol):
-    """Per hypothesis row: index of the nearest b for each a, residual, one-to-one inlier mask."""
+def _inliers(a, b, off, drift, t_ref, tol, ga=None, gb=None):
+    """Per hypothesis row: index of the nearest b (of a's group) for each a, residual,
+    one-to-one inlier mask."""
+    if ga is not None and np.unique(np.concatenate([ga, gb])).size > 1:
+        j = np.zeros((off.size, a.size), int)
+        r = np.full((off.size, a.size), np.inf)
+        inl = np.zeros((off.size, a.size), bool)
+        for g in np.unique(ga):
+            ia, ib = np.flatnonzero(ga == g), np.flatnonzero(gb == g)
+            if ib.size == 0:
+                continue
+            jg, rg, ing = _inliers(a[ia], b[ib], off, drift, t_ref, tol)
+            j[:, ia], r[:, ia], inl[:, ia] = ib[jg], rg, ing
+        return j, r, inl
     pred = a[None, :] + off[:, None] + drift[:, None] * (a[None, :] - t_ref)
     j = np.clip(np.searchsorted(b, pred), 1, max(1, b.size - 1))
     if b.size == 1:
@@ -164,35 +177,46 @@ def match_events(
     min_confidence: float = 0.35,
     max_hypotheses: int = 20000,
     names: tuple[str, str] = ("EMG", "video"),
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Match:
     """Robustly pair events of ``a`` and ``b`` and fit ``offset`` + ``drift`` (module doc).
 
-    Offsets are searched within ``prior_offset_s ± max_offset_s``. Raises
-    :class:`SyncRefused` when either side has no events or the confidence is below
-    ``min_confidence`` (0 disables the refusal; the result then carries the confidence).
+    Offsets are searched within ``prior_offset_s ± max_offset_s``. ``groups`` (one
+    integer label per event of ``a`` and of ``b``) pairs events only within their group,
+    so several kinds of event (trigger edges, taps) vote on one alignment together.
+    Raises :class:`SyncRefused` when either side has no events or the confidence is
+    below ``min_confidence`` (0 disables the refusal; the result then carries it).
     """
     a_in = np.asarray(a, dtype=float).ravel()
     b_in = np.asarray(b, dtype=float).ravel()
     for name, x in zip(names, (a_in, b_in)):
         if x.size == 0:
             raise SyncRefused(f"no taps found in the {name}; {ADVICE}")
-    oa, ob = np.argsort(a_in), np.argsort(b_in)
+    oa, ob = np.argsort(a_in, kind="stable"), np.argsort(b_in, kind="stable")
     a, b = a_in[oa], b_in[ob]
+    if groups is None:
+        ga, gb = np.zeros(a.size, int), np.zeros(b.size, int)
+    else:
+        ga, gb = np.asarray(groups[0]).ravel()[oa], np.asarray(groups[1]).ravel()[ob]
+        if ga.size != a.size or gb.size != b.size:
+            raise ValueError("groups need one label per event")
     t_ref = hyp_ref = float(np.mean(a))
     rng = np.random.default_rng(0)
     off, drift = _hypotheses(a, b, tolerance_s, max_offset_s, prior_offset_s,
-                             max_drift_ppm * 1e-6, min_pair_span_s, t_ref, max_hypotheses, rng)
+                             max_drift_ppm * 1e-6, min_pair_span_s, t_ref, max_hypotheses, rng,
+                             ga, gb)
     if off.size == 0:
         raise SyncRefused(f"no {names[1]} event lies within {max_offset_s:g} s of any "
                           f"{names[0]} event; {ADVICE}")
-    _, r_all, inl_all = _inliers(a, b, off, drift, t_ref, tolerance_s)
+    _, r_all, inl_all = _inliers(a, b, off, drift, t_ref, tolerance_s, ga, gb)
     score = np.where(inl_all, 1.0 - (r_all / tolerance_s) ** 2, 0.0).sum(axis=1)
     best = int(np.argmax(score))
     m_off, m_drift = float(off[best]), float(drift[best])
     prior_drift = prior_drift_ppm * 1e-6
     fit_drift = False
     for _ in range(5):  # refit until the inlier set settles
-        j, r, inl = _inliers(a, b, np.array([m_off]), np.array([m_drift]), t_ref, tolerance_s)
+        j, r, inl = _inliers(a, b, np.array([m_off]), np.array([m_drift]), t_ref, tolerance_s,
+                             ga, gb)
         ia = np.flatnonzero(inl[0])
         jb = j[0, ia]
         fit_drift = _drift_is_determined(a[ia], b[jb], min_drift_span_s, tolerance_s / 10,

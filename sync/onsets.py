@@ -105,8 +105,10 @@ def rising_edges(
     threshold: float | None = None,
     min_interval_s: float = 0.05,
     min_contrast: float | None = None,
+    falling: bool = False,
 ) -> np.ndarray:
-    """Times where a two-level signal (trigger line, LED brightness) switches on.
+    """Times where a two-level signal (trigger line, LED brightness) switches on
+    (or off, with ``falling``).
 
     The default threshold is halfway between the low level (median) and the high level
     (maximum); with equal exposure for both levels, the linearly interpolated 50 %
@@ -125,10 +127,29 @@ def rising_edges(
     if hi - lo <= min_contrast:
         return np.empty(0)
     level = (lo + hi) / 2 if threshold is None else float(threshold)
-    i = np.flatnonzero((x[:-1] < level) & (x[1:] >= level))
+    if falling:
+        i = np.flatnonzero((x[:-1] >= level) & (x[1:] < level))
+    else:
+        i = np.flatnonzero((x[:-1] < level) & (x[1:] >= level))
     frac = i + (level - x[i]) / (x[i + 1] - x[i])
     t = index_to_time(frac, ts)
     return t[refractory_keep(t, min_interval_s)]
+
+
+def falling_edges(
+    x: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    threshold: float | None = None,
+    min_interval_s: float = 0.05,
+    min_contrast: float | None = None,
+) -> np.ndarray:
+    """Times where the two-level signal switches off again (see :func:`rising_edges`).
+
+    The end of a pulse is as sharp as its start, so it is a second, independent event.
+    """
+    return rising_edges(x, timestamps, threshold=threshold, min_interval_s=min_interval_s,
+                        min_contrast=min_contrast, falling=True)
 
 
 def refractory_keep(t: np.ndarray, min_interval: float) -> np.ndarray:

@@ -1,0 +1,252 @@
+"""Synchronise one recording: every stream onto one timeline, checked by events.
+
+The common timeline is the recorder host's LSL clock *as realised by the sEMG stream*:
+the sEMG's timestamps, corrected by their stored clock offsets (a robust line per clock
+segment) and dejittered, are the reference; its sample clock is the most regular thing
+in the lab and it carries the trigger channel. Every other LSL stream gets the clock
+level only (offsets, dejitter if regular). The video gets the clock level (device clock
+fitted to host arrival times) and then the event level: trigger/LED edges and taps seen
+in both modalities give the offset and drift of the video relative to the sEMG, which
+removes the camera's transport latency and anything LSL's offsets cannot see. Nothing is
+written here (see :mod:`.sync_store`); :func:`synchronize` only reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from mimicsync.dataset.recording import Recording, RecordingError, StreamView, recovery_hint
+from mimicsync.sync.brackets import VideoOnsets, burst_brackets, edge_brackets
+from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets
+from mimicsync.sync.event_fit import EventFit, EventFitParams, LowConfidence, fit_events
+from mimicsync.sync.onsets import falling_edges, rising_edges
+from mimicsync.sync.stream_maps import StreamMap, map_frames, map_stream
+from mimicsync.sync.video_cells import CellScan, led_trace, scan, tap_trace
+from mimicsync.sync.video_events import Box, Trace, VideoTapParams, video_tap_onsets
+
+log = logging.getLogger(__name__)
+
+
+class SyncError(ValueError):
+    """The recording cannot be synchronised as it is; the one-line message says why and
+    what to do. The file is left unchanged."""
+
+
+@dataclass(frozen=True)
+class SyncParams:
+    """All settings of :func:`synchronize` (stored in ``/sync`` with the result)."""
+
+    events: EventFitParams = EventFitParams()
+    emg_taps: EmgTapParams = EmgTapParams()
+    video_taps: VideoTapParams = VideoTapParams()
+    emg_stream: str | None = None  # default: the first EMG stream
+    led_box: Box | None = None  # full-resolution pixels; default: found automatically
+    face_box: Box | None = None  # where taps are looked for; default: the whole frame
+    min_led_score: float = 25.0  # below: no LED in the picture
+    target_width: int = 160  # decode frames to about this width
+
+
+@dataclass
+class SyncResult:
+    """Everything :mod:`.sync_store` writes and :mod:`.report` shows."""
+
+    path: Path
+    reference: str  # key of the sEMG stream that defines the timeline
+    streams: dict[str, StreamMap]  # clock level, plus the event level for video streams
+    video: StreamMap  # frames → common timeline
+    frame_times: np.ndarray  # per frame, common timeline
+    video_clock: np.ndarray  # per frame, the video's own clock (clock level only)
+    events: EventFit
+    params: SyncParams
+    led: Trace | None = None  # LED brightness per frame (video clock)
+    taps_trace: Trace | None = None  # tap motion per frame pair (video clock)
+    led_score: float = 0.0
+    dropped_frames: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def offset_s(self) -> float:
+        """Video clock − common timeline, at ``t_ref``."""
+        return self.events.fit.offset_s
+
+    @property
+    def drift_ppm(self) -> float:
+        return self.events.fit.drift_ppm
+
+    @property
+    def confidence(self) -> float:
+        return self.events.confidence
+
+
+class _Columns:
+    """Row blocks of some columns of an h5py dataset, in physical units (for emg_taps)."""
+
+    def __init__(self, ds: h5py.Dataset, cols: list[int], scale: np.ndarray, n: int) -> None:
+        self.ds, self.cols, self.scale = ds, cols, scale[cols]
+        self.shape = (n, len(cols))
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        stop = min(rows.stop if rows.stop is not None else self.shape[0], self.shape[0])
+        x = self.ds[rows.start or 0 : stop]
+        return x[:, self.cols] * self.scale
+
+
+def _open(path: Path) -> Recording:
+    rec = Recording(path)
+    if rec.status == "recording":
+        rec.close()
+        raise SyncError(f"file: {path.name} is still being recorded or was left by a crash; "
+                        f"{recovery_hint(path)} first")
+    return rec
+
+
+def emg_events(s: StreamView, times: np.ndarray, params: SyncParams) -> tuple[dict, list]:
+    """Tap onsets (EMG channels) and trigger edges (TRIG channels), common timeline."""
+    types = [c.type.upper() for c in s.channel_specs]
+    emg_cols = [i for i, t in enumerate(types) if t not in ("TRIG", "TRIGGER", "MARKER")]
+    trig_cols = [i for i, t in enumerate(types) if t in ("TRIG", "TRIGGER")]
+    n = len(times)
+    out: dict[str, np.ndarray] = {}
+    rejected = []
+    if emg_cols:
+        taps = emg_tap_onsets(_Columns(s.group["data"], emg_cols, s.scale, n), times, s.srate,
+                              params.emg_taps)
+        out["tap"] = taps.onsets
+        rejected = [("emg", "tap", float(t), r) for t, r in
+                    zip(taps.rejected_onsets, taps.rejected_reasons)
+                    if not r.startswith("weak")]  # noise bumps are not worth listing
+    if trig_cols:
+        trig = np.asarray(s.group["data"][:n, trig_cols[0]], dtype=float)
+        out["trigger_on"] = rising_edges(trig, times, min_contrast=None)
+        out["trigger_off"] = falling_edges(trig, times, min_contrast=None)
+    return out, rejected
+
+
+def iter_color(rec: Recording, block: int = 256):
+    """Colour frames in order: JPEG bytes (read a block at a time) or RGB arrays."""
+    c = rec.f["video"]["color"]
+    n = rec.n_frames
+    if isinstance(c, h5py.Dataset):
+        for a in range(0, n, block):
+            yield from c[a : a + block]
+        return
+    index = c["index"]
+    for a in range(0, n, block):
+        rows = index[a : min(n, a + block)]
+        start, stop = int(rows[0, 0]), int(rows[-1, 0] + rows[-1, 1])
+        blob = c["bytes"][start:stop].tobytes()
+        for off, ln in rows:
+            yield blob[off - start : off - start + ln]
+
+
+def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
+                 ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float]:
+    """LED edges and tap strikes in the video, on the video clock, with their brackets."""
+    g = rec.f["video"]
+    w, h = int(g.attrs["width"]), int(g.attrs["height"])
+    cells: CellScan = scan(iter_color(rec), w, h, target_width=params.target_width)
+    out: dict[str, VideoOnsets] = {}
+    led, score = led_trace(cells, clock, params.led_box)
+    has_led = params.led_box is not None or score >= params.min_led_score
+    if has_led:
+        on = rising_edges(led.values, clock, min_contrast=None)
+        off = falling_edges(led.values, clock, min_contrast=None)
+        out["trigger_on"] = edge_brackets(led.values, clock, on, rising=True)
+        out["trigger_off"] = edge_brackets(led.values, clock, off, rising=False)
+    taps = tap_trace(cells, clock, exclude=led.roi if has_led else None, roi=params.face_box)
+    vt = video_tap_onsets(taps, params.video_taps)
+    out["tap"] = burst_brackets(taps.values, clock, vt.onsets)
+    return out, (led if has_led else None), taps, score
+
+
+def synchronize(path: str | Path, params: SyncParams = SyncParams(), *,
+                force: bool = False) -> SyncResult:
+    """Compute the mapping of every stream of ``path`` onto the common timeline.
+
+    Reads only. Raises :class:`SyncError` for input that cannot be synchronised and
+    :class:`~mimicsync.sync.match.SyncRefused` when the evidence is too weak (unless
+    ``force``, which accepts a low confidence but never missing events). A low-confidence
+    refusal carries the would-be result as ``sync_result`` (for a report).
+    """
+    t_start = time.monotonic()
+    path = Path(path)
+    try:
+        rec = _open(path)
+    except RecordingError as e:
+        raise SyncError(str(e)) from None
+    with rec:
+        return _synchronize(rec, path, params, force, t_start)
+
+
+def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
+                 t_start: float) -> SyncResult:
+    try:
+        emg = rec.stream(params.emg_stream) if params.emg_stream else rec.emg_stream()
+    except (RecordingError, KeyError) as e:
+        raise SyncError(str(e).strip("'\"")) from None
+    if not rec.has_video or rec.n_frames < 3:
+        raise SyncError(f"file: {path.name} has no video (only {', '.join(rec.streams)}); sync "
+                        "aligns the sEMG with the camera, so record with a camera")
+    if len(emg) < emg.srate:
+        raise SyncError(f"file: {path.name}: the sEMG stream {emg.key} has only {len(emg)} "
+                        "samples; record at least a few seconds with taps")
+    warnings: list[str] = []
+    streams: dict[str, StreamMap] = {}
+    frame_key = str(rec.f["video"].attrs.get("frame_stream_key", ""))
+    for key, s in rec.streams.items():
+        if key == frame_key:
+            continue
+        streams[key] = map_stream(s.time_stamps, s.clock_offsets, s.srate,
+                                  bool(s.attrs.get("can_drop_samples", False)))
+        if streams[key].clock_resets:
+            warnings.append(f"stream {key}: {streams[key].clock_resets} clock reset(s) handled")
+    emg_times = streams[emg.key].times(emg.time_stamps)
+    if not np.all(np.isfinite(emg_times)):
+        raise SyncError(f"file: {path.name}: sEMG timestamps of {emg.key} could not be mapped; "
+                        f"{recovery_hint(path)}")
+    emg_ev, emg_rejected = emg_events(emg, emg_times, params)
+
+    vmap, ft = map_frames(rec.frames)
+    clock = ft.times if ft is not None else rec.frames[:, 3].copy()
+    if ft is None:
+        warnings.append("video: no usable device clock; frame times from host arrival")
+    dropped = ft.dropped if ft is not None else 0
+    vid_ev, led, taps_trace, score = video_events(rec, clock, params)
+    fps = float(rec.fps) or 1.0 / float(np.median(np.diff(clock)))
+    refused = None
+    try:
+        ev = fit_events(emg_ev, vid_ev, 1.0 / fps, params.events)
+    except LowConfidence as e:
+        ev = e.result
+        if force:
+            warnings.append(f"forced: {e.reason}")
+        else:
+            refused = e
+    ev.rejected.extend(emg_rejected)
+    fit = ev.fit
+    # video clock → common: invert t_video = t + off + d·(t − t_ref)
+    d = fit.drift_ppm * 1e-6
+    scale, shift = 1.0 / (1.0 + d), (-fit.offset_s + d * fit.t_ref) / (1.0 + d)
+    video = vmap.then(scale, shift)
+    frame_times = fit.to_emg(clock)
+    if frame_key and frame_key in rec.streams:
+        streams[frame_key] = video
+    if led is None:
+        warnings.append(f"video: no trigger LED found (best score {score:.0f}); "
+                        "aligned by taps only")
+    result = SyncResult(path=path, reference=emg.key, streams=streams, video=video,
+                        frame_times=frame_times, video_clock=clock, events=ev, params=params,
+                        led=led, taps_trace=taps_trace, led_score=score,
+                        dropped_frames=dropped, warnings=warnings,
+                        seconds=time.monotonic() - t_start)
+    if refused is not None:
+        refused.sync_result = result  # for a report of what was found
+        raise refused
+    return result

@@ -1,0 +1,195 @@
+"""Per-cell brightness and motion of every video frame, decoded at reduced size.
+
+Sync needs two 1-D signals from the video: the brightness of the trigger LED and the
+motion of a tapping hand. Both live in small regions that are not known in advance, and
+a recording holds tens of thousands of frames. So each JPEG is decoded once at about
+160 pixels across (libjpeg-turbo scales in the DCT domain: 1280×720 at 1/8 costs a
+fraction of a full decode) in grayscale, and only a grid of cell means is kept:
+brightness per cell and frame, and mean absolute frame difference per (coarser) cell
+and frame pair. Regions are then chosen from the cells (:func:`led_trace`,
+:func:`tap_trace`), and memory stays at a few kilobytes per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import uniform_filter
+
+from mimicsync.sync.video_events import Box, Trace
+
+TARGET_WIDTH = 160  # decode to about this many pixels across
+LIGHT_CELL = 4  # small pixels per brightness cell side
+MOTION_CELL = 8  # small pixels per motion cell side
+
+
+@dataclass(frozen=True)
+class CellScan:
+    """Cell means of a whole video. ``scale`` = full-resolution pixels per small pixel."""
+
+    light: np.ndarray  # (n_frames, rows, cols) float32: mean gray level per cell
+    motion: np.ndarray  # (n_frames − 1, mrows, mcols) float32: mean |frame difference|
+    scale: float
+    light_cell: int = LIGHT_CELL
+    motion_cell: int = MOTION_CELL
+
+    def light_box(self, r: int, c: int) -> Box:
+        """Full-resolution box of brightness cell ``(r, c)``."""
+        s = self.scale * self.light_cell
+        return (int(c * s), int(r * s), int((c + 1) * s), int((r + 1) * s))
+
+    def motion_box(self, r: int, c: int) -> Box:
+        s = self.scale * self.motion_cell
+        return (int(c * s), int(r * s), int((c + 1) * s), int((r + 1) * s))
+
+
+def _cells(g: np.ndarray, k: int) -> np.ndarray:
+    h, w = g.shape[0] // k * k, g.shape[1] // k * k
+    return g[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _gray(frame: np.ndarray, factor: int) -> np.ndarray:
+    """Grayscale block means of an RGB frame (for lossless video)."""
+    from mimicsync.sync.video_events import small_gray
+    return small_gray(frame, factor)
+
+
+def decode_small(jpeg: bytes, width: int, height: int,
+                 target_width: int = TARGET_WIDTH) -> np.ndarray:
+    """Grayscale float32 image of about ``target_width`` pixels across (DCT scaling)."""
+    import simplejpeg
+    need_w = max(1, min(width, target_width))
+    need_h = max(1, int(height * need_w / max(width, 1)))
+    g = simplejpeg.decode_jpeg(jpeg, colorspace="GRAY", min_width=need_w, min_height=need_h)
+    return g[:, :, 0].astype(np.float32)
+
+
+def scan(frames: Iterable[np.ndarray | bytes], width: int, height: int, *,
+         target_width: int = TARGET_WIDTH) -> CellScan:
+    """Cell brightness and motion of ``frames`` (JPEG bytes or RGB arrays, in order)."""
+    light, motion = [], []
+    prev = None
+    small_w = 0
+    for fr in frames:
+        if isinstance(fr, (bytes, bytearray, memoryview, np.void)) or (
+                isinstance(fr, np.ndarray) and fr.ndim == 1):
+            g = decode_small(bytes(fr), width, height, target_width)
+        else:
+            g = _gray(np.asarray(fr), max(1, fr.shape[1] // target_width))
+        if prev is not None and g.shape != prev.shape:
+            raise ValueError("frames change size within the video")
+        small_w = g.shape[1]
+        light.append(_cells(g, LIGHT_CELL))
+        if prev is not None:
+            motion.append(_cells(np.abs(g - prev), MOTION_CELL))
+        prev = g
+    if not light:
+        raise ValueError("no frames")
+    mot = np.stack(motion) if motion else np.zeros((0,) + _cells(prev, MOTION_CELL).shape,
+                                                    np.float32)
+    return CellScan(np.stack(light), mot, width / small_w)
+
+
+def led_trace(sc: CellScan, times: np.ndarray, roi: Box | None = None) -> tuple[Trace, float]:
+    """Brightness of the LED cell and a score of how LED-like it is.
+
+    Without ``roi``, the cell is the one that most looks like a two-level light: how far
+    its brightest frame rises above its usual level compared with its usual variation,
+    ``(max − median) / (MAD + 1)``, times how sharp its largest one-frame rise is
+    relative to that range (an LED switches within a frame; a mouth opening to show the
+    teeth takes several). With ``roi`` (full-resolution box) the cells inside it are
+    averaged and the score is that of the average.
+    """
+    n, rows, cols = sc.light.shape
+    flat = sc.light.reshape(n, -1)
+    if roi is not None:
+        sel = _cells_in(roi, sc.scale * sc.light_cell, rows, cols)
+        values = flat[:, sel].mean(axis=1)
+        return Trace(np.asarray(times, float), values, roi, int(round(sc.scale))), _led_score(values[:, None])[0]
+    score = _led_score(flat)
+    best = int(np.argmax(score))
+    r, c = divmod(best, cols)
+    return (Trace(np.asarray(times, float), flat[:, best].astype(float), sc.light_box(r, c),
+                  int(round(sc.scale))), float(score[best]))
+
+
+def _led_score(x: np.ndarray) -> np.ndarray:
+    usual = x[:: max(1, len(x) // 2000)]
+    med = np.median(usual, axis=0)
+    mad = np.median(np.abs(usual - med), axis=0)
+    top = x.max(axis=0)
+    span = np.maximum(top - med, 1e-6)
+    rise = np.diff(x, axis=0).max(axis=0) if len(x) > 1 else np.zeros(x.shape[1])
+    return (top - med) / (mad + 1.0) * np.clip(rise / span, 0.0, 1.0)
+
+
+def _cells_in(box: Box, cell_px: float, rows: int, cols: int) -> np.ndarray:
+    """Flat indices of the cells whose centres lie in ``box`` (at least the nearest one)."""
+    x0, y0, x1, y1 = box
+    cy = (np.arange(rows) + 0.5) * cell_px
+    cx = (np.arange(cols) + 0.5) * cell_px
+    rr = np.flatnonzero((cy >= y0) & (cy < y1))
+    cc = np.flatnonzero((cx >= x0) & (cx < x1))
+    if rr.size == 0:
+        rr = np.array([min(rows - 1, int((y0 + y1) / 2 / cell_px))])
+    if cc.size == 0:
+        cc = np.array([min(cols - 1, int((x0 + x1) / 2 / cell_px))])
+    return (rr[:, None] * cols + cc[None, :]).ravel()
+
+
+def spikiness(m: np.ndarray, side: int = 4) -> np.ndarray:
+    """How much each value stands out from *both* its neighbourhoods: ``m[k]`` minus the
+    larger of the medians of the ``side`` values before and the ``side`` values after.
+
+    A tap's strike is a burst of one or two frame differences between still frames (the
+    hand hovers, then rests on the skin); the hand's approach, a facial expression or a
+    slow head movement keep moving over several frames on at least one side and score low.
+    """
+    n = m.shape[0]
+    pad = np.concatenate([np.repeat(m[:1], side, axis=0), m, np.repeat(m[-1:], side, axis=0)])
+    win = sliding_window_view(pad, side, axis=0)  # (n + side + 1, ..., side)
+    med = np.median(win, axis=-1)
+    before = med[:n]  # values k−side .. k−1
+    after = med[side + 1 : side + 1 + n]  # values k+1 .. k+side
+    return m - np.maximum(before, after)
+
+
+def tap_trace(sc: CellScan, frame_t: np.ndarray, *, exclude: Box | None = None,
+              roi: Box | None = None, pool: int = 3, top_fraction: float = 0.05) -> Trace:
+    """Motion spikiness of the most active regions, one value per frame pair.
+
+    Motion is first pooled over ``pool`` × ``pool`` cells (about a hand, 10 cm, at the
+    default size): a hand sweeping in crosses single cells within a frame or two, but a
+    hand-sized region sees it move for many frames; only the strike is a burst there.
+    Then :func:`spikiness` per region, and per frame pair the mean of the top
+    ``top_fraction`` of regions (a tap can land anywhere on the face). ``exclude`` (the
+    LED, which switches within a frame too) is blanked first; ``roi`` restricts the
+    search to a face region.
+    """
+    n1, rows, cols = sc.motion.shape
+    t = np.asarray(frame_t, dtype=float)
+    mid = (t[1:] + t[:-1]) / 2
+    if n1 == 0:
+        return Trace(mid, np.zeros(0), roi or (0, 0, 0, 0), int(round(sc.scale)), t.copy())
+    keep = np.ones(rows * cols, bool)
+    cell_px = sc.scale * sc.motion_cell
+    if roi is not None:
+        keep[:] = False
+        keep[_cells_in(roi, cell_px, rows, cols)] = True
+    if exclude is not None:
+        x0, y0, x1, y1 = exclude
+        pad = cell_px  # the LED's glow reaches into the neighbouring cells
+        keep[_cells_in((x0 - pad, y0 - pad, x1 + pad, y1 + pad), cell_px, rows, cols)] = False
+    m = sc.motion * keep.reshape(1, rows, cols)
+    if pool > 1:
+        m = uniform_filter(m, size=(1, pool, pool), mode="constant")
+    flat = m.reshape(n1, -1)
+    region = uniform_filter(keep.reshape(rows, cols).astype(float), pool, mode="constant") > 0.5
+    sp = spikiness(flat[:, region.ravel()])
+    k = max(1, int(round(top_fraction * sp.shape[1])))
+    values = np.partition(sp, sp.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    return Trace(mid, np.clip(values, 0.0, None), roi or (0, 0, 0, 0), int(round(sc.scale)),
+                 t.copy())
