@@ -48,9 +48,10 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def run(args: argparse.Namespace) -> int:
+    from mimicsync.cli import sync_commands
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
             "info": info, "recover": recover_cmd, "brainflow": brainflow,
-            "plan": plan_cmd}[args.command](args)
+            "plan": plan_cmd, "sync": sync_commands.run}[args.command](args)
 
 
 # -- helpers ---------------------------------------------------------------------------

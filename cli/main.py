@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rc = sub.add_parser("recover", help="finish a recording left behind by a crash")
     rc.add_argument("file", type=Path)
+
+    from mimicsync.cli import sync_commands
+    sync_commands.add_parser(sub)
     return p
 
 

@@ -1,0 +1,93 @@
+"""``mimicsync sync FILE``: align video and sEMG, store ``/sync``, print a summary.
+
+Exit codes: 0 synced (``/sync`` written), 2 the file cannot be synchronised as it is
+(no video, no sEMG, truncated, still recording), 3 sync refused (too few or ambiguous
+events; the message says what to do). On 2 and 3 the file is not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED = 3
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    try:
+        x0, y0, x1, y1 = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not X0,Y0,X1,Y1 in pixels") from None
+    if x1 <= x0 or y1 <= y0:
+        raise argparse.ArgumentTypeError(f"'{text}': X1 must exceed X0 and Y1 exceed Y0")
+    return x0, y0, x1, y1
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "sync", help="align the video with the sEMG (every stream onto one timeline) and "
+                     "store the result in the file's /sync group")
+    p.add_argument("file", type=Path)
+    p.add_argument("--report", type=Path, default=None, metavar="PNG",
+                   help="also write a figure: matched events, residuals, drift line")
+    p.add_argument("--force", action="store_true",
+                   help="store the result even when its confidence is low")
+    p.add_argument("--dry-run", action="store_true", help="compute and print; write nothing")
+    p.add_argument("--min-confidence", type=float, default=None,
+                   help="refuse below this confidence (default 0.5)")
+    p.add_argument("--emg-stream", default=None, help="the sEMG stream (default: the first EMG)")
+    p.add_argument("--led-box", type=_box, default=None, metavar="X0,Y0,X1,Y1",
+                   help="where the trigger LED is in the frame (default: found automatically)")
+    p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,X1,Y1",
+                   help="where to look for taps (default: the whole frame)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from mimicsync.sync.match import SyncRefused
+    from mimicsync.sync.report import summary_lines, write_png
+    from mimicsync.sync.session_sync import SyncError, SyncParams, synchronize
+    from mimicsync.sync.sync_store import write_sync
+
+    params = SyncParams(emg_stream=args.emg_stream, led_box=args.led_box,
+                        face_box=args.face_box)
+    if args.min_confidence is not None:
+        params = replace(params, events=replace(params.events,
+                                                min_confidence=args.min_confidence))
+    try:
+        result = synchronize(args.file, params, force=args.force)
+    except SyncError as e:
+        return _fail(args, e, str(e), EXIT_BAD_INPUT)
+    except SyncRefused as e:
+        partial = getattr(e, "sync_result", None)
+        if args.report is not None and partial is not None:  # show what was found
+            print(f"report of the refused fit: {write_png(partial, args.report)}",
+                  file=sys.stderr)
+        return _fail(args, e, f"sync refused: {e.reason}; {args.file.name} is unchanged",
+                     EXIT_REFUSED)
+    for line in summary_lines(result):
+        print(line)
+    if args.report is not None:
+        print(f"  report: {write_png(result, args.report)}")
+    if args.dry_run:
+        print("  dry run: nothing written")
+        return 0
+    try:
+        write_sync(args.file, result, forced=args.force)
+    except OSError as e:
+        return _fail(args, e, f"file: {args.file} could not be written ({e}); check that it "
+                              "is not open in another program and that the disk has space",
+                     EXIT_BAD_INPUT)
+    print(f"  written: {args.file}:/sync")
+    return 0
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, message: str, code: int) -> int:
+    if getattr(args, "debug", False):
+        raise exc
+    print(f"mimicsync: error: {message}", file=sys.stderr)
+    return code
