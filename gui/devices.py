@@ -21,6 +21,7 @@ from mimicsync.acquisition.live_sync import FrameMotion
 from mimicsync.acquisition.scenario import Scenario
 from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
 from mimicsync.gui.background import run_in_background
+from mimicsync.gui.recording import gui_words
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class Devices(QObject):
                 cam = make_camera(kind, width=self.width, height=self.height, fps=self.fps,
                                   scenario=self._camera_scenario)
             except Exception as e:  # noqa: BLE001 - e.g. pyrealsense2 missing
-                return [f"camera: {e}"]
+                return [f"camera: {gui_words(str(e))}"]
         # Unique per app run: parallel apps/tests must not find each other's frame index.
         streamer = CameraStreamer(cam, name=CAMERA_STREAM_NAME,
                                   source_id=f"{CAMERA_STREAM_NAME}-{kind}-{uuid.uuid4().hex[:8]}")
@@ -138,8 +139,7 @@ class Devices(QObject):
             streamer.start()
         except Exception as e:  # noqa: BLE001 - shown in plain words, app keeps running
             self.camera_kind = "none"
-            return [f"camera ({kind}) did not start: {e}. Check the cable, or choose "
-                    "'Simulated' or 'None'."]
+            return [f"camera ({kind}) did not start: {gui_words(str(e))}"]
         self.streamer, self.camera_kind = streamer, kind
         return []
 

@@ -24,10 +24,36 @@ from mimicsync.gui.background import run_in_background
 IDLE, STARTING, RECORDING, STOPPING = "idle", "starting", "recording", "stopping"
 
 
+# The shared errors name the fix in command-line words; in the window the same fix is a
+# field or a control. Longest first, so "--camera sim / --camera none" wins over parts.
+_CLI_WORDS = (
+    ("--camera sim / --camera none", "camera 'Simulated' or 'None'"),
+    ("use --camera sim", "choose camera 'Simulated'"),
+    ("a camera with --camera", "a camera in Setup"),
+    ("--camera sim", "camera 'Simulated'"),
+    ("select streams with --stream", "tick Record for a stream"),
+    ("your --stream selectors", "the streams ticked in Setup"),
+    ("drop --require", "untick Required"),
+    ("choose a folder with --root", "choose another study root"),
+    ("with --root", "as study root"),
+    ("another --root", "another study root"),
+    ("another --run", "another run"),
+    ("`mimicsync streams`", "the stream list in Setup"),
+    ("start the device (or `mimicsync simulate`)", "start the device (or the simulated lab)"),
+)
+
+
+def gui_words(text: str) -> str:
+    """A shared one-line error with its command-line hints put in the window's terms."""
+    for cli, gui in _CLI_WORDS:
+        text = text.replace(cli, gui)
+    return text
+
+
 def plain_error(e: BaseException) -> str:
     """An exception in words an operator can act on (our errors already are)."""
     if isinstance(e, (RecorderError, ValueError, OSError)):
-        return str(e)
+        return gui_words(str(e))
     return f"unexpected {type(e).__name__}: {e} (please report it)"
 
 

@@ -240,6 +240,7 @@ def test_bad_input_is_shown_inline_and_nothing_starts(qtbot, window, study, outl
     qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=15000)
     assert w.controller.state == IDLE
     assert f"required stream(s) not found: source_id={o.source_id}" in w.banner.text()
+    assert "untick Required" in w.banner.text() and "--require" not in w.banner.text()
     assert w.setup.participant.isEnabled()  # unlocked again for a retry
     assert not list(study.glob("sub-*/ses-*/*.h5*"))
 
