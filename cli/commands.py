@@ -159,21 +159,46 @@ def _setup_overrides(args: argparse.Namespace) -> dict:
     return o
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def _not_with(args: argparse.Namespace, mode: str, *names: str) -> None:
     for n in names:
         if getattr(args, n) not in (None, False):
-            raise UsageError(f"--{n.replace('_', '-')}: not used with --{mode}; drop it")
+            raise UsageError(f"{_flag(n)}: not used with --{mode}; drop it")
+
+
+def _only_with(args: argparse.Namespace, mode: str, allowed: str, name: str) -> None:
+    if mode != allowed and getattr(args, name) not in (None, False):
+        raise UsageError(f"{_flag(name)}: only used with --{allowed}; drop it"
+                         + (f" (not used with --{mode})" if mode else ""))
+
+
+LABEL_EXAMPLES = {"participant": "07", "session": "01", "task": "emotions"}
 
 
 def _need(args: argparse.Namespace, mode: str, *names: str) -> None:
     for n in names:
         if getattr(args, n) is None:
-            raise UsageError(f"--{n}: required{f' with --{mode}' if mode else ''} (a BIDS label, e.g. 01)")
+            raise UsageError(f"--{n}: required{f' with --{mode}' if mode else ''} "
+                             f"(a BIDS label, e.g. --{n} {LABEL_EXAMPLES[n]})")
+
+
+SETUP_FLAGS = {"streams": "--stream", "require": "--require"}
+
+
+def _setup_error(e: SetupError) -> UsageError:
+    """A device setting from the command line, named by its flag."""
+    text = str(e)
+    if text.startswith("devices."):
+        field, _, rest = text[len("devices."):].partition(": ")
+        return UsageError(f"{SETUP_FLAGS.get(field, _flag(field))}: {rest}")
+    return UsageError(text)
 
 
 def _record_blocks(args: argparse.Namespace) -> list[PreparedBlock]:
     """What ``mimicsync record`` records, from its flags (one mode at a time)."""
-    from mimicsync.protocols.like import like_blocks, resume_block
     modes = [m for m in ("protocol", "plan", "like", "resume") if getattr(args, m)]
     if len(modes) > 1:
         raise UsageError(f"--{modes[0]} and --{modes[1]} cannot be combined; choose one")
@@ -181,12 +206,19 @@ def _record_blocks(args: argparse.Namespace) -> list[PreparedBlock]:
     for name in ("participant", "session", "task", "acq"):
         check_label(name, getattr(args, name), optional=True)
     overrides = _setup_overrides(args)
-    if mode != "protocol":
-        _not_with(args, mode or "protocol", "seed")
-    if mode != "like":
-        _not_with(args, mode or "like", "new_seed")
-    if mode not in ("like", "resume"):
-        _not_with(args, mode or "like", "force")
+    _only_with(args, mode, "protocol", "seed")
+    _only_with(args, mode, "like", "new_seed")
+    if mode != "resume":
+        _only_with(args, mode, "like", "force")
+    try:
+        return _blocks_for(args, mode, overrides)
+    except SetupError as e:
+        raise _setup_error(e) from None
+
+
+def _blocks_for(args: argparse.Namespace, mode: str, overrides: dict) -> list[PreparedBlock]:
+    """Device flags given on the command line win over the plan's and the earlier setup."""
+    from mimicsync.protocols.like import like_blocks, resume_block
     if mode == "resume":
         _not_with(args, mode, "participant", "session", "task", "acq", "run")
         block = resume_block(args.resume, overrides=overrides, force=args.force, duration=args.duration)
@@ -201,11 +233,10 @@ def _record_blocks(args: argparse.Namespace) -> list[PreparedBlock]:
         _need(args, mode, "participant", "session")
         _not_with(args, mode, "task", "acq", "run")
         visit = load_visit_plan(args.plan, study_root=args.root)
-        if overrides:
-            visit = dataclasses.replace(visit, devices=visit.devices.replace(**overrides))
         if args.language:
             visit = dataclasses.replace(visit, language=args.language)
-        return prepare_visit(visit, args.participant, args.session, args.root, args.duration)
+        blocks = prepare_visit(visit, args.participant, args.session, args.root, args.duration)
+        return [dataclasses.replace(b, setup=b.setup.replace(**overrides)) for b in blocks]
     _need(args, "", "participant", "session", "task")
     setup = DeviceSetup(**overrides)
     plan = None
@@ -257,7 +288,10 @@ def plan_cmd(args: argparse.Namespace) -> int:
 
 def plan_create(args: argparse.Namespace) -> int:
     blocks = tuple(parse_block_spec(s) for s in args.block) or STANDARD_BLOCKS
-    setup = DeviceSetup(**_setup_overrides(args))
+    try:
+        setup = DeviceSetup(**_setup_overrides(args))
+    except SetupError as e:
+        raise _setup_error(e) from None
     path = find_visit_plan(args.file, args.root)
     visit = VisitPlan(args.name or path.stem, blocks, setup, args.description, args.language, args.bell)
     parse_visit_plan(visit.to_dict(), path, args.root)  # the same checks as reading it back

@@ -23,7 +23,8 @@ def _common_record_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--require", action="append", default=[], metavar="SEL",
                    help="like --stream, and refuse to start while it is missing")
     p.add_argument("--duration", type=float, default=None,
-                   help="stop after this many seconds (default: until Ctrl-C)")
+                   help="stop after this many seconds (default: until Ctrl-C, or when the "
+                        "protocol ends); a protocol still running then is aborted")
     p.add_argument("--operator", default="", help="operator name kept in the provenance")
     p.add_argument("--color-encoding", choices=("jpeg", "lossless"), default=None,
                    help="video colour encoding (default jpeg)")

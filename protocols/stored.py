@@ -121,6 +121,8 @@ def _streams(rec: Recording) -> tuple[StreamFacts, ...]:
 def read_earlier(path: Path | str) -> Earlier:
     """Read one earlier recording (finished or recovered)."""
     path = Path(path)
+    if not path.is_file():
+        raise EarlierError(f"{path}: no such recording; give a finished recording file (…_recording.h5)")
     try:
         rid = RecordingId.from_path(path)
     except LabelError as e:

@@ -213,3 +213,26 @@ def test_keys_map_to_operator_controls() -> None:
 def test_visit_plan_default_devices_record_nothing_until_told() -> None:
     plan = VisitPlan("v", (Block("rest", duration=1.0),))
     assert plan.block_setup(plan.blocks[0]) == DeviceSetup()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--participant", "01", "--session", "01", "--protocol", "functional"], "--task: required (a BIDS label"),
+    (["--participant", "01", "--session", "01", "--task", "x", "--seed", "3", "--stream", "x"],
+     "--seed: only used with --protocol; drop it"),
+    (["--protocol", "functional", "--plan", "visit"], "--protocol and --plan cannot be combined"),
+    (["--plan", "visit", "--participant", "01", "--session", "01", "--task", "x"], "--task: not used with --plan"),
+    (["--like", "somewhere"], "--session: required with --like"),
+    (["--resume", "x_recording.h5", "--session", "02"], "--session: not used with --resume"),
+    (["--participant", "01", "--session", "01", "--task", "x", "--camera", "sim", "--width", "5"],
+     "--width: must be a whole number from 16 to 8192, got 5"),
+    (["--participant", "01", "--session", "01", "--task", "x", "--protocol", "nope"], "no protocol named 'nope'"),
+    (["--resume", "nothere_recording.h5"], "no such recording"),
+    (["--plan", "nope", "--participant", "01", "--session", "01"], "nope.toml: cannot read"),
+])
+def test_record_option_errors_are_one_line_and_write_nothing(tmp_path: Path, capsys, args, message) -> None:
+    from mimicsync.cli.main import _main
+    root = tmp_path / "study"
+    assert _main(["record", "--root", str(root), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mimicsync: error: ") and "\n" not in err and message in err, err
+    assert not root.exists()
