@@ -128,6 +128,9 @@ def _result(block: PreparedBlock, result: SessionResult, root: Path) -> None:
     print(f"protocol {rep.protocol}: run {rep.run_id} {rep.status}, seed {rep.seed}, "
           f"{len(rep.completed)} trials completed, {len(rep.skipped)} skipped; cue->marker "
           f"median {lat.median * 1e3:.2f} ms, max {lat.max * 1e3:.2f} ms")
+    if result.markers_recorded < len(rep.events):
+        print(f"note: the recorder's inlet got {result.markers_recorded} of {len(rep.events)} markers; "
+              "all cues are in the events, the raw marker stream is incomplete", file=sys.stderr)
     if rep.status == "aborted":
         print(f"resume with: mimicsync record --root {root} --resume {result.path}", file=sys.stderr)
 
