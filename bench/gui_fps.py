@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -137,11 +138,12 @@ def main() -> int:
         measure(w, args.seconds, "recording")
         w.controller.stop("bench done")
         wait_for(lambda: w.controller.state == IDLE, 60, "the recording to finish")
-        print(f"recorded: {w.controller.final_path}")
+        print(f"recorded: {w.controller.final_path} (removed after the run)")
     finally:
         w.close()
         sim.terminate()
         sim.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

@@ -11,6 +11,7 @@ participant's cue window during a countdown. Offscreen is fine::
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -41,7 +42,14 @@ def take(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
-    root = Path(tempfile.mkdtemp(prefix="mimicsync-shots-")) / "study"
+    tmp = Path(tempfile.mkdtemp(prefix="mimicsync-shots-"))
+    try:
+        return _take(tmp / "study", out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the recording is ~1 GB; only images are kept
+
+
+def _take(root: Path, out: Path) -> list[Path]:
     w = MainWindow(AppOptions(sim_suffix=f"shots{os.getpid()}"))
     w.resize(1600, 1000)
     w.show()
@@ -83,6 +91,8 @@ def take(out: Path) -> list[Path]:
     shots.append(out / "participant-cue.png")
     w.cue.grab().save(str(shots[-1]))
 
+    w.session.abort()  # as the Abort button; then Stop does not need to ask
+    _until(lambda: not w.session.running, 10, "the protocol to end")
     w.toggle_recording()
     _until(lambda: w.controller.state == IDLE, 60, "the recording to finish")
     w.close()
