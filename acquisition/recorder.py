@@ -153,6 +153,7 @@ class Recorder:
         self._frames: queue.Queue = queue.Queue(maxsize=int(30 * 10))
         self._stop = threading.Event()
         self._stopped = threading.Event()
+        self._camera_done = threading.Event()  # no more frames will reach the encoder
         self._threads: list[threading.Thread] = []
         self._keys_lock = threading.Lock()
         self._identities: set[tuple[str, str, str]] = set()
@@ -386,7 +387,7 @@ class Recorder:
     def _encode_loop(self) -> None:
         import simplejpeg
         jpeg = self.cfg.color_encoding == "jpeg"
-        while not (self._stop.is_set() and self._frames.empty()):
+        while not (self._camera_done.is_set() and self._frames.empty()):
             try:
                 fr = self._frames.get(timeout=0.1)
             except queue.Empty:
@@ -539,12 +540,15 @@ class Recorder:
             raise RecorderError("not recording")
         if self.final_path is not None:
             return self.final_path
+        # Order matters: inlets first (they drain what LSL holds, the frame-index stream
+        # included, so it does not look lost), then the camera, then the encoder's backlog.
         self._stop.set()
-        self._release_camera()
         for w in list(self.workers.values()):
             w.stop_event.set()
         for w in list(self.workers.values()):
             w.join(timeout=5)
+        self._release_camera()
+        self._camera_done.set()
         for t in self._threads:
             if t.name == "encoder":
                 t.join(timeout=10)

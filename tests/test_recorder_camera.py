@@ -128,3 +128,16 @@ def test_shared_camera_keeps_streaming_after_the_recording(tmp_path, outlet_fact
             assert np.all(np.diff(hosts) == 1)  # no frame missing while recording
     finally:
         streamer.stop()
+
+
+def test_clean_stop_does_not_report_the_frame_index_stream_as_lost(tmp_path, outlet_factory):
+    emg = outlet_factory()
+    rec = Recorder(_cfg(tmp_path, emg, FakeCamera()))
+    rec.start()
+    time.sleep(1.0)
+    path = rec.stop()
+    with Recording(path) as r:
+        assert not [e for e in r.events if e.trial_type in ("stream_lost", "stream_error")]
+        assert all(s["disconnects"] == 0 for s in r.summary()["streams"].values())
+        # every frame the camera delivered before stopping was encoded and stored
+        assert np.all(np.diff(r.frames[:, 0]) == 1)
