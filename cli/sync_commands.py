@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     except SyncRefused as e:
         partial = getattr(e, "sync_result", None)
         if args.report is not None and partial is not None:  # show what was found
-            print(f"report of the refused fit: {write_png(partial, args.report)}",
-                  file=sys.stderr)
+            print(f"report of the refused fit: {write_png(partial, args.report)}")
         return _fail(args, e, f"sync refused: {e.reason}; {args.file.name} is unchanged",
                      EXIT_REFUSED)
     for line in summary_lines(result):

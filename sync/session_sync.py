@@ -49,6 +49,7 @@ class SyncParams:
     led_box: Box | None = None  # full-resolution pixels; default: found automatically
     face_box: Box | None = None  # where taps are looked for; default: the whole frame
     min_led_score: float = 25.0  # below: no LED in the picture
+    min_tap_peak: float = 0.5  # video taps below this fraction of the typical strike: dropped
     target_width: int = 160  # decode frames to about this width
 
 
@@ -147,7 +148,7 @@ def iter_color(rec: Recording, block: int = 256):
 
 
 def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
-                 ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float]:
+                 ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float, list]:
     """LED edges and tap strikes in the video, on the video clock, with their brackets."""
     g = rec.f["video"]
     w, h = int(g.attrs["width"]), int(g.attrs["height"])
@@ -162,8 +163,27 @@ def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
         out["trigger_off"] = edge_brackets(led.values, clock, off, rising=False)
     taps = tap_trace(cells, clock, exclude=led.roi if has_led else None, roi=params.face_box)
     vt = video_tap_onsets(taps, params.video_taps)
-    out["tap"] = burst_brackets(taps.values, clock, vt.onsets)
-    return out, (led if has_led else None), taps, score
+    strong, weak = strong_taps(taps, vt.onsets, params.min_tap_peak)
+    out["tap"] = burst_brackets(taps.values, clock, vt.onsets[strong])
+    rejected = [("video", "tap", float(t), f"weak: {f:.2f} of the typical tap (hand moving?)")
+                for t, f in zip(vt.onsets[~strong], weak)]
+    return out, (led if has_led else None), taps, score, rejected
+
+
+def strong_taps(trace: Trace, onsets: np.ndarray, min_fraction: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Which video tap candidates are strikes: peak at least ``min_fraction`` of the
+    typical strike (median of the largest quarter, at least three). The hand entering the
+    picture or an expression also moves pixels, but far less abruptly than a strike;
+    returns the keep mask and, for the dropped ones, their fraction of the typical peak."""
+    if onsets.size == 0:
+        return np.zeros(0, bool), np.zeros(0)
+    k = np.clip(np.searchsorted(trace.times, onsets), 0, trace.values.size - 1)
+    peaks = np.array([trace.values[max(0, i - 2): i + 3].max() for i in k])
+    top = np.sort(peaks)[::-1][: max(3, peaks.size // 4)]
+    frac = peaks / max(float(np.median(top)), 1e-12)
+    keep = frac >= min_fraction
+    return keep, frac[~keep]
 
 
 def synchronize(path: str | Path, params: SyncParams = SyncParams(), *,
@@ -218,7 +238,7 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
     if ft is None:
         warnings.append("video: no usable device clock; frame times from host arrival")
     dropped = ft.dropped if ft is not None else 0
-    vid_ev, led, taps_trace, score = video_events(rec, clock, params)
+    vid_ev, led, taps_trace, score, vid_rejected = video_events(rec, clock, params)
     fps = float(rec.fps) or 1.0 / float(np.median(np.diff(clock)))
     refused = None
     try:
@@ -229,7 +249,7 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
             warnings.append(f"forced: {e.reason}")
         else:
             refused = e
-    ev.rejected.extend(emg_rejected)
+    ev.rejected.extend(emg_rejected + vid_rejected)
     fit = ev.fit
     # video clock → common: invert t_video = t + off + d·(t − t_ref)
     d = fit.drift_ppm * 1e-6

@@ -46,7 +46,8 @@ class CellScan:
         return (int(c * s), int(r * s), int((c + 1) * s), int((r + 1) * s))
 
 
-def _cells(g: np.ndarray, k: int) -> np.ndarray:
+def cell_means(g: np.ndarray, k: int) -> np.ndarray:
+    """Means of ``k`` × ``k`` blocks (float32); the edge that does not fill a block is cut."""
     h, w = g.shape[0] // k * k, g.shape[1] // k * k
     return g[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3), dtype=np.float32)
 
@@ -82,13 +83,13 @@ def scan(frames: Iterable[np.ndarray | bytes], width: int, height: int, *,
         if prev is not None and g.shape != prev.shape:
             raise ValueError("frames change size within the video")
         small_w = g.shape[1]
-        light.append(_cells(g, LIGHT_CELL))
+        light.append(cell_means(g, LIGHT_CELL))
         if prev is not None:
-            motion.append(_cells(np.abs(g - prev), MOTION_CELL))
+            motion.append(cell_means(np.abs(g - prev), MOTION_CELL))
         prev = g
     if not light:
         raise ValueError("no frames")
-    mot = np.stack(motion) if motion else np.zeros((0,) + _cells(prev, MOTION_CELL).shape,
+    mot = np.stack(motion) if motion else np.zeros((0,) + cell_means(prev, MOTION_CELL).shape,
                                                     np.float32)
     return CellScan(np.stack(light), mot, width / small_w)
 
