@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mimicsync.acquisition.camera import CameraError
+from mimicsync.cli import dataset_commands
 from mimicsync.acquisition.recorder import GiB, RecorderError, RecorderStatus
 from mimicsync.acquisition.stream_select import SelectorError, discover, parse_selectors
 from mimicsync.dataset.layout import LabelError, check_label
@@ -44,14 +45,15 @@ def _device_error() -> type[BaseException]:
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     RecorderError, LabelError, SelectorError, RecordingError, CameraError, FileExistsError,
     PermissionError, _device_error(), ProtocolError, PlanError, SetupError, DeviceMismatch,
-    EarlierError, SessionError, UsageError)
+    EarlierError, SessionError, UsageError, *dataset_commands.KNOWN_ERRORS)
 
 
 def run(args: argparse.Namespace) -> int:
     from mimicsync.cli import sync_commands
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
             "info": info, "recover": recover_cmd, "brainflow": brainflow,
-            "plan": plan_cmd, "sync": sync_commands.run}[args.command](args)
+            "plan": plan_cmd, "sync": sync_commands.run,
+            **dataset_commands.COMMANDS}[args.command](args)
 
 
 # -- helpers ---------------------------------------------------------------------------

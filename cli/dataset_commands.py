@@ -1,10 +1,7 @@
 """CLI commands for datasets: ``import-xdf``, ``export``, ``validate``.
 
-Kept apart from :mod:`cli.main` (owned by the CLI engineer) until wired there: call
-:func:`add_parsers` on main's subparsers and dispatch ``args.command`` in
-:data:`COMMANDS` with :data:`KNOWN_ERRORS` added to main's one-line errors. Until then
-``python -m mimicsync.cli.dataset_commands <command> …`` runs them with the same
-error convention.
+:mod:`cli.main` adds them with :func:`add_parsers`, dispatches through :data:`COMMANDS`
+and reports :data:`KNOWN_ERRORS` as one-line errors like every other command.
 """
 
 from __future__ import annotations
@@ -106,23 +103,3 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--no-official", action="store_true", help="skip bids-validator-deno")
     v.add_argument("--warnings", action="store_true", help="also list the validator warnings")
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="mimicsync")
-    p.add_argument("--debug", action="store_true")
-    add_parsers(p.add_subparsers(dest="command", required=True))
-    args = p.parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("mimicsync: interrupted", file=sys.stderr)
-        return 130
-    except KNOWN_ERRORS as e:
-        if args.debug:
-            raise
-        print(f"mimicsync: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -46,7 +46,10 @@ def _device_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mimicsync", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="mimicsync",
+        description="Record facial video and facial sEMG on one clock into crash-safe HDF5, "
+                    "synchronize, and export as BIDS.")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -137,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("recover", help="finish a recording left behind by a crash")
     rc.add_argument("file", type=Path)
 
-    from mimicsync.cli import sync_commands
+    from mimicsync.cli import dataset_commands, sync_commands
     sync_commands.add_parser(sub)
+    dataset_commands.add_parsers(sub)
     return p
 
 

@@ -7,7 +7,7 @@ import pytest
 import pyxdf
 
 from mimicsync.acquisition import electrodes as el
-from mimicsync.cli.dataset_commands import main as cli
+from mimicsync.cli.main import main as cli
 from mimicsync.dataset import Recording, Study
 from mimicsync.dataset.xdf_import import import_xdf
 from mimicsync.dataset.layout import RecordingId

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dataset_helpers import OPERATOR, PEOPLE, make_study
-from mimicsync.cli.dataset_commands import main as cli
+from mimicsync.cli.main import main as cli
 from mimicsync.dataset import Recording, Study
 from mimicsync.dataset import bids_export
 from mimicsync.dataset.batch import BatchError
