@@ -9,6 +9,17 @@ Two levels, both pure functions on numpy arrays (raw timestamps are never altere
   :func:`motion_energy` + :func:`video_tap_onsets` and :func:`brightness` +
   :func:`led_onsets` (video), then :func:`match_events` for offset and drift between the
   two, with a confidence, or :class:`SyncRefused` with what to do.
+
+A whole recording (imported on demand, they read files):
+
+- :mod:`.session_sync` ``synchronize(path) -> SyncResult``: every stream onto the common
+  timeline (:mod:`.stream_maps`), video events from cell scans (:mod:`.video_cells`,
+  :mod:`.brackets`), all event kinds combined (:mod:`.event_fit`, :mod:`.interval_fit`);
+- :mod:`.sync_store` writes ``/sync`` (``write_sync``) and reads it back
+  (``stored_times``, used by :func:`mimicsync.dataset.timeline.timeline`);
+- :mod:`.report` text summary and PNG; :mod:`.aligned` per-frame EMG windows and features;
+- :mod:`.live` incremental detection and running offset while recording;
+- :mod:`.simulated_session` simulated recordings with ground truth (tests, bench).
 """
 
 from mimicsync.sync.clock import ClockFit, ClockSegment, detect_clock_resets, fit_clock_offsets

@@ -13,7 +13,6 @@ written here (see :mod:`.sync_store`); :func:`synchronize` only reads.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,6 @@ from mimicsync.sync.onsets import falling_edges, rising_edges
 from mimicsync.sync.stream_maps import StreamMap, map_frames, map_stream
 from mimicsync.sync.video_cells import CellScan, led_trace, scan, tap_trace
 from mimicsync.sync.video_events import Box, Trace, VideoTapParams, video_tap_onsets
-
-log = logging.getLogger(__name__)
 
 
 class SyncError(ValueError):

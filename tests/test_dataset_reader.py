@@ -57,11 +57,19 @@ def test_timeline_undoes_the_emg_clock_error(study):
 def test_sync_hook_takes_over_when_sync_results_exist(tmp_path):
     p = write_simulated_recording(tmp_path, RecordingId("09", "01", "t", 1), duration_s=2.0,
                                   camera=False, t0=T0)
-    with h5py.File(p, "r+") as f:
+    with h5py.File(p, "r+") as f:  # the /sync layout of docs/format.md, by hand
         n = f["streams/mimicsync-emg-sim/time_stamps"].shape[0]
-        f.create_dataset("sync/mimicsync-emg-sim/times", data=np.arange(n) * 1e-3)
+        g = f.create_group("sync")
+        g.attrs["format"], g.attrs["complete"] = "mimicsync-sync", True
+        s = g.create_group("streams/mimicsync-emg-sim")
+        s.attrs["basis"], s.attrs["n"] = "index", n
+        s.create_dataset("pieces", data=[[0, n - 1, 0.0, 1e-3]])
     with Recording(p) as rec:
-        assert np.array_equal(rec.timeline("mimicsync-emg-sim"), np.arange(n) * 1e-3)
+        assert np.allclose(rec.timeline("mimicsync-emg-sim"), np.arange(n) * 1e-3, atol=1e-12)
+    with h5py.File(p, "r+") as f:
+        f["sync"].attrs["complete"] = False  # a half-written result is not trusted
+    with Recording(p) as rec:
+        assert rec.timeline("mimicsync-emg-sim")[0] > 100
 
 
 @pytest.mark.parametrize("anchor", ["start", "center", "end"])
