@@ -57,6 +57,7 @@ class EventFitParams:
     emg_sigma_s: float = 1e-4  # EMG onset precision (taps ±0.06 ms, trigger ±½ sample)
     frame_sigma_s: float = 2e-4  # device-clock frame time precision
     min_confidence: float = 0.5
+    max_align_events: int = 80  # per kind, evenly spread, for the alignment search only
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,16 @@ def align(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_s: fl
     """Step 1: one alignment that all kinds vote on (each kind pairs only with itself).
 
     A false alignment can fit one kind well (taps shifted onto the hand's approach in
-    every tap), hardly all of them at once.
+    every tap), hardly all of them at once. Long recordings vote with an evenly spread
+    subset of each kind's sEMG events (``max_align_events``); pairing then uses all.
     """
     tol = _tolerance(p, frame_s)
     a, b, ga, gb = [], [], [], []
     for g, kind in enumerate(KINDS):
-        ak = np.asarray(emg.get(kind, np.zeros(0)), float)
+        ak = np.sort(np.asarray(emg.get(kind, np.zeros(0)), float))
         bk = video.get(kind, VideoOnsets.empty()).centre
+        if ak.size > p.max_align_events:  # hypotheses grow with the square of the events
+            ak = ak[np.linspace(0, ak.size - 1, p.max_align_events).round().astype(int)]
         a.append(ak)
         b.append(bk)
         ga.append(np.full(ak.size, g))

@@ -146,10 +146,13 @@ def fit_intervals(
     d = c - e
     ess = 0.0
     scale = 2.0
+    if n > 200:  # the posterior is narrow: fewer draws do, and the cost is draws × events
+        samples = min(samples, 4096)
     for _ in range(rounds):
         theta = _student(rng, mean, cov * scale**2, samples, df=5)
-        r = d[None, :] - theta @ X.T
-        logw = _loglik(r, h, s, out_logp, in_logw)
+        logw = np.concatenate([  # in blocks: (draws × events) arrays stay small
+            _loglik(d[None, :] - theta[i:i + 1024] @ X.T, h, s, out_logp, in_logw)
+            for i in range(0, samples, 1024)])
         fin = np.isfinite(prior_sd)
         logw -= 0.5 * (((theta[:, fin] - prior_mean[fin]) / prior_sd[fin]) ** 2).sum(axis=1)
         logw -= _student_logpdf(theta, mean, cov * scale**2, df=5)
