@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QLineEdit, QLi
 
 from mimicsync.acquisition.live_monitor import LiveMonitor
 from mimicsync.acquisition.live_sync import LiveTapSync
-from mimicsync.acquisition.recorder import RecorderConfig
 from mimicsync.acquisition.stream_watch import StreamWatcher
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import update_participant
@@ -32,13 +31,15 @@ from mimicsync.gui.background import run_in_background
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.devices import Devices
 from mimicsync.gui.monitor_view import MonitorView, clock
-from mimicsync.gui.protocol_bridge import ProtocolSession, load_plan, protocol_attrs
 from mimicsync.gui.protocol_panel import RunRelay
 from mimicsync.gui.recording import IDLE, RECORDING, STARTING, STOPPING, RecordingController
+from mimicsync.gui.session_config import SessionSpec, build_session
 from mimicsync.gui.session_form import SessionForm
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
 from mimicsync.protocols import listeners as ev
+from mimicsync.protocols.device_setup import simulated_participant
+from mimicsync.protocols.session import SessionResult
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,6 @@ class MainWindow(QMainWindow):
         self.monitor.tap_sync = LiveTapSync(self.devices.motion)
         self.controller = RecordingController()
         self.relay = RunRelay()
-        self.session: ProtocolSession | None = None
         self.form_at_start: SessionForm | None = None
         self.cue = CueWindow()
         self._watch_version = -1
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.relay.event.connect(self._protocol_event)
         self.relay.countdown.connect(self.monitor_view.protocol.on_countdown)
         self.relay.countdown.connect(self.cue.on_countdown)
-        self.monitor_view.protocol.start_requested.connect(self.start_protocol)
+        self.monitor_view.protocol.start_requested.connect(self.toggle_recording)
 
         self.fast = QTimer(self, interval=o.frame_ms)
         self.fast.timeout.connect(self.monitor_view.tick_fast)
@@ -259,17 +259,15 @@ class MainWindow(QMainWindow):
         self.note.setEnabled(c.state == RECORDING)
         self.note_button.setEnabled(c.state == RECORDING)
         self.monitor_view.protocol.set_controls(
-            can_start=c.state == RECORDING and self.session is not None
-            and self.session.runner.state == "idle")
+            can_start=c.state == IDLE and bool(self.setup.protocol.currentData()))
 
     # -- recording ------------------------------------------------------------------------
     def toggle_recording(self) -> None:
         if self.controller.state == RECORDING:
-            if self.session is not None and self.session.running:
-                if not self.ask("Protocol running", "The protocol is still running. Abort it "
-                                "and stop the recording? (It can be resumed in a new run.)"):
-                    return
-                self.session.abort()
+            if self.protocol_running() and not self.ask(
+                    "Protocol running", "The protocol is still running. Abort it and stop the "
+                    "recording? (It can be resumed in a new run.)"):
+                return
             self.controller.stop("stopped by operator")
         elif self.controller.state == IDLE:
             self.start_recording()
@@ -291,31 +289,28 @@ class MainWindow(QMainWindow):
             return False
         self.clear_error()
         streamer = self.devices.streamer if form.camera != "none" else None
+        lab = self.devices.lab
+        lab_emg = lab.emg.source_id if lab is not None else None
+        repeat = self.setup.repeat_earlier.isChecked()
+        scenario = self.devices.scenario
 
-        def prepare():
-            protocol = plan = None
-            if form.protocol:
-                protocol, plan = load_plan(form.protocol, form.root_path, form.seed_value())
+        def prepare() -> SessionSpec:
+            spec = build_session(form, streams, require, streamer, lab_emg, repeat)
             update_participant(form.root_path, form.participant, {
                 "consent_data_public": "yes" if form.consent_data else "no",
                 "consent_video_public": "yes" if form.consent_video else "no"})
-            cfg = RecorderConfig(
-                root=form.root_path, rid=form.recording_id(), streams=streams, require=require,
-                camera_streamer=streamer, operator=form.operator,
-                settings={"app": "mimicsync gui", "camera": form.camera,
-                          **({"width": streamer.info.width, "height": streamer.info.height,
-                              "fps": streamer.info.fps} if streamer is not None else {}),
-                          **({"protocol": form.protocol, "language": form.language,
-                              "seed": plan.seed} if plan is not None else {})},
-                attrs=protocol_attrs(protocol, plan) if plan is not None else {})
-            return cfg, (protocol, plan)
+            return spec
+
+        def listeners(spec: SessionSpec) -> list:
+            sim = simulated_participant(scenario) if scenario is not None else []
+            return [self.relay, *sim]
 
         self.form_at_start = form
         self.monitor.tap_sync.reset()
         self._seen_errors.clear()
         self._lost.clear()
         self.setup.set_locked(True)
-        self.controller.start(prepare)
+        self.controller.start(prepare, listeners)
         self._update_state()
         return True
 
@@ -323,43 +318,38 @@ class MainWindow(QMainWindow):
         if self._close_after_stop:  # the operator closed the window while it was starting
             self.controller.stop("app closed by operator")
             return
-        protocol, plan = self.controller.context
-        form = self.form_at_start
+        spec = self.controller.spec
+        plan = spec.plan
         self.record.setText("■ Stop")
         self.record.setStyleSheet(REC_STYLE)
         self.tabs.setCurrentWidget(self.monitor_view)
         self.monitor.taps_enabled = True
         self.say(f"recording to {path}")
-        self.monitor_view.protocol.set_plan(protocol, plan, form.language)
-        self.cue.set_protocol(protocol, form.language)
-        self.session = None
+        if spec.earlier is not None:
+            self.say(f"repeating the plan of {spec.earlier.describe()}")
+        for note in spec.notes:
+            self.show_error(f"recording despite a difference from the earlier session: {note}")
+        self.monitor_view.protocol.set_plan(plan.protocol if plan else None, plan, spec.language)
+        self.cue.set_protocol(plan.protocol if plan else None, spec.language)
+        self.monitor_view.protocol.attach(self.controller.session)
         if plan is not None:
-            self.session = ProtocolSession(protocol, plan, self.controller.recorder,
-                                           scenario=self.devices.scenario)
-            self.session.add_listener(self.relay)
-            self.monitor_view.protocol.attach(self.session)
+            self.say(f"protocol {plan.protocol.name} started (seed {plan.seed})")
         self._update_state()
 
-    def start_protocol(self) -> None:
-        if self.session is None or self.controller.state != RECORDING:
-            return
-        if self.session.runner.state != "idle":
-            return
-        self.session.start()
-        self.say(f"protocol {self.session.protocol.name} started (seed {self.session.plan.seed})")
-        self._update_state()
+    def protocol_running(self) -> bool:
+        s = self.controller.session
+        return (s is not None and s.runner is not None
+                and s.runner.state not in ("idle", "completed", "aborted"))
 
     def _protocol_event(self, e) -> None:
         if e.trial_type == ev.RUN_END:
             self.say(f"protocol run {e.value}: {e.extra.get('completed')} trials completed, "
                      f"{e.extra.get('skipped')} skipped")
-            form = self.form_at_start
-            if (e.value == "completed" and form is not None and form.stop_with_protocol
-                    and self.controller.state == RECORDING):
-                QTimer.singleShot(300, lambda: self.controller.stop("protocol completed"))
 
-    def _stopped(self, path: str, reason: str) -> None:
+    def _stopped(self, result: SessionResult) -> None:
+        path, reason = str(result.path), result.stop_reason
         self.monitor.taps_enabled = False
+        self.monitor_view.protocol.attach(None)
         self.record.setText("● Record")
         self.record.setStyleSheet(IDLE_STYLE)
         self.state.setText(f"saved {Path(path).name}")
@@ -374,6 +364,7 @@ class MainWindow(QMainWindow):
 
     def _failed(self, message: str) -> None:
         self.monitor.taps_enabled = False
+        self.monitor_view.protocol.attach(None)
         self.record.setText("● Record")
         self.record.setStyleSheet(IDLE_STYLE)
         self.state.setText("not recording")
@@ -408,8 +399,6 @@ class MainWindow(QMainWindow):
                     "Recording in progress",
                     "A recording is running. Stop it, save the file and close the app?"):
                 self._close_after_stop = True
-                if self.session is not None and self.session.running:
-                    self.session.abort()
                 self.controller.stop("app closed by operator")
             event.ignore()
             return

@@ -41,7 +41,8 @@ def _fmt_s(s: float) -> str:
 
 
 class ProtocolPanel(QGroupBox):
-    """Buttons emit ``start_requested``; the others act on the session given by ``attach``."""
+    """Start emits ``start_requested`` (the window records, and the protocol runs once the
+    recording is on); the others act on the RecordingSession given by ``attach``."""
 
     start_requested = Signal()
 
@@ -71,7 +72,7 @@ class ProtocolPanel(QGroupBox):
         self.repeat = QPushButton("Repeat trial")
         self.skip = QPushButton("Skip trial")
         self.abort = QPushButton("Abort")
-        for b, tip in ((self.start, "start the protocol (while recording)"),
+        for b, tip in ((self.start, "start recording; the protocol begins as soon as it records"),
                        (self.pause, "stop the current trial; Resume restarts it"),
                        (self.repeat, "do the current (or just finished) trial again"),
                        (self.skip, "go on with the next trial"),
@@ -109,15 +110,18 @@ class ProtocolPanel(QGroupBox):
                            f"{_fmt_s(plan.planned_duration)}, seed {plan.seed}")
         self.progress.setMaximum(len(plan.trials))
         self.progress.setValue(0)
-        self.now.setText("ready: start the recording, then the protocol")
+        self.now.setText("starting once the recorder has every stream…")
         self.next.setText(f"first: {self._label(plan.trials[0].step_id)}" if plan.trials else "")
 
     def attach(self, session) -> None:
+        """The running RecordingSession (None when not recording)."""
         self.session, self.paused = session, False
         self.pause.setText("Pause")
 
     def set_controls(self, can_start: bool) -> None:
-        running = self.session is not None and self.session.running
+        """``can_start``: not recording and a protocol chosen (Start records and runs it)."""
+        runner = self.session.runner if self.session is not None else None
+        running = runner is not None and runner.state not in ("idle", "completed", "aborted")
         self.start.setEnabled(can_start and not running)
         for b in (self.pause, self.repeat, self.skip, self.abort):
             b.setEnabled(running)

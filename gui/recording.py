@@ -1,28 +1,28 @@
-"""Start, watch and stop the :class:`Recorder` without ever blocking the window.
+"""Run one recording session (and its protocol) without ever blocking the window.
 
-``Recorder.start`` resolves streams and opens inlets (seconds), ``stop`` joins threads and
-finalizes the file; both run in worker threads. A status thread takes a
-``Recorder.status()`` snapshot twice a second (it stats the file) and free disk space
-when idle; the window only reads the latest snapshot. A recorder that stops itself
-(disk nearly full, writer failure) is finalized here, as the CLI does.
+The session is the CLI's own :class:`~mimicsync.protocols.session.RecordingSession`: it
+starts the recorder, runs the protocol once its marker stream is subscribed, and stops
+when the run ends, the operator stops, or the recorder stops itself (disk nearly full,
+writer failure). Its whole life (start, wait, stop) runs in one worker thread; a status
+thread takes a ``Recorder.status()`` snapshot twice a second (it stats the file) and
+free disk space when idle. The window only reads the latest snapshot.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from mimicsync.acquisition.recorder import (Recorder, RecorderConfig, RecorderError,
-                                            RecorderStatus)
-from mimicsync.gui.background import run_in_background
+from mimicsync.acquisition.recorder import RecorderError, RecorderStatus
+from mimicsync.protocols.listeners import RunListener
+from mimicsync.protocols.session import RecordingSession, SessionResult
+from mimicsync.gui.session_config import SessionSpec
 
 IDLE, STARTING, RECORDING, STOPPING = "idle", "starting", "recording", "stopping"
-
 
 # The shared errors name the fix in command-line words; in the window the same fix is a
 # field or a control. Longest first, so "--camera sim / --camera none" wins over parts.
@@ -52,7 +52,7 @@ def gui_words(text: str) -> str:
 
 def plain_error(e: BaseException) -> str:
     """An exception in words an operator can act on (our errors already are)."""
-    if isinstance(e, (RecorderError, ValueError, OSError)):
+    if isinstance(e, (RecorderError, ValueError, OSError, RuntimeError)):
         return gui_words(str(e))
     return f"unexpected {type(e).__name__}: {e} (please report it)"
 
@@ -61,23 +61,28 @@ class RecordingController(QObject):
     """One recording at a time; signals arrive in the UI thread."""
 
     started = Signal(str)  # path of the file being written
-    stopped = Signal(str, str)  # final path, stop reason
+    stopped = Signal(object)  # SessionResult
     failed = Signal(str)  # start or stop failed, in plain words
-    _recorder_wants_stop = Signal()  # from the status thread
+    _started_in_worker = Signal(object)
+    _stopped_in_worker = Signal(object)
+    _failed_in_worker = Signal(object)
 
     def __init__(self, poll_interval: float = 0.5) -> None:
         super().__init__()
         self.state = IDLE
-        self.recorder: Recorder | None = None
+        self.session: RecordingSession | None = None
+        self.spec: SessionSpec | None = None
         self.final_path: Path | None = None
-        self.context: Any = None  # what prepare() returned besides the config
+        self.result: SessionResult | None = None
         self._status: RecorderStatus | None = None
         self._root: Path | None = None
         self._free: int | None = None
-        self._auto_stop = False
         self._stop = threading.Event()
+        self._stop_when_started: str | None = None
         self._poll_interval = poll_interval
-        self._recorder_wants_stop.connect(self._stop_for_recorder)
+        self._started_in_worker.connect(self._on_started)
+        self._stopped_in_worker.connect(self._on_stopped)
+        self._failed_in_worker.connect(self._on_failed)
         self._thread = threading.Thread(target=self._poll, name="gui-status", daemon=True)
         self._thread.start()
 
@@ -100,77 +105,83 @@ class RecordingController(QObject):
         self._root = root
 
     # -- commands ---------------------------------------------------------------------
-    def start(self, prepare: Callable[[], tuple[RecorderConfig, Any]]) -> None:
-        """Start recording. ``prepare()`` runs in the worker (it may read protocol files,
-        write consent) and returns the config plus a context kept in ``self.context``."""
+    def start(self, prepare: Callable[[], SessionSpec],
+              listeners: Callable[[SessionSpec], Sequence[RunListener]] = lambda spec: ()) -> None:
+        """Record. ``prepare()`` runs in the worker (it reads protocol files, writes consent)
+        and returns the spec; ``listeners(spec)`` are added to the protocol run."""
         if self.state != IDLE:
             return
         self.state = STARTING
         self._status = None
+        self.result = None
+        self._stop_when_started = None
+        threading.Thread(target=self._life, args=(prepare, listeners), name="recording-session",
+                         daemon=True).start()
 
-        def work() -> Recorder:
-            cfg, self.context = prepare()
-            rec = Recorder(cfg)
-            rec.start()
-            return rec
+    def _life(self, prepare, listeners) -> None:
+        try:
+            spec = prepare()
+            session = RecordingSession(spec.config, spec.plan, listeners=list(listeners(spec)))
+            session.start()
+        except BaseException as e:  # noqa: BLE001 - handed to the UI thread
+            self._failed_in_worker.emit(e)
+            return
+        self.spec, self.session = spec, session
+        self._started_in_worker.emit(session)
+        try:
+            session.wait()
+            result = session.stop()
+        except BaseException as e:  # noqa: BLE001
+            self._failed_in_worker.emit(e)
+            return
+        self._stopped_in_worker.emit(result)
 
-        run_in_background(work, self._started, self._start_failed, name="recorder-start")
+    def _on_started(self, session: RecordingSession) -> None:
+        self.state = RECORDING
+        self._status = session.recorder.status()
+        self.started.emit(str(session.recorder.part_path))
+        if self._stop_when_started is not None:  # stop was asked for while starting
+            self.stop(self._stop_when_started)
 
-    def _started(self, rec: Recorder) -> None:
-        self.recorder, self.state = rec, RECORDING
-        self._status = rec.status()
-        self.started.emit(str(rec.part_path))
+    def _on_stopped(self, result: SessionResult) -> None:
+        self.result, self.final_path = result, Path(result.path)
+        if self.session is not None:
+            self._status = self.session.recorder.status()
+        self.session, self.state = None, IDLE
+        self.stopped.emit(result)
 
-    def _start_failed(self, e: BaseException) -> None:
-        self.state = IDLE
+    def _on_failed(self, e: BaseException) -> None:
+        self.session, self.state = None, IDLE
         self.failed.emit(plain_error(e))
 
     def stop(self, reason: str = "") -> None:
-        if self.state != RECORDING or self.recorder is None:
-            return
-        self.state = STOPPING
-        rec = self.recorder
-        rec.request_stop(reason)
-        run_in_background(rec.stop, self._stopped, self._stop_failed, name="recorder-stop")
-
-    def _stopped(self, path: Path) -> None:
-        rec = self.recorder
-        self.final_path = Path(path)
-        self._status = rec.status() if rec is not None else None
-        self.recorder, self.state = None, IDLE
-        self.stopped.emit(str(path), rec.stop_reason if rec is not None else "")
-
-    def _stop_failed(self, e: BaseException) -> None:
-        self.recorder, self.state = None, IDLE
-        self.failed.emit(plain_error(e))
+        """Ask the session to stop (a running protocol is aborted first)."""
+        if self.state == STARTING:
+            self._stop_when_started = reason
+        elif self.state == RECORDING and self.session is not None:
+            self.state = STOPPING
+            self.session.request_stop(reason)
 
     def annotate(self, text: str) -> bool:
         """A free-text note becomes an ``annotation`` event (non-blocking queue put)."""
-        if self.state != RECORDING or self.recorder is None:
+        if self.state != RECORDING or self.session is None:
             return False
-        self.recorder.annotate(text)
+        self.session.recorder.annotate(text)
         return True
 
     # -- status thread ------------------------------------------------------------------
     def _poll(self) -> None:
         while not self._stop.wait(self._poll_interval):
-            rec = self.recorder
+            session = self.session
             try:
-                if rec is not None and self.state == RECORDING:
-                    self._status = rec.status()
-                    if rec.stop_requested and not self._auto_stop:
-                        self._auto_stop = True  # the recorder asked (disk low, writer failed)
-                        self._recorder_wants_stop.emit()
+                if session is not None and self.state in (RECORDING, STOPPING):
+                    self._status = session.recorder.status()
                 elif self._root is not None:
                     probe = next((p for p in [self._root, *self._root.parents] if p.exists()), None)
                     self._free = shutil.disk_usage(probe).free if probe is not None else None
             except Exception:  # noqa: BLE001 - a status hiccup must not end the thread
                 continue
 
-    def _stop_for_recorder(self) -> None:
-        """Finalize a recorder that stopped itself, like the CLI does."""
-        self._auto_stop = False
-        self.stop()
-
     def shutdown(self) -> None:
         self._stop.set()
+

@@ -79,8 +79,6 @@ def _take(root: Path, out: Path) -> list[Path]:
     w.cue.resize(1280, 720)
     w.cue.show()
     panel = w.monitor_view.protocol
-    _until(panel.start.isEnabled, 10, "the protocol")
-    w.start_protocol()
     _until(lambda: "HOLD" in panel.now.text() and "Stirn" in panel.now.text(), 60,
            "the forehead movement")
     _run(2.0)  # the movement shows in video and traces
@@ -91,8 +89,8 @@ def _take(root: Path, out: Path) -> list[Path]:
     shots.append(out / "participant-cue.png")
     w.cue.grab().save(str(shots[-1]))
 
-    w.session.abort()  # as the Abort button; then Stop does not need to ask
-    _until(lambda: not w.session.running, 10, "the protocol to end")
+    w.controller.session.abort()  # as the Abort button; then Stop does not need to ask
+    _until(lambda: not w.protocol_running(), 10, "the protocol to end")
     w.toggle_recording()
     _until(lambda: w.controller.state == IDLE, 60, "the recording to finish")
     w.close()

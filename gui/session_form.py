@@ -28,7 +28,6 @@ class SessionForm:
     protocol: str = ""  # "" = no protocol
     language: str = "en"
     seed: str = ""  # "" = a fresh seed
-    stop_with_protocol: bool = True
     consent_data: bool = False
     consent_video: bool = False
     camera: str = "none"  # realsense | sim | none

@@ -1,8 +1,9 @@
 """The setup screen: study, recording labels, consent, protocol, devices and streams.
 
 Labels are checked as they are typed, with the CLI's own messages shown under the field;
-the next free run is looked up (off the UI thread) whenever the labels change, and a
-known participant's consent flags are loaded from the study's participants.tsv.
+the next free run is looked up (off the UI thread) whenever the labels change, a known
+participant's consent flags are loaded from the study's participants.tsv, and for a
+returning participant the earlier session's plan of the same block is offered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mimicsync.acquisition.stream_watch import StreamEntry
 from mimicsync.dataset.layout import LabelError, RecordingId, next_free_run
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.background import run_in_background
+from mimicsync.gui.session_config import EarlierPlan, find_earlier_plan
 from mimicsync.gui.session_form import LABEL_FIELDS, SessionForm, task_from_protocol, validate
 from mimicsync.gui.stream_table import StreamTable
 from mimicsync.gui.style import INLINE_ERROR_STYLE
@@ -29,13 +31,16 @@ LANGUAGES = (("English", "en"), ("Deutsch", "de"))
 NO_PROTOCOL = "(none: free recording)"
 
 
-def run_lookup(root: Path, rid: RecordingId) -> tuple[int, bool, list[str], dict | None]:
-    """Next free run, whether the chosen run is taken, the participant's earlier sessions
-    and their participants.tsv row (file system: call off the UI thread)."""
+def run_lookup(root: Path, rid: RecordingId) -> tuple[int, bool, list[str], dict | None,
+                                                     EarlierPlan | None]:
+    """Next free run, whether the chosen run is taken, the participant's earlier sessions,
+    their participants.tsv row and the plan of the same block in an earlier session
+    (file system: call off the UI thread)."""
     sub = root / f"sub-{rid.participant}"
     sessions = sorted(p.name[4:] for p in sub.glob("ses-*") if p.is_dir()) if sub.is_dir() else []
     taken = rid.path(root).exists() or rid.part_path(root).exists()
-    return next_free_run(root, rid), taken, sessions, read_participant(root, rid.participant)
+    return (next_free_run(root, rid), taken, sessions, read_participant(root, rid.participant),
+            find_earlier_plan(root, rid))
 
 
 class SetupView(QWidget):
@@ -53,6 +58,7 @@ class SetupView(QWidget):
         self._consent_for: str | None = None
         self._lookup_seq = 0
         self._protocols_root: str | None = None
+        self.earlier: EarlierPlan | None = None
 
         self.root = QLineEdit()
         self.root.setPlaceholderText("folder of the study, e.g. /data/mimics-study")
@@ -78,8 +84,13 @@ class SetupView(QWidget):
             self.language.addItem(text, code)
         self.seed = QLineEdit()
         self.seed.setPlaceholderText("empty: a fresh seed (stored in the file)")
-        self.stop_with_protocol = QCheckBox("stop recording when the protocol ends")
-        self.stop_with_protocol.setChecked(True)
+        self.repeat_earlier = QCheckBox("repeat the earlier session's plan (same order)")
+        self.repeat_earlier.setChecked(True)
+        self.repeat_earlier.hide()
+        self.earlier_hint = QLabel("")
+        self.earlier_hint.setWordWrap(True)
+        self.earlier_hint.setStyleSheet("QLabel { color: #555; font-size: 9pt; }")
+        self.earlier_hint.hide()
         self.screen = QComboBox()
         self.fullscreen = QCheckBox("full screen")
         self.fullscreen.setChecked(True)
@@ -109,7 +120,8 @@ class SetupView(QWidget):
             ("Protocol", self.protocol, "protocol"),
             ("Language", self.language, "language"),
             ("Seed", self.seed, "seed"),
-            ("", self.stop_with_protocol, None),
+            ("", self.repeat_earlier, None),
+            ("", self.earlier_hint, None),
             ("Participant screen", self._row(self.screen, self.fullscreen), None)]))
         left.addStretch(1)
         right = QVBoxLayout()
@@ -191,7 +203,7 @@ class SetupView(QWidget):
             participant=self.participant.text().strip(), session=self.session.text().strip(),
             task=self.task.text().strip(), acq=self.acq.text().strip(), run=self.run.value(),
             protocol=self.protocol.currentData() or "", language=self.language.currentData(),
-            seed=self.seed.text().strip(), stop_with_protocol=self.stop_with_protocol.isChecked(),
+            seed=self.seed.text().strip(),
             consent_data=self.consent_data.isChecked(),
             consent_video=self.consent_video.isChecked(),
             camera=self.camera.currentData(), simulated_lab=self.simulated.isChecked())
@@ -244,7 +256,8 @@ class SetupView(QWidget):
     def _looked_up(self, seq: int, rid: RecordingId, result) -> None:
         if seq != self._lookup_seq:
             return  # the form changed meanwhile
-        nxt, taken, sessions, row = result
+        nxt, taken, sessions, row, earlier = result
+        self._show_earlier(earlier)
         self._suggested_run = nxt
         if not self._run_touched and self.run.value() != nxt:
             self.run.blockSignals(True)
@@ -265,6 +278,19 @@ class SetupView(QWidget):
             self._consent_for = rid.participant
             self.consent_data.setChecked(row.get("consent_data_public") == "yes")
             self.consent_video.setChecked(row.get("consent_video_public") == "yes")
+
+    def _show_earlier(self, earlier: EarlierPlan | None) -> None:
+        """A returning participant repeats the earlier session's plan (as ``--like``)."""
+        self.earlier = earlier
+        self.repeat_earlier.setVisible(earlier is not None)
+        self.earlier_hint.setVisible(earlier is not None)
+        if earlier is None:
+            return
+        self.earlier_hint.setText(f"earlier: {earlier.describe()}; its stored protocol, order "
+                                  "and language are used when the protocol above is the same")
+        name = earlier.plan.protocol.name
+        if not self.protocol.currentData() and self.protocol.findData(name) >= 0:
+            self.protocol.setCurrentIndex(self.protocol.findData(name))
 
     def _run_changed(self) -> None:
         self._run_touched = self.run.value() != self._suggested_run
@@ -313,6 +339,7 @@ class SetupView(QWidget):
         """While recording nothing that defines the recording may change."""
         for w in (self.root, self.participant, self.session, self.task, self.acq, self.run,
                   self.protocol, self.seed, self.consent_data, self.consent_video, self.camera,
+                  self.repeat_earlier,
                   self.simulated, self.operator, self.language):
             w.setEnabled(not locked)
         self.streams.set_locked(locked)

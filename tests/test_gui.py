@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from lsl_helpers import unique
-from mimicsync.dataset.events import Event
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.app import AppOptions, MainWindow
@@ -133,43 +132,54 @@ def test_operator_records_a_protocol_like_the_cli(qtbot, window, study, outlet_f
     qtbot.waitUntil(lambda: w.monitor_view.video.redraws > 3 and w.monitor_view.traces.redraws > 3,
                     timeout=10000)
 
-    qtbot.mouseClick(w.record, Qt.MouseButton.LeftButton)
+    panel = w.monitor_view.protocol
+    assert panel.start.isEnabled()  # Start records and runs the protocol, like Record
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.controller.state == RECORDING, timeout=15000)
     assert w.tabs.currentWidget() is w.monitor_view
     assert not s.participant.isEnabled()  # the setup is fixed while recording
     w.note.setText("participant sneezed")
     qtbot.keyClick(w.note, Qt.Key.Key_Return)
     assert "note at" in messages(w)
-    panel = w.monitor_view.protocol
-    qtbot.waitUntil(panel.start.isEnabled, timeout=3000)
-    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.cue.phase.text() == "Halten", timeout=10000)  # German cue
     assert w.cue.text.text() in ("Lächeln 2", "Stirn runzeln")
-    # the protocol ends, the recording stops by itself ("stop recording when it ends")
+    assert panel.pause.isEnabled() and panel.abort.isEnabled()
+    # the protocol ends, the recording stops by itself (as the CLI's does)
     qtbot.waitUntil(lambda: w.controller.state == IDLE and w.controller.final_path is not None,
                     timeout=20000)
     path = w.controller.final_path
+    assert w.controller.result.report.status == "completed"
     assert "completed" in panel.now.text()
     assert s.participant.isEnabled()
     qtbot.waitUntil(lambda: s.run_hint.text() == "next free run: 2", timeout=5000)
     row = read_participant(study, "07")
     assert row["consent_data_public"] == "yes" and row["consent_video_public"] == "no"
+    with Recording(path) as g:
+        plan = json.loads(g.attrs["plan"])
 
-    # the same inputs through the CLI, while the same devices still run
+    # the same inputs through the CLI (same protocol, seed, language, streams, camera)
     cli_root = tmp_path / "cli-study"
+    (cli_root / "protocols").mkdir(parents=True)
+    (cli_root / "protocols" / "tiny.toml").write_text(TINY, encoding="utf-8")
     out = subprocess.run(
         [sys.executable, "-m", "mimicsync.cli.main", "record", "--root", str(cli_root),
-         "--participant", "07", "--session", "01", "--task", "tiny",
+         "--participant", "07", "--session", "01", "--task", "tiny", "--protocol", "tiny",
+         "--seed", str(plan["seed"]), "--language", "de",
          "--require", f"source_id={lab.emg.source_id}", "--stream", f"source_id={extra.source_id}",
-         "--camera", "sim", "--width", "320", "--height", "240", "--fps", "15",
-         "--duration", "1.5"], capture_output=True, text=True, timeout=90)
+         "--camera", "sim", "--width", "320", "--height", "240", "--fps", "15"],
+        capture_output=True, text=True, timeout=90)
     assert out.returncode == 0, out.stderr
     cli_path = next(cli_root.glob("sub-07/ses-01/*.h5"))
     assert path.name == cli_path.name == "sub-07_ses-01_task-tiny_run-01_recording.h5"
 
+    def protocol_events(rec):
+        return [(e.trial_type, e.value) for e in rec.events if e.extra.get("protocol") == "tiny"]
+
     with Recording(path) as g, Recording(cli_path) as c:
         assert g.status == c.status == "complete"
-        assert set(g.streams) == set(c.streams)  # same groups: amplifier, extra, camera index
+        # same groups: amplifier, extra device, camera frame index, protocol marker stream
+        assert set(g.streams) == set(c.streams)
+        assert len(g.streams) == 4 and "MimicSync_Protocol" in g.streams
         assert ignored.name not in {v.name for v in g.streams.values()}
         for key in g.streams:
             gs, cs = g.streams[key], c.streams[key]
@@ -178,29 +188,45 @@ def test_operator_records_a_protocol_like_the_cli(qtbot, window, study, outlet_f
             for field in gc.dtype.names:
                 np.testing.assert_array_equal(gc[field], cc[field])
             assert set(gs.attrs) == set(cs.attrs)
-            assert gs.group["data"].dtype == cs.group["data"].dtype
+            assert gs.is_string == cs.is_string
+            assert gs.is_string or gs.group["data"].dtype == cs.group["data"].dtype
             assert len(gs) > 0
-        assert set(g.attrs) - set(c.attrs) == {"protocol", "plan"}
-        assert set(c.attrs) - set(g.attrs) <= {"setup"}  # the CLI's device setup (in progress)
+        assert set(g.attrs) == set(c.attrs)  # protocol, plan, setup, language, run links, ...
+        for k in ("plan", "protocol", "protocol_name", "protocol_seed", "protocol_language"):
+            assert g.attrs[k] == c.attrs[k], k
+        assert set(json.loads(g.attrs["setup"])) == set(json.loads(c.attrs["setup"]))
         assert set(g.provenance) == set(c.provenance)
+        assert set(g.provenance["settings"]) - set(c.provenance["settings"]) <= {"app", "simulation"}
         assert g.has_video and c.has_video
         assert set(g.f["video"].attrs) == set(c.f["video"].attrs)
         assert {k: g.f["events"][k].dtype for k in g.f["events"] if hasattr(g.f["events"][k], "dtype")} \
             == {k: c.f["events"][k].dtype for k in c.f["events"] if hasattr(c.f["events"][k], "dtype")}
+        assert protocol_events(g) == protocol_events(c)  # the same cues in the same order
         emg = g.stream(lab.emg.name)
         assert emg.channel_labels == [ch.label for ch in lab.emg.channels]
         assert g.n_frames > 10
-        plan = json.loads(g.attrs["plan"])
         assert [t["step"] for t in plan["trials"]] == ["smile-open", "forehead"]
         events = g.events
     kinds = [e.trial_type for e in events]
-    assert kinds.count("perform") == 2 and kinds.count("tap_cue") == 4
-    assert "run_start" in kinds and kinds[-1] == "run_end" or "run_end" in kinds
+    assert kinds.count("perform") == 2 and kinds.count("tap_cue") == 4 and "run_end" in kinds
     run = [e for e in events if e.extra.get("protocol") == "tiny"]
     assert all(e.extra["seed"] == plan["seed"] for e in run)
-    assert isinstance(run[0], Event) and run == sorted(run, key=lambda e: e.onset)
-    note = [e for e in events if e.trial_type == "annotation"]
-    assert [e.value for e in note] == ["participant sneezed"]
+    assert run == sorted(run, key=lambda e: e.onset)
+    assert [e.value for e in events if e.trial_type == "annotation"] == ["participant sneezed"]
+
+    # two weeks later: the returning participant repeats the same plan in session 02
+    s.session.setText("02")
+    w.tabs.setCurrentWidget(s)
+    qtbot.waitUntil(s.repeat_earlier.isVisible, timeout=5000)
+    assert f"seed {plan['seed']}" in s.earlier_hint.text()
+    s.seed.setText("12345")  # a typed seed does not replace the stored order
+    qtbot.mouseClick(w.record, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.controller.state == IDLE and w.controller.final_path is not None
+                    and "ses-02" in w.controller.final_path.name, timeout=30000)
+    with Recording(w.controller.final_path) as again:
+        assert json.loads(again.attrs["plan"]) == plan
+        assert again.attrs["like"] == path.name
+        assert again.attrs["protocol_language"] == "de"
 
 
 def test_bad_input_is_shown_inline_and_nothing_starts(qtbot, window, study, outlet_factory):
