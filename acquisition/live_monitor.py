@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,6 +175,8 @@ class MonitoredStream:
         self.quality: QualityReport | None = None
         self._last_ts: float | None = None
         self._gap = max(5.0 / srate, 0.02) if self.regular else 0.0
+        # called with every chunk (data, timestamps) on the inlet thread, e.g. live taps
+        self.listener: Callable[[np.ndarray, np.ndarray], None] | None = None
 
     def put(self, item: tuple) -> None:
         kind = item[0]
@@ -184,6 +187,12 @@ class MonitoredStream:
                 data = np.asarray(data, dtype=np.float32)
                 self.ring.extend(data, ts)
                 self.envelope.extend(data, ts)
+                listener = self.listener
+                if listener is not None:
+                    try:
+                        listener(data, ts)
+                    except Exception as e:  # noqa: BLE001 - a display aid never stops the inlet
+                        log.warning("stream %s listener: %s", self.key, e)
             else:
                 for t, v in zip(ts, data):
                     self.markers.append((float(t), v if isinstance(v, str) else str(v)))
@@ -225,10 +234,7 @@ class LiveMonitor:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.errors: collections.deque[str] = collections.deque(maxlen=20)
-        self.tap_sync = None  # a LiveTapSync, fed while taps_enabled (during recording)
-        self.taps_enabled = False
-        self.tap_interval, self.tap_window_s = 2.0, 4.0
-        self._next_taps = 0.0
+        self.taps = None  # a live_sync.LiveTaps, fed between start_taps() and stop_taps()
         self._quality_thread = threading.Thread(target=self._quality_loop, name="monitor-quality",
                                                 daemon=True)
         self._quality_thread.start()
@@ -278,7 +284,6 @@ class LiveMonitor:
         while not self._stop.wait(self.quality_interval):
             with self._lock:
                 streams = list(self._streams.values())
-            self._taps(streams)
             for ms in streams:
                 if ms.ring is None or ms.meta.nominal_srate < 500:
                     continue
@@ -289,21 +294,23 @@ class LiveMonitor:
                 except Exception as e:  # noqa: BLE001
                     log.warning("quality of %s: %s", ms.key, e)
 
-    def _taps(self, streams: list[MonitoredStream]) -> None:
-        """Every ``tap_interval`` s: taps in the last ``tap_window_s`` of the first sEMG stream."""
-        now = pylsl.local_clock()
-        if not self.taps_enabled or self.tap_sync is None or now < self._next_taps:
-            return
-        self._next_taps = now + self.tap_interval
-        ms = next((m for m in streams if m.ring is not None and m.view().is_emg), None)
+    def start_taps(self, fps: float = 30.0) -> bool:
+        """Feed the first sEMG stream's chunks to ``taps`` from now on (False: no sEMG)."""
+        if self.taps is None:
+            return False
+        ms = next((m for m in self.streams() if m.ring is not None and m.view().is_emg), None)
         if ms is None:
-            return
-        data, ts = ms.ring.latest(int(self.tap_window_s * ms.meta.nominal_srate))
-        emg = [i for i, c in enumerate(ms.meta.channels) if c.type == "EMG"]
-        try:
-            self.tap_sync.update(data[:, emg], ts, ms.meta.nominal_srate, ms.clock_offset or 0.0)
-        except Exception as e:  # noqa: BLE001 - a display aid must never stop the monitor
-            log.warning("live tap detection: %s", e)
+            return False
+        self.taps.start(ms.meta.nominal_srate, ms.meta.channels, fps)
+        taps = self.taps
+        ms.listener = lambda data, ts: taps.push_emg(data, ts + (ms.clock_offset or 0.0))
+        return True
+
+    def stop_taps(self) -> None:
+        for ms in self.streams():
+            ms.listener = None
+        if self.taps is not None:
+            self.taps.stop()
 
     def streams(self) -> list[MonitoredStream]:
         with self._lock:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QLineEdit, QLi
                                QVBoxLayout, QWidget)
 
 from mimicsync.acquisition.live_monitor import LiveMonitor
-from mimicsync.acquisition.live_sync import LiveTapSync
 from mimicsync.acquisition.stream_watch import StreamWatcher
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import update_participant
@@ -67,7 +66,7 @@ class MainWindow(QMainWindow):
         self.devices = Devices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix)
         self.watcher = StreamWatcher(interval=o.watch_interval).start()
         self.monitor = LiveMonitor(window_s=o.window_s, columns=o.columns)
-        self.monitor.tap_sync = LiveTapSync(self.devices.motion)
+        self.monitor.taps = self.devices.taps
         self.controller = RecordingController()
         self.relay = RunRelay()
         self.form_at_start: SessionForm | None = None
@@ -306,7 +305,6 @@ class MainWindow(QMainWindow):
             return [self.relay, *sim]
 
         self.form_at_start = form
-        self.monitor.tap_sync.reset()
         self._seen_errors.clear()
         self._lost.clear()
         self.setup.set_locked(True)
@@ -323,7 +321,8 @@ class MainWindow(QMainWindow):
         self.record.setText("■ Stop")
         self.record.setStyleSheet(REC_STYLE)
         self.tabs.setCurrentWidget(self.monitor_view)
-        self.monitor.taps_enabled = True
+        cam = self.devices.streamer
+        self.monitor.start_taps(cam.info.fps if cam is not None and cam.info else 30.0)
         self.say(f"recording to {path}")
         if spec.earlier is not None:
             self.say(f"repeating the plan of {spec.earlier.describe()}")
@@ -348,7 +347,7 @@ class MainWindow(QMainWindow):
 
     def _stopped(self, result: SessionResult) -> None:
         path, reason = str(result.path), result.stop_reason
-        self.monitor.taps_enabled = False
+        self.monitor.stop_taps()
         self.monitor_view.protocol.attach(None)
         self.record.setText("● Record")
         self.record.setStyleSheet(IDLE_STYLE)
@@ -363,7 +362,7 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _failed(self, message: str) -> None:
-        self.monitor.taps_enabled = False
+        self.monitor.stop_taps()
         self.monitor_view.protocol.attach(None)
         self.record.setText("● Record")
         self.record.setStyleSheet(IDLE_STYLE)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from mimicsync.acquisition.camera import CameraStreamer
 from mimicsync.acquisition.camera_choice import make_camera
 from mimicsync.acquisition.live_monitor import PreviewSink
-from mimicsync.acquisition.live_sync import FrameMotion
+from mimicsync.acquisition.live_sync import LiveTaps
 from mimicsync.acquisition.scenario import Scenario
 from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
 from mimicsync.gui.background import run_in_background
@@ -43,7 +43,7 @@ class Devices(QObject):
         self.width, self.height, self.fps = width, height, fps
         self.sim_suffix = sim_suffix or f"gui{os.getpid()}"
         self.preview = PreviewSink(max_width=preview_width)
-        self.motion = FrameMotion(fps=fps)  # small frames for live tap detection
+        self.taps = LiveTaps()  # live tap detection while recording (camera sink)
         self.lab: SimulatedLab | None = None
         self.streamer: CameraStreamer | None = None
         self.camera_kind = "none"
@@ -134,7 +134,7 @@ class Devices(QObject):
         streamer = CameraStreamer(cam, name=CAMERA_STREAM_NAME,
                                   source_id=f"{CAMERA_STREAM_NAME}-{kind}-{uuid.uuid4().hex[:8]}")
         streamer.add_sink(self.preview)
-        streamer.add_sink(self.motion)
+        streamer.add_sink(self.taps)
         try:
             streamer.start()
         except Exception as e:  # noqa: BLE001 - shown in plain words, app keeps running
@@ -148,7 +148,7 @@ class Devices(QObject):
         self.camera_kind = "none"
         if streamer is not None:
             streamer.remove_sink(self.preview)
-            streamer.remove_sink(self.motion)
+            streamer.remove_sink(self.taps)
             streamer.stop()
 
     def shutdown(self) -> None:

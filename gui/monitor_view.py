@@ -212,17 +212,18 @@ class MonitorView(QWidget):
                                   f"dropped <b>{dropped}</b>{rec}"))
         if recording and st is not None:
             rows.append(("events", str(st.events)))
-        sync = self.monitor.tap_sync
-        if sync is not None and (recording or self.monitor.taps_enabled or sync.status().emg_taps):
-            t = sync.status()
+        t = self.monitor.taps.status() if self.monitor.taps is not None else None
+        if t is not None:
             if t.offset_ms is None:
-                off = "offset: needs 2 taps seen in both"
+                off = "offset: needs events seen in both"
             elif t.confidence < MIN_CONFIDENCE:  # what offline sync would refuse
                 off = f"offset uncertain ({t.matched} matched, confidence {t.confidence:.2f})"
             else:
                 off = (f"video − sEMG <b>{t.offset_ms:+.0f} ms</b> ({t.matched} matched, "
                        f"confidence {t.confidence:.2f})")
-            rows.append(("taps", f"sEMG {len(t.emg_taps)} · video {len(t.video_taps)} · {off}"))
+            trig = (f" · triggers {t.emg_triggers}/{t.video_triggers}"
+                    if t.emg_triggers or t.video_triggers else "")
+            rows.append(("taps", f"sEMG {len(t.emg_taps)} · video {len(t.video_taps)}{trig} · {off}"))
         self.figures.setText("<table>" + "".join(
             f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>"
             for k, v in rows) + "</table>")

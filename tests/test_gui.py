@@ -149,6 +149,7 @@ def test_operator_records_a_protocol_like_the_cli(qtbot, window, study, outlet_f
                     timeout=20000)
     path = w.controller.final_path
     assert w.controller.result.report.status == "completed"
+    assert w.monitor.taps.status().emg_taps  # the simulated participant tapped (found live)
     assert "completed" in panel.now.text()
     assert s.participant.isEnabled()
     qtbot.waitUntil(lambda: s.run_hint.text() == "next free run: 2", timeout=5000)
