@@ -13,9 +13,10 @@ Kinds of events, each seen by both modalities:
 
 Steps:
 
-1. *Alignment* — all kinds together, each pairing only with its own kind
+1. *Alignment* — over the whole offset range, by the trigger/LED edges when they decide
+   it unambiguously, else by all kinds together, each pairing only with its own kind
    (:func:`.match.match_events` with groups: missed and extra events, facial movements
-   that looked like taps), over the whole offset range.
+   that looked like taps).
 2. *Pairing* — every kind is matched again near that alignment (a narrow window, so
    rising and falling edges or neighbouring taps cannot be confused).
 3. *Fit* — all pairs together in :func:`.interval_fit.fit_intervals` (video onsets as
@@ -104,17 +105,11 @@ def _tolerance(p: EventFitParams, frame_s: float) -> float:
     return p.tolerance_s if p.tolerance_s is not None else max(0.025, 0.75 * frame_s)
 
 
-def align(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_s: float,
-          p: EventFitParams = EventFitParams()) -> Match:
-    """Step 1: one alignment that all kinds vote on (each kind pairs only with itself).
-
-    A false alignment can fit one kind well (taps shifted onto the hand's approach in
-    every tap), hardly all of them at once. Long recordings vote with an evenly spread
-    subset of each kind's sEMG events (``max_align_events``); pairing then uses all.
-    """
-    tol = _tolerance(p, frame_s)
+def _vote(emg: dict, video: dict, kinds: tuple[str, ...], frame_s: float,
+          p: EventFitParams) -> Match | None:
+    """One alignment that the given kinds vote on together (each pairs only with itself)."""
     a, b, ga, gb = [], [], [], []
-    for g, kind in enumerate(KINDS):
+    for g, kind in enumerate(kinds):
         ak = np.sort(np.asarray(emg.get(kind, np.zeros(0)), float))
         bk = video.get(kind, VideoOnsets.empty()).centre
         if ak.size > p.max_align_events:  # hypotheses grow with the square of the events
@@ -125,10 +120,32 @@ def align(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_s: fl
         gb.append(np.full(bk.size, g))
     a, b = np.concatenate(a), np.concatenate(b)
     if a.size == 0 or b.size == 0 or not (set(np.concatenate(ga)) & set(np.concatenate(gb))):
+        return None
+    try:
+        return match_events(a, b, groups=(np.concatenate(ga), np.concatenate(gb)),
+                            tolerance_s=_tolerance(p, frame_s), max_offset_s=p.max_offset_s,
+                            max_drift_ppm=p.max_drift_ppm, min_confidence=0.0,
+                            names=("sEMG", "video"))
+    except SyncRefused:
+        return None
+
+
+def align(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_s: float,
+          p: EventFitParams = EventFitParams()) -> Match:
+    """Step 1: the alignment, from the trigger/LED edges when they decide it on their own
+    (one electrical pulse drives both: nothing else is as trustworthy), else from all kinds
+    voting together (each pairing only with itself).
+
+    A false alignment can fit one kind well (taps shifted onto the hand's approach in
+    every tap), hardly all of them at once. Long recordings vote with an evenly spread
+    subset of each kind's sEMG events (``max_align_events``); pairing then uses all.
+    """
+    m = _vote(emg, video, ("trigger_on", "trigger_off"), frame_s, p)
+    if m is not None and m.n_matched >= 3 and m.n_matched - m.runner_up >= 2:
+        return m
+    m = _vote(emg, video, KINDS, frame_s, p)
+    if m is None:
         raise SyncRefused(_nothing_to_match(emg, video))
-    m = match_events(a, b, groups=(np.concatenate(ga), np.concatenate(gb)), tolerance_s=tol,
-                     max_offset_s=p.max_offset_s, max_drift_ppm=p.max_drift_ppm,
-                     min_confidence=0.0, names=("sEMG", "video"))
     if m.n_matched < 2:
         raise SyncRefused(f"only {m.n_matched} event matched between the sEMG and the video; "
                           f"{ADVICE}")
@@ -166,11 +183,14 @@ def _pair(a: np.ndarray, v: VideoOnsets, predict, slack: float) -> np.ndarray:
 
 
 def fit_events(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_s: float,
-               p: EventFitParams = EventFitParams()) -> EventFit:
-    """Steps 1–3 of the module docstring. Raises :class:`SyncRefused` without usable
-    events, :class:`LowConfidence` (a ``SyncRefused``) below ``min_confidence``."""
+               p: EventFitParams = EventFitParams(),
+               vote: dict[str, VideoOnsets] | None = None) -> EventFit:
+    """Steps 1–3 of the module docstring. ``vote`` replaces some kinds' video onsets for
+    the alignment only (e.g. just the clearest tap candidates); pairing considers all.
+    Raises :class:`SyncRefused` without usable events, :class:`LowConfidence` (a
+    ``SyncRefused``) below ``min_confidence``."""
     tol = _tolerance(p, frame_s)
-    m0 = align(emg, video, frame_s, p)
+    m0 = align(emg, {**video, **(vote or {})}, frame_s, p)
     predict = m0.to_b
     slack = tol  # first round: the alignment is only as good as bracket centres
     fit = None

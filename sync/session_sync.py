@@ -41,12 +41,14 @@ class SyncParams:
 
     events: EventFitParams = EventFitParams()
     emg_taps: EmgTapParams = EmgTapParams()
-    video_taps: VideoTapParams = VideoTapParams()
+    # 0.2 s, not 0.3: a hand that jumps into view (or a fast approach) just before the
+    # strike must not hide the strike as its echo; taps come ≥ 1 s apart anyway
+    video_taps: VideoTapParams = VideoTapParams(refractory_s=0.2)
     emg_stream: str | None = None  # default: the first EMG stream
     led_box: Box | None = None  # full-resolution pixels; default: found automatically
     face_box: Box | None = None  # where taps are looked for; default: the whole frame
     min_led_score: float = 25.0  # below: no LED in the picture
-    min_tap_peak: float = 0.5  # video taps below this fraction of the typical strike: dropped
+    min_tap_peak: float = 0.5  # weaker video taps (× the typical strike) do not vote
     target_width: int = 160  # decode frames to about this width
 
 
@@ -145,8 +147,9 @@ def iter_color(rec: Recording, block: int = 256):
 
 
 def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
-                 ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float, list]:
-    """LED edges and tap strikes in the video, on the video clock, with their brackets."""
+                 ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float, VideoOnsets]:
+    """LED edges and tap strikes in the video, on the video clock, with their brackets;
+    also the LED and tap traces, the LED score and the strongest tap candidates."""
     g = rec.f["video"]
     w, h = int(g.attrs["width"]), int(g.attrs["height"])
     cells: CellScan = scan(iter_color(rec), w, h, target_width=params.target_width)
@@ -160,27 +163,23 @@ def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
         out["trigger_off"] = edge_brackets(led.values, clock, off, rising=False)
     taps = tap_trace(cells, clock, exclude=led.roi if has_led else None, roi=params.face_box)
     vt = video_tap_onsets(taps, params.video_taps)
-    strong, weak = strong_taps(taps, vt.onsets, params.min_tap_peak)
-    out["tap"] = burst_brackets(taps.values, clock, vt.onsets[strong])
-    rejected = [("video", "tap", float(t), f"weak: {f:.2f} of the typical tap (hand moving?)")
-                for t, f in zip(vt.onsets[~strong], weak)]
-    return out, (led if has_led else None), taps, score, rejected
+    out["tap"] = burst_brackets(taps.values, clock, vt.onsets)
+    strong = strong_taps(taps, vt.onsets, params.min_tap_peak)
+    return out, (led if has_led else None), taps, score, out["tap"].take(np.flatnonzero(strong))
 
 
-def strong_taps(trace: Trace, onsets: np.ndarray, min_fraction: float
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Which video tap candidates are strikes: peak at least ``min_fraction`` of the
-    typical strike (median of the largest quarter, at least three). The hand entering the
-    picture or an expression also moves pixels, but far less abruptly than a strike;
-    returns the keep mask and, for the dropped ones, their fraction of the typical peak."""
+def strong_taps(trace: Trace, onsets: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Which video tap candidates look most like strikes: peak at least ``min_fraction``
+    of the typical one (median of the largest quarter, at least three). Only these vote on
+    the alignment (the hand entering the picture or an expression moves pixels too, less
+    abruptly, and a false alignment onto them would be consistent tap after tap); once
+    aligned, any candidate can pair with an sEMG tap."""
     if onsets.size == 0:
-        return np.zeros(0, bool), np.zeros(0)
+        return np.zeros(0, bool)
     k = np.clip(np.searchsorted(trace.times, onsets), 0, trace.values.size - 1)
     peaks = np.array([trace.values[max(0, i - 2): i + 3].max() for i in k])
     top = np.sort(peaks)[::-1][: max(3, peaks.size // 4)]
-    frac = peaks / max(float(np.median(top)), 1e-12)
-    keep = frac >= min_fraction
-    return keep, frac[~keep]
+    return peaks >= min_fraction * max(float(np.median(top)), 1e-12)
 
 
 def synchronize(path: str | Path, params: SyncParams = SyncParams(), *,
@@ -235,18 +234,18 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
     if ft is None:
         warnings.append("video: no usable device clock; frame times from host arrival")
     dropped = ft.dropped if ft is not None else 0
-    vid_ev, led, taps_trace, score, vid_rejected = video_events(rec, clock, params)
+    vid_ev, led, taps_trace, score, strong = video_events(rec, clock, params)
     fps = float(rec.fps) or 1.0 / float(np.median(np.diff(clock)))
     refused = None
     try:
-        ev = fit_events(emg_ev, vid_ev, 1.0 / fps, params.events)
+        ev = fit_events(emg_ev, vid_ev, 1.0 / fps, params.events, vote={"tap": strong})
     except LowConfidence as e:
         ev = e.result
         if force:
             warnings.append(f"forced: {e.reason}")
         else:
             refused = e
-    ev.rejected.extend(emg_rejected + vid_rejected)
+    ev.rejected.extend(emg_rejected)
     fit = ev.fit
     # video clock → common: invert t_video = t + off + d·(t − t_ref)
     d = fit.drift_ppm * 1e-6
