@@ -52,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from mimicsync.cli import sync_commands
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
             "info": info, "recover": recover_cmd, "brainflow": brainflow,
-            "plan": plan_cmd, "sync": sync_commands.run,
+            "plan": plan_cmd, "sync": sync_commands.run, "gui": gui,
             **dataset_commands.COMMANDS}[args.command](args)
+
+
+def gui(args: argparse.Namespace) -> int:
+    from mimicsync.gui.app import run_gui_args  # Qt only for this command
+    return run_gui_args(args)
 
 
 # -- helpers ---------------------------------------------------------------------------

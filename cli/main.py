@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mimicsync.cli import dataset_commands, sync_commands
     sync_commands.add_parser(sub)
     dataset_commands.add_parsers(sub)
+
+    from mimicsync.gui.options import add_arguments as add_gui_arguments
+    add_gui_arguments(sub.add_parser("gui", help="the operator app: setup, live monitor, "
+                                                 "protocol, participant screen"))
     return p
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from mimicsync.gui.background import run_in_background
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.devices import Devices
 from mimicsync.gui.monitor_view import MonitorView, clock
+from mimicsync.gui.options import add_arguments
 from mimicsync.gui.protocol_panel import RunRelay
 from mimicsync.gui.recording import IDLE, RECORDING, STARTING, STOPPING, RecordingController
 from mimicsync.gui.session_config import SessionSpec, build_session
@@ -392,6 +394,11 @@ class MainWindow(QMainWindow):
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
+    def close_without_asking(self) -> None:
+        """Stop a recording cleanly (if any) and close, e.g. on SIGTERM."""
+        self._close_after_stop = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.controller.busy:
             if self._close_after_stop or self.ask(
@@ -422,19 +429,7 @@ def _summary_line(path: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mimicsync gui", description=__doc__.splitlines()[0])
-    p.add_argument("--root", type=Path, help="study root folder")
-    p.add_argument("--participant")
-    p.add_argument("--session")
-    p.add_argument("--task")
-    p.add_argument("--acq")
-    p.add_argument("--protocol", help="protocol name (study folder first, then shipped)")
-    p.add_argument("--operator", default="")
-    p.add_argument("--camera", choices=("realsense", "sim", "none"), default=None)
-    p.add_argument("--simulate", action="store_true",
-                   help="start the simulated lab (sEMG amplifier and camera): no hardware needed")
-    p.add_argument("--width", type=int, default=1280)
-    p.add_argument("--height", type=int, default=720)
-    p.add_argument("--fps", type=float, default=30.0)
+    add_arguments(p)
     return p
 
 
@@ -457,11 +452,23 @@ def fill_from_args(w: MainWindow, args: argparse.Namespace) -> None:
 
 def run_gui(argv: list[str] | None = None) -> int:
     """Entry point of ``mimicsync gui``: returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    return run_gui_args(build_parser().parse_args(argv))
+
+
+def run_gui_args(args: argparse.Namespace) -> int:
+    """Open the window with the options parsed (by ``mimicsync gui`` or :func:`run_gui`)."""
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setStyle("Fusion")
     w = MainWindow(AppOptions(width=args.width, height=args.height, fps=args.fps))
     fill_from_args(w, args)
+    # Ctrl-C in the terminal closes as the window's close button does (asking while
+    # recording); SIGTERM stops a recording cleanly and closes. Qt's event loop does not
+    # run Python signal handlers by itself: a timer lets the interpreter in.
+    signal.signal(signal.SIGINT, lambda *_: w.close())
+    signal.signal(signal.SIGTERM, lambda *_: w.close_without_asking())
+    wake = QTimer(interval=200)
+    wake.timeout.connect(lambda: None)
+    wake.start()
     w.show()
     return app.exec()
 
