@@ -133,3 +133,11 @@ def test_command_line_prefills_the_form(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.devices.lab is not None and not w.devices.busy, timeout=15000)
     w.close()
     assert w.devices.lab is None and w.devices.streamer is None  # closing stops the devices
+
+
+def test_mimicsync_gui_subcommand_takes_the_apps_options():
+    from mimicsync.cli.main import build_parser
+    args = build_parser().parse_args(["gui", "--simulate", "--root", "s", "--participant", "07",
+                                      "--width", "640"])
+    assert args.command == "gui" and args.simulate and args.participant == "07"
+    assert args.width == 640 and args.camera is None
