@@ -100,6 +100,8 @@ def measure(w: MainWindow, seconds: float, label: str) -> dict[str, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--no-live-taps", action="store_true",
+                    help="record without live tap detection (to see what it costs)")
     args = ap.parse_args()
     suffix = f"guibench{uuid.uuid4().hex[:6]}"
     sim = subprocess.Popen([sys.executable, "-m", "mimicsync.cli.main", "simulate", "--suffix", suffix],
@@ -131,11 +133,14 @@ def main() -> int:
               f"process; camera 1280x720 colour+depth at 30 fps in this process; window 1600x1000 "
               f"({os.environ.get('QT_QPA_PLATFORM')})")
         measure(w, args.seconds, "live monitor (before recording)")
+        if args.no_live_taps:
+            w.monitor.start_taps = lambda fps=30.0: False
         assert w.start_recording(), "the form did not validate"
         wait_for(lambda: w.controller.state == RECORDING, 30, "the recording")
         w.tabs.setCurrentWidget(w.monitor_view)
         run_loop(2.0)
-        measure(w, args.seconds, "recording")
+        measure(w, args.seconds, "recording" + (" (no live taps)" if args.no_live_taps
+                                                 else " (with live tap detection)"))
         w.controller.stop("bench done")
         wait_for(lambda: w.controller.state == IDLE, 60, "the recording to finish")
         print(f"recorded: {w.controller.final_path} (removed after the run)")
