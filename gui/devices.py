@@ -15,13 +15,13 @@ import uuid
 from PySide6.QtCore import QObject, Signal
 
 from mimicsync.acquisition.camera import CameraStreamer
-from mimicsync.acquisition.camera_choice import make_camera
 from mimicsync.acquisition.live_monitor import PreviewSink
 from mimicsync.acquisition.live_sync import LiveTaps
 from mimicsync.acquisition.scenario import Scenario
 from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.recording import gui_words
+from mimicsync.protocols.device_setup import DeviceSetup, open_devices
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,12 @@ class Devices(QObject):
         if kind == "sim" and self.lab is not None and self.lab.camera is not None:
             cam, self._camera_scenario = self.lab.camera, None
         else:
-            self._camera_scenario = Scenario() if kind == "sim" else None
-            try:
-                cam = make_camera(kind, width=self.width, height=self.height, fps=self.fps,
-                                  scenario=self._camera_scenario)
-            except Exception as e:  # noqa: BLE001 - e.g. pyrealsense2 missing
+            try:  # the CLI's way of opening a camera (a simulated one films its own scenario)
+                opened = open_devices(DeviceSetup(camera=kind, width=self.width,
+                                                  height=self.height, fps=int(round(self.fps))))
+            except Exception as e:  # noqa: BLE001 - e.g. pyrealsense2 missing, bad setting
                 return [f"camera: {gui_words(str(e))}"]
+            cam, self._camera_scenario = opened.camera, opened.scenario
         # Unique per app run: parallel apps/tests must not find each other's frame index.
         streamer = CameraStreamer(cam, name=CAMERA_STREAM_NAME,
                                   source_id=f"{CAMERA_STREAM_NAME}-{kind}-{uuid.uuid4().hex[:8]}")
