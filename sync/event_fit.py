@@ -25,7 +25,7 @@ Steps:
 
 Confidence (0..1) = support × uniqueness × consistency² × precision:
 support ``1 − 0.5^(n−1)`` for ``n`` events used; uniqueness ``1 − exp(−(n₁ − n₂))``
-of the joint alignment (``n₂``: events a different alignment would match, e.g. shifted
+of the step-1 alignment (``n₂``: events a different alignment would match, e.g. shifted
 by one tap); consistency, the fraction of pairs whose video interval contains the fitted
 time; precision ``exp(−(sd/(¼ frame))²)`` of the offset's posterior spread.
 """
@@ -41,8 +41,6 @@ from mimicsync.sync.interval_fit import Evidence, IntervalFit, fit_intervals
 from mimicsync.sync.match import ADVICE, Match, SyncRefused, match_events
 
 KINDS = ("trigger_on", "trigger_off", "tap")
-NAMES = {"trigger_on": ("EMG trigger", "LED"), "trigger_off": ("EMG trigger end", "LED off"),
-         "tap": ("EMG taps", "video taps")}
 
 
 @dataclass(frozen=True)
