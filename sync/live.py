@@ -192,7 +192,7 @@ class EmgTapStream:
         pk = fi + int(np.argmax(seg[fi: fi + self.search]))
         base = float(np.median(seg[: max(1, fi - self.guard)]))
         peak = float(seg[pk])
-        snr = np.sqrt(peak / max(base, np.finfo(float).tiny))
+        snr = float(np.sqrt(peak / base)) if base > 0 else np.inf
         post = seg[pk + self.post[0]: pk + self.post[1]]
         rise = peak - base
         post_ratio = (np.median(post) - base) / rise if post.size and rise > 0 else 0.0
