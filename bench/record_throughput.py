@@ -58,13 +58,20 @@ def thread_cpu(groups: dict[str, tuple[str, ...]]) -> dict[str, float]:
     """CPU seconds per group of thread-name prefixes (native ids mapped to names)."""
     by_id = {t.native_id: t.name for t in threading.enumerate()}
     out = {g: 0.0 for g in groups}
-    out["other (simulators, main)"] = 0.0
+    out[OTHER] = 0.0
+    out[NATIVE] = 0.0
     for th in psutil.Process().threads():
-        name = by_id.get(th.id, "")
-        group = next((g for g, prefixes in groups.items() if name.startswith(prefixes)),
-                     "other (simulators, main)")
+        if th.id not in by_id:  # threads started by C libraries, not by Python
+            out[NATIVE] += th.user_time + th.system_time
+            continue
+        name = by_id[th.id]
+        group = next((g for g, prefixes in groups.items() if name.startswith(prefixes)), OTHER)
         out[group] += th.user_time + th.system_time
     return out
+
+
+OTHER = "other Python threads (simulators, main)"
+NATIVE = "native threads (liblsl I/O, Blosc compression)"
 
 
 GROUPS = {"recorder: inlets": ("inlet:",), "recorder: writer": ("writer",),
@@ -115,12 +122,13 @@ def live(minutes: float, root: Path) -> None:
         if g.startswith("recorder"):
             rec_cpu += share
         print(f"  CPU {g:<48} {100 * share:6.1f} % of one core")
-    other = (cpu1["other (simulators, main)"] - cpu0["other (simulators, main)"]) / wall
-    print(f"  CPU {'other (simulators, main)':<48} {100 * other:6.1f} % of one core")
+    for g in (NATIVE, OTHER):
+        print(f"  CPU {g:<48} {100 * (cpu1[g] - cpu0[g]) / wall:6.1f} % of one core")
     total = (proc1.user + proc1.system - proc0.user - proc0.system) / wall
-    print(f"recorder CPU share (inlets+writer+encoder+discovery): {100 * rec_cpu:.1f} % of one "
-          f"core = {100 * rec_cpu / psutil.cpu_count():.1f} % of the machine; whole process "
-          f"{100 * total:.1f} % of one core")
+    print(f"recorder CPU share (its Python threads: inlets+writer+encoder+discovery): "
+          f"{100 * rec_cpu:.1f} % of one core = {100 * rec_cpu / psutil.cpu_count():.1f} % of "
+          f"the machine, plus its part of the native threads; whole process (recorder + "
+          f"simulated devices) {100 * total:.1f} % of one core")
 
 
 def writer_alone(seconds: float, root: Path) -> None:
