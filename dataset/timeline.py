@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mimicsync.sync.clock import fit_clock_offsets
+from mimicsync.sync.stream_maps import fit_offsets
 from mimicsync.sync.frame_times import frame_times
 
 if TYPE_CHECKING:
@@ -46,13 +46,16 @@ def timeline(rec: "Recording", stream_key: str) -> np.ndarray:
 
 
 def clock_corrected(time_stamps: np.ndarray, clock_offsets: np.ndarray) -> np.ndarray:
-    """Raw sender timestamps plus the fitted clock offset (a copy; raw stays untouched)."""
+    """Raw sender timestamps plus the fitted clock offset (a copy; raw stays untouched).
+
+    ``clock_offsets`` rows are ``[recorder time, offset]`` (docs/format.md); the fit is
+    made against the sender's clock, where the timestamps live (as pyxdf does).
+    """
     ts = np.asarray(time_stamps, dtype=float)
-    offs = np.asarray(clock_offsets, dtype=float).reshape(-1, 2)
-    offs = offs[np.all(np.isfinite(offs), axis=1)]
-    if ts.size == 0 or offs.shape[0] == 0:
+    fit = fit_offsets(clock_offsets)
+    if ts.size == 0 or fit is None:
         return ts.copy()
-    corrected, _ = fit_clock_offsets(offs[:, 0], offs[:, 1]).correct(ts)
+    corrected, _ = fit.correct(ts)
     return corrected
 
 

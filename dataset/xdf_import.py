@@ -76,15 +76,22 @@ def stream_meta(info: dict) -> StreamMeta:
 
 
 def clock_offsets(stream: dict) -> np.ndarray:
-    """``(m, 2)`` [time, offset]: ClockOffset chunks, else the footer's list."""
+    """``(m, 2)`` [recorder time, offset] from ClockOffset chunks, else the footer's list.
+
+    XDF's CollectionTime is on the *sender's* clock (LabRecorder writes ``now - offset``);
+    our files keep the recorder's time (docs/format.md), so the offset is added back.
+    """
     t, v = stream.get("clock_times") or [], stream.get("clock_values") or []
     if len(t):
-        return np.column_stack([np.asarray(t, float), np.asarray(v, float)])
-    try:
-        offs = stream["footer"]["info"]["clock_offsets"][0]["offset"]
-        return np.array([[float(o["time"][0]), float(o["value"][0])] for o in offs]).reshape(-1, 2)
-    except (KeyError, IndexError, TypeError):
-        return np.zeros((0, 2))
+        sender, offset = np.asarray(t, float), np.asarray(v, float)
+    else:
+        try:
+            offs = stream["footer"]["info"]["clock_offsets"][0]["offset"]
+        except (KeyError, IndexError, TypeError):
+            return np.zeros((0, 2))
+        sender = np.array([float(o["time"][0]) for o in offs])
+        offset = np.array([float(o["value"][0]) for o in offs])
+    return np.column_stack([sender + offset, offset]).reshape(-1, 2)
 
 
 def _header_utc(header: dict, fallback: Path) -> str:

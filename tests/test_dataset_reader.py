@@ -187,3 +187,14 @@ def test_truncated_and_corrupt_files_give_one_line_errors_with_recovery_hint(stu
         ds[row]
     assert "\n" not in str(e.value) and "mimicsync recover" in str(e.value)
     assert ds[row + 1]["depth"].shape == (120, 160)
+
+
+def test_clock_correction_uses_the_senders_clock_for_large_offsets():
+    """A device clock an hour off with 50 ppm drift: rows are [recorder time, offset]."""
+    from mimicsync.dataset.timeline import clock_corrected
+    a, b = 3600.0, 50e-6
+    sender_t = np.arange(0.0, 600.0, 5.0)  # sender clock when each offset was measured
+    offset = a + b * sender_t
+    rows = np.column_stack([sender_t + offset, offset])
+    ts = np.linspace(0.0, 600.0, 1001)  # sample timestamps on the sender's clock
+    np.testing.assert_allclose(clock_corrected(ts, rows), ts + a + b * ts, rtol=0, atol=1e-6)
