@@ -10,6 +10,7 @@ import pytest
 
 from mimicsync.acquisition.scenario import Scenario
 from mimicsync.dataset.events import Event
+from mimicsync.acquisition.face_renderer import TAP_APPROACH_S
 from mimicsync.protocols.console import ConsolePresenter
 from mimicsync.protocols.listeners import EventLog, RunListener
 from mimicsync.protocols.markers import decode_marker
@@ -250,12 +251,14 @@ def test_resume_refuses_another_plan_or_nothing_left() -> None:
 def test_simulated_participant_performs_the_cued_movements_and_taps() -> None:
     scenario = Scenario()
     runner, _, log = _runner()
-    runner.add_listener(ScenarioParticipant(scenario, reaction_s=0.25))
+    runner.add_listener(ScenarioParticipant(scenario, reaction_s=0.25, tap_delay_s=0.95))
     runner.run()
     performs = _of(log.events, "perform")
     assert [(m.start, m.end, m.movement) for m in scenario.movements] == [
         (pytest.approx(e.onset + 0.25), pytest.approx(e.onset + e.duration + 0.25), e.value) for e in performs]
-    assert [t.time for t in scenario.taps] == pytest.approx([e.onset + 0.25 for e in _of(log.events, "tap_cue")])
+    # the hand reaches the face after its approach, so the camera shows it coming
+    assert [t.time for t in scenario.taps] == pytest.approx([e.onset + 0.95 for e in _of(log.events, "tap_cue")])
+    assert ScenarioParticipant(scenario, tap_delay_s=0.1).tap_delay_s >= TAP_APPROACH_S
     assert [t.x_mm for t in scenario.taps] == [45.0, -45.0, 45.0, -45.0]
     assert scenario.movement_at(T0 + 15.5)[0] == "b"
 
