@@ -83,6 +83,16 @@ def print_summary(summary: dict, out=None) -> None:
                 else "irregular")
         print(f"{s['name'][:34]:<34} {s['type'][:12]:<12} {s['samples']:>9} {rate:>20} "
               f"{s['gaps']:>5} {s['disconnects']:>5}", file=out)
+    sy = summary.get("sync")
+    if sy:
+        print(f"sync: video offset {1000 * sy.get('offset_s', 0):+.2f} ms "
+              f"(± {sy.get('offset_sd_ms', float('nan')):.2f}), drift "
+              f"{sy.get('drift_ppm', 0):.1f} ppm, residual RMS "
+              f"{sy.get('residual_rms_ms', float('nan')):.1f} ms, confidence "
+              f"{sy.get('confidence', 0):.2f}" + ("  (forced)" if sy.get("forced") else ""),
+              file=out)
+    elif "sync" in summary:
+        print("sync: not synchronized yet (run `mimicsync sync FILE`)", file=out)
     v = summary.get("video")
     if v:
         print(f"video: {v['frames']} frames {v['width']}x{v['height']} at "

@@ -302,4 +302,6 @@ class Recording:
                             "width": int(self.f["video"].attrs["width"]),
                             "height": int(self.f["video"].attrs["height"])}
         out["events"] = len(self.f["events"]["onset"])
+        from mimicsync.sync.sync_store import summary as sync_summary
+        out["sync"] = sync_summary(self.f)  # None until `mimicsync sync` has run
         return out

@@ -51,6 +51,19 @@ def test_sync_prints_summary_writes_report_and_sync(sims, tmp_path, capsys):
         assert f["sync"].attrs["complete"] and not f["sync"].attrs["forced"]
 
 
+def test_info_shows_whether_and_how_a_recording_is_synchronized(sims, tmp_path, capsys):
+    path = _copy(sims, "taps", tmp_path)
+    assert main(["info", str(path)]) == 0
+    assert "sync: not synchronized yet" in capsys.readouterr().out
+    assert main(["sync", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(path)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("sync:"))
+    with h5py.File(path, "r") as f:
+        offset_ms = 1000 * float(f["sync"].attrs["offset_s"])
+    assert f"video offset {offset_ms:+.2f} ms" in line and "confidence" in line
+
+
 def test_dry_run_writes_nothing(sims, tmp_path, capsys):
     path = _copy(sims, "taps", tmp_path)
     before = _sha(path)
