@@ -25,6 +25,7 @@ def write_sidecar(h5_path: Path) -> Path:
     if "video" in summary:
         side["video"] = summary["video"]
     side["events"] = summary["events"]
+    side["sync"] = summary.get("sync")
     side["software"] = prov.get("software", {})
     side["devices"] = prov.get("devices", {})
     out = h5_path.with_name(h5_path.name[: -len(".h5")] + ".json")

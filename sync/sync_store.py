@@ -129,6 +129,10 @@ def write_sync(path: str | Path, result: "SyncResult", *, forced: bool = False) 
         if old:
             del f[old]
         f.flush()
+    sidecar = Path(path).with_suffix(".json")
+    if sidecar.exists():  # a recording in a study tree: keep its summary current
+        from mimicsync.dataset.sidecar import write_sidecar
+        write_sidecar(Path(path))
 
 
 def sync_group(f: h5py.File) -> h5py.Group | None:

@@ -124,3 +124,13 @@ def test_low_confidence_refused_unless_forced(sims, tmp_path, capsys):
     assert "forced:" in capsys.readouterr().out
     with h5py.File(path, "r") as f:
         assert f["sync"].attrs["forced"]
+
+
+def test_sync_updates_the_sidecar_of_a_recording(sims, tmp_path, capsys):
+    import json
+    path = _copy(sims, "taps", tmp_path)
+    from mimicsync.dataset.sidecar import write_sidecar
+    side = write_sidecar(path)
+    assert json.loads(side.read_text())["sync"] is None
+    assert main(["sync", str(path)]) == 0
+    assert json.loads(side.read_text())["sync"]["confidence"] > 0
