@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from mimicsync.acquisition.camera import Camera
 from mimicsync.acquisition.scenario import Scenario, Trigger
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
@@ -170,15 +172,44 @@ def setup_from_provenance(provenance: Mapping[str, Any]) -> DeviceSetup:
 
 
 class SimulatedTriggerBox(RunListener):
-    """The lab's trigger box: a pulse (amplifier trigger channel + LED in the video) at the
-    start of every tap block, so simulated sessions carry both sync cues the lab uses."""
+    """The lab's trigger box: pulses on the amplifier trigger channel and the LED in the video.
 
-    def __init__(self, scenario: Scenario) -> None:
+    One pulse at the start of every tap block, plus a pulse train at irregular intervals
+    (``mean_interval_s`` × 0.7–1.3, so no whole-period shift fits as well) through the
+    run: video events are only known to a frame (33 ms), and many of them at random frame
+    phases are what brings the alignment to about a millisecond (docs/sync.md).
+    ``mean_interval_s=0`` keeps the tap-block pulses only.
+    """
+
+    LOOKAHEAD_S = 3.0
+    MIN_GAP_S = 0.4
+
+    def __init__(self, scenario: Scenario, mean_interval_s: float = 1.0, seed: int = 0) -> None:
         self.scenario = scenario
+        self.mean_interval_s = mean_interval_s
+        self._rng = np.random.default_rng(seed)
+        self._next: float | None = None
+        self._ended = False
 
     def on_event(self, event: Event) -> None:
         if event.trial_type == ev.TAP_INSTRUCTION:
-            self.scenario.add_trigger(Trigger(event.onset + 0.2))
+            self._pulse(event.onset + 0.2, 0.1)
+        if event.trial_type == ev.RUN_END:
+            self._ended = True
+        if self.mean_interval_s > 0 and not self._ended:
+            self._extend_train(event.onset + self.LOOKAHEAD_S)
+
+    def _extend_train(self, until: float) -> None:
+        if self._next is None:
+            self._next = until - self.LOOKAHEAD_S + self._rng.uniform(0.5, 1.5)
+        while self._next < until:
+            self._pulse(self._next, float(self._rng.uniform(0.08, 0.15)))
+            self._next += self.mean_interval_s * float(self._rng.uniform(0.7, 1.3))
+
+    def _pulse(self, t: float, width: float) -> None:
+        """Pulses closer than MIN_GAP_S would merge on the trigger line: keep them apart."""
+        if not self.scenario.triggers_between(t - self.MIN_GAP_S, t + width + self.MIN_GAP_S):
+            self.scenario.add_trigger(Trigger(t, width))
 
 
 def simulated_participant(scenario: Scenario) -> list[RunListener]:

@@ -6,11 +6,13 @@ import io
 import logging
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 
 from mimicsync.acquisition.scenario import Scenario
 from mimicsync.dataset.events import Event
 from mimicsync.acquisition.face_renderer import TAP_APPROACH_S
+from mimicsync.protocols.device_setup import SimulatedTriggerBox
 from mimicsync.protocols.console import ConsolePresenter
 from mimicsync.protocols.listeners import EventLog, RunListener
 from mimicsync.protocols.markers import decode_marker
@@ -320,3 +322,20 @@ def test_late_wakeups_and_slow_listeners_do_not_make_the_schedule_drift() -> Non
     runner.run()
     late = [e.onset - T0 - t for e, (_, _, t, _) in zip(log.events, NORMAL)]
     assert len(log.events) == len(NORMAL) and max(late) < 0.035 and min(late) >= 0
+
+
+def test_simulated_trigger_box_pulses_irregularly_through_the_run() -> None:
+    from mimicsync.protocols.device_setup import simulated_participant
+    scenario = Scenario()
+    runner, _, log = _runner()
+    for listener in simulated_participant(scenario):
+        runner.add_listener(listener)
+    runner.run()
+    start, end = log.events[0].onset, log.events[-1].onset
+    starts = np.array([t.time for t in scenario.triggers])
+    train = starts[(starts > start + 0.5) & (starts < end)]
+    gaps = np.diff(train)
+    assert len(train) > 0.6 * (end - start)  # about one a second
+    assert gaps.min() > 0.4 and gaps.max() < 2.7  # never merged; a skipped one at most
+    assert np.std(gaps) > 0.05  # irregular: no whole-period shift fits as well
+    assert starts.max() < end + SimulatedTriggerBox.LOOKAHEAD_S + 1.5  # stops with the run
