@@ -32,10 +32,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import psutil  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mimicsync.gui.app import AppOptions, MainWindow  # noqa: E402
+from mimicsync.gui.event_loop import run_for, wait_until  # noqa: E402
 from mimicsync.gui.recording import IDLE, RECORDING  # noqa: E402
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -60,18 +60,6 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
-def run_loop(seconds: float) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-
-
-def wait_for(cond, timeout: float, what: str) -> None:
-    t_end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > t_end:
-            raise SystemExit(f"bench: timed out waiting for {what}")
-        run_loop(0.1)
 
 
 def measure(w: MainWindow, seconds: float, label: str) -> dict[str, float]:
@@ -79,7 +67,7 @@ def measure(w: MainWindow, seconds: float, label: str) -> dict[str, float]:
     v0, t0r, c0 = mv.video.redraws, mv.traces.redraws, thread_cpu()
     p0 = w.devices.preview.count
     wall0 = time.monotonic()
-    run_loop(seconds)
+    run_for(seconds)
     wall = time.monotonic() - wall0
     c1 = thread_cpu()
     video_fps = (mv.video.redraws - v0) / wall
@@ -124,11 +112,11 @@ def main() -> int:
         w.resize(1600, 1000)
         w.show()
         w.tabs.setCurrentWidget(w.monitor_view)
-        wait_for(lambda: w.devices.streamer is not None, 20, "the camera")
-        wait_for(lambda: s.streams.row_of(emg) >= 0, 20, f"stream {emg}")
+        wait_until(lambda: w.devices.streamer is not None, 20, "the camera")
+        wait_until(lambda: s.streams.row_of(emg) >= 0, 20, f"stream {emg}")
         s.streams.select(lambda e: e.name == emg, required=True)
-        wait_for(lambda: any(v.samples > 4096 for v in w.monitor.snapshot()), 20, "sEMG data")
-        run_loop(3.0)  # settle: quality estimates, autoscale
+        wait_until(lambda: any(v.samples > 4096 for v in w.monitor.snapshot()), 20, "sEMG data")
+        run_for(3.0)  # settle: quality estimates, autoscale
         print(f"machine: {psutil.cpu_count()} cores; sEMG {emg}: 64 ch at 4096 Hz from a separate "
               f"process; camera 1280x720 colour+depth at 30 fps in this process; window 1600x1000 "
               f"({os.environ.get('QT_QPA_PLATFORM')})")
@@ -136,13 +124,13 @@ def main() -> int:
         if args.no_live_taps:
             w.monitor.start_taps = lambda fps=30.0: False
         assert w.start_recording(), "the form did not validate"
-        wait_for(lambda: w.controller.state == RECORDING, 30, "the recording")
+        wait_until(lambda: w.controller.state == RECORDING, 30, "the recording")
         w.tabs.setCurrentWidget(w.monitor_view)
-        run_loop(2.0)
+        run_for(2.0)
         measure(w, args.seconds, "recording" + (" (no live taps)" if args.no_live_taps
                                                  else " (with live tap detection)"))
         w.controller.stop("bench done")
-        wait_for(lambda: w.controller.state == IDLE, 60, "the recording to finish")
+        wait_until(lambda: w.controller.state == IDLE, 60, "the recording to finish")
         print(f"recorded: {w.controller.final_path} (removed after the run)")
     finally:
         w.close()

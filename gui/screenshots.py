@@ -14,28 +14,15 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from mimicsync.gui.app import AppOptions, MainWindow
+from mimicsync.gui.event_loop import run_for, wait_until
 from mimicsync.gui.recording import IDLE, RECORDING
 
 
-def _run(seconds: float) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(int(seconds * 1000), loop.quit)
-    loop.exec()
-
-
-def _until(cond, timeout: float, what: str) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise SystemExit(f"screenshots: timed out waiting for {what}")
-        _run(0.05)
 
 
 def take(out: Path) -> list[Path]:
@@ -59,40 +46,40 @@ def _take(root: Path, out: Path) -> list[Path]:
     s.participant.setText("07")
     s.session.setText("01")
     s.acq.setText("S")
-    _until(lambda: s.protocol.findData("functional") >= 0, 10, "the protocol list")
+    wait_until(lambda: s.protocol.findData("functional") >= 0, 10, "the protocol list")
     s.protocol.setCurrentIndex(s.protocol.findData("functional"))
     s.language.setCurrentIndex(s.language.findData("de"))
     s.consent_data.setChecked(True)
     s.camera.setCurrentIndex(s.camera.findData("sim"))
     s.simulated.setChecked(True)
-    _until(lambda: w.devices.lab is not None and w.devices.streamer is not None, 20, "the lab")
+    wait_until(lambda: w.devices.lab is not None and w.devices.streamer is not None, 20, "the lab")
     emg = w.devices.lab.emg.name
-    _until(lambda: any(e.name == emg for e in s.streams.selected_entries()), 20, "the sEMG stream")
-    _run(2.0)
+    wait_until(lambda: any(e.name == emg for e in s.streams.selected_entries()), 20, "the sEMG stream")
+    run_for(2.0)
     shots = [out / "setup.png"]
     w.grab().save(str(shots[-1]))
 
     w.tabs.setCurrentWidget(w.monitor_view)
-    _run(7.0)  # quality needs a few seconds of data
+    run_for(7.0)  # quality needs a few seconds of data
     assert w.start_recording(), "setup did not validate"
-    _until(lambda: w.controller.state == RECORDING, 30, "the recording")
+    wait_until(lambda: w.controller.state == RECORDING, 30, "the recording")
     w.cue.resize(1280, 720)
     w.cue.show()
     panel = w.monitor_view.protocol
-    _until(lambda: "HOLD" in panel.now.text() and "Stirn" in panel.now.text(), 60,
+    wait_until(lambda: "HOLD" in panel.now.text() and "Stirn" in panel.now.text(), 60,
            "the forehead movement")
-    _run(2.0)  # the movement shows in video and traces
+    run_for(2.0)  # the movement shows in video and traces
     shots.append(out / "monitor-recording.png")
     w.grab().save(str(shots[-1]))
-    _until(lambda: w.cue.countdown.text() == "2" and "Bereit" in w.cue.phase.text(), 30,
+    wait_until(lambda: w.cue.countdown.text() == "2" and "Bereit" in w.cue.phase.text(), 30,
            "a countdown")
     shots.append(out / "participant-cue.png")
     w.cue.grab().save(str(shots[-1]))
 
     w.controller.session.abort()  # as the Abort button; then Stop does not need to ask
-    _until(lambda: not w.protocol_running(), 10, "the protocol to end")
+    wait_until(lambda: not w.protocol_running(), 10, "the protocol to end")
     w.toggle_recording()
-    _until(lambda: w.controller.state == IDLE, 60, "the recording to finish")
+    wait_until(lambda: w.controller.state == IDLE, 60, "the recording to finish")
     w.close()
     return shots
 
