@@ -49,3 +49,9 @@ def worker_read(i: int) -> tuple[int, float, int, int]:
     import os
     item = _WORKER_DATASET[i]
     return i, float(item["emg"].sum()), int(item["frame"].sum()), os.getpid()
+
+
+def worker_main(ds, indices: list[int], out) -> None:
+    """A worker process that reads its share of the items (like one DataLoader worker)."""
+    worker_init(ds)
+    out.put([worker_read(i) for i in indices])

@@ -12,7 +12,7 @@ import pytest
 from mimicsync.dataset import FrameDataset, Study, WindowSpec
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.simulated import write_simulated_recording
-from dataset_helpers import worker_init, worker_read  # importable by spawned workers
+from dataset_helpers import worker_main  # importable by spawned workers
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
@@ -28,10 +28,17 @@ def test_workers_read_the_same_items_as_the_parent(dataset, method):
     idx = list(np.random.default_rng(1).permutation(len(dataset))[:60])
     expected = {i: (float(dataset[i]["emg"].sum()), int(dataset[i]["frame"].sum())) for i in idx}
     assert dataset._open  # the parent has files open: workers must not reuse those handles
-    with mp.get_context(method).Pool(3, initializer=worker_init, initargs=(dataset,)) as pool:
-        got = pool.map(worker_read, idx, chunksize=4)
+    ctx = mp.get_context(method)
+    out = ctx.Queue()
+    workers = [ctx.Process(target=worker_main, args=(dataset, idx[k::3], out)) for k in range(3)]
+    for w in workers:
+        w.start()
+    got = [row for _ in workers for row in out.get(timeout=120)]
+    for w in workers:
+        w.join(timeout=30)
+        assert w.exitcode == 0
     assert {i: (e, f) for i, e, f, _ in got} == expected
-    assert len({pid for *_, pid in got}) >= 2
+    assert len({pid for *_, pid in got}) == 3  # three processes, each with its own handles
     dataset.close()
 
 

@@ -167,11 +167,20 @@ def test_final_name_taken_during_recording_keeps_new_data_in_part(tmp_path, outl
     assert rec.part_path.exists() and rec.part_path.stat().st_size > 1000
 
 
-def test_low_disk_stops_cleanly_and_keeps_the_file(tmp_path, outlet_factory):
+def test_low_disk_stops_cleanly_and_keeps_the_file(tmp_path, outlet_factory, monkeypatch):
+    """The disk 'fills' as the recording grows (a real disk cannot be filled here, and its
+    free space moves with other programs): free = 3 MB above the limit minus our files."""
     import shutil
     emg = outlet_factory(channels=64, srate=4096.0, chunk=64)
-    free = shutil.disk_usage(tmp_path).free
-    rec = Recorder(_config(tmp_path, emg.name, min_free_bytes=free - 2_000_000))
+    limit, budget = 1 << 30, 3_000_000
+    real_usage = shutil.disk_usage
+
+    def filling_disk(path):
+        ours = sum(p.stat().st_size for p in tmp_path.rglob("*.h5*") if p.is_file())
+        return real_usage(path)._replace(free=limit + budget - ours)
+
+    monkeypatch.setattr(shutil, "disk_usage", filling_disk)
+    rec = Recorder(_config(tmp_path, emg.name, min_free_bytes=limit))
     rec.start()
     deadline = time.monotonic() + 30
     while not rec.stop_requested and time.monotonic() < deadline:
