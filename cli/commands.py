@@ -298,8 +298,18 @@ def demo(args: argparse.Namespace) -> int:
           + ("" if args.no_camera else f" and {args.width}x{args.height} video")
           + f" following {block.describe()}", file=sys.stderr)
     options = RecordOptions(operator="demo", on_started=_started, controls=_operator_controls)
-    record_visit(args.root, [block], options, on_result=lambda b, r: _result(b, r, args.root))
-    return 0
+    recorded: list[Path] = []
+
+    def on_result(b: PreparedBlock, r: SessionResult) -> None:
+        _result(b, r, args.root)
+        recorded.append(r.path)
+
+    record_visit(args.root, [block], options, on_result=on_result)
+    if args.no_camera or not recorded:
+        return 0
+    # the operator leaves with a synchronized, verified session: align video and sEMG now
+    from mimicsync.cli.sync_commands import sync_file
+    return sync_file(recorded[-1], debug=args.debug)
 
 
 def plan_cmd(args: argparse.Namespace) -> int:

@@ -48,45 +48,58 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from mimicsync.sync.match import SyncRefused
-    from mimicsync.sync.report import summary_lines, write_png
-    from mimicsync.sync.session_sync import SyncError, SyncParams, synchronize
-    from mimicsync.sync.sync_store import write_sync
+    from mimicsync.sync.session_sync import SyncParams
 
     params = SyncParams(emg_stream=args.emg_stream, led_box=args.led_box,
                         face_box=args.face_box)
     if args.min_confidence is not None:
         params = replace(params, events=replace(params.events,
                                                 min_confidence=args.min_confidence))
+    return sync_file(args.file, params, force=args.force, report=args.report,
+                     dry_run=args.dry_run, debug=getattr(args, "debug", False))
+
+
+def sync_file(path: Path, params=None, *, force: bool = False, report: Path | None = None,
+              dry_run: bool = False, debug: bool = False) -> int:
+    """Synchronize one recording, print the summary, store ``/sync``; the exit code.
+
+    Shared by ``mimicsync sync`` and ``mimicsync demo`` (which ends with a synced file).
+    """
+    from mimicsync.sync.match import SyncRefused
+    from mimicsync.sync.report import summary_lines, write_png
+    from mimicsync.sync.session_sync import SyncError, SyncParams, synchronize
+    from mimicsync.sync.sync_store import write_sync
+
+    path = Path(path)
     try:
-        result = synchronize(args.file, params, force=args.force)
+        result = synchronize(path, params or SyncParams(), force=force)
     except SyncError as e:
-        return _fail(args, e, str(e), EXIT_BAD_INPUT)
+        return _fail(debug, e, str(e), EXIT_BAD_INPUT)
     except SyncRefused as e:
         partial = getattr(e, "sync_result", None)
-        if args.report is not None and partial is not None:  # show what was found
-            print(f"report of the refused fit: {write_png(partial, args.report)}")
-        return _fail(args, e, f"sync refused: {e.reason}; {args.file.name} is unchanged",
+        if report is not None and partial is not None:  # show what was found
+            print(f"report of the refused fit: {write_png(partial, report)}")
+        return _fail(debug, e, f"sync refused: {e.reason}; {path.name} is unchanged",
                      EXIT_REFUSED)
     for line in summary_lines(result):
         print(line)
-    if args.report is not None:
-        print(f"  report: {write_png(result, args.report)}")
-    if args.dry_run:
+    if report is not None:
+        print(f"  report: {write_png(result, report)}")
+    if dry_run:
         print("  dry run: nothing written")
         return 0
     try:
-        write_sync(args.file, result, forced=args.force)
+        write_sync(path, result, forced=force)
     except OSError as e:
-        return _fail(args, e, f"file: {args.file} could not be written ({e}); check that it "
-                              "is not open in another program and that the disk has space",
+        return _fail(debug, e, f"file: {path} could not be written ({e}); check that it "
+                               "is not open in another program and that the disk has space",
                      EXIT_BAD_INPUT)
-    print(f"  written: {args.file}:/sync")
+    print(f"  written: {path}:/sync")
     return 0
 
 
-def _fail(args: argparse.Namespace, exc: BaseException, message: str, code: int) -> int:
-    if getattr(args, "debug", False):
+def _fail(debug: bool, exc: BaseException, message: str, code: int) -> int:
+    if debug:
         raise exc
     print(f"mimicsync: error: {message}", file=sys.stderr)
     return code

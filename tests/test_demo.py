@@ -30,5 +30,9 @@ def test_demo_records_emg_video_and_markers_and_prints_a_summary(tmp_path):
         labels = rec.stream(next(k for k, s in summary["streams"].items()
                                  if s["type"] == "EMG")).channel_labels
         assert len(labels) == 64 and "Zyg_L1" in labels and "E24" in labels and "TRIG" in labels
-    for needle in ("samples", "4096", "video:", "dropped frames: 0", "size:"):
+        # the demo ends synchronized: video onto the sEMG timeline, stored in /sync
+        sy = rec.summary()["sync"]
+        assert sy is not None and sy["confidence"] >= 0.5 and sy["events_used"] >= 4
+    for needle in ("samples", "4096", "video:", "dropped frames: 0", "size:", "video offset:",
+                   "written:"):
         assert needle in out.stdout
