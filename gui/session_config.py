@@ -98,7 +98,7 @@ def build_session(form: SessionForm, streams: list[StreamSelector], require: lis
     """Config and plan of one recording (reads protocol files and the earlier session)."""
     rid = form.recording_id()
     setup = device_setup(form, streams, require, streamer, lab_emg_source_id)
-    attrs: dict[str, Any] = {"setup": json.dumps(setup.to_dict(), sort_keys=True)}
+    attrs: dict[str, Any] = {"setup": setup.to_attr()}
     plan, earlier, language, notes = None, None, form.language, []
     if form.protocol:
         earlier = find_earlier_plan(form.root_path, rid) if repeat_earlier else None

@@ -12,6 +12,7 @@ sEMG perform exactly what is cued.
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,19 @@ class DeviceSetup:
         if self.camera_serial is None:
             del d["camera_serial"]
         return d
+
+    def to_attr(self) -> str:
+        """The recording's ``setup`` root attribute (docs/format.md); read by :meth:`from_attr`."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_attr(cls, text: str, where: str = "setup") -> "DeviceSetup":
+        """Parse a stored ``setup`` attribute; bad JSON is a :class:`SetupError` too."""
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SetupError(f"{where}: not JSON ({e})") from None
+        return cls.from_dict(d, where=where)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "devices") -> "DeviceSetup":

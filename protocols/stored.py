@@ -133,9 +133,9 @@ def read_earlier(path: Path | str) -> Earlier:
                                f"`mimicsync recover {path}` first")
         a = rec.attrs
         try:
-            setup = DeviceSetup.from_dict(json.loads(a["setup"]), where=f"{path.name}: setup") \
+            setup = DeviceSetup.from_attr(a["setup"], where=f"{path.name}: setup") \
                 if "setup" in a else setup_from_provenance(rec.provenance)
-        except (SetupError, json.JSONDecodeError) as e:
+        except SetupError as e:
             raise EarlierError(f"{path.name}: its stored device setup is unreadable ({e})") from None
         camera = None
         if rec.has_video:

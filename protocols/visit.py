@@ -127,7 +127,7 @@ def record_block(root: Path, block: PreparedBlock, options: RecordOptions | None
     devices = open_devices(block.setup, script=script)
     devices.start()
     try:
-        attrs: dict[str, Any] = {**block.attrs, "setup": json.dumps(block.setup.to_dict(), sort_keys=True)}
+        attrs: dict[str, Any] = {**block.attrs, "setup": block.setup.to_attr()}
         if block.check is not None:
             diffs = block.check(devices)
             earlier = attrs.get("like") or attrs.get("resumes") or "the earlier recording"
