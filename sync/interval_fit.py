@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from mimicsync.sync import linear_map
 from mimicsync.sync.robust import line_fit
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -67,12 +68,10 @@ class IntervalFit:
     ess: float  # effective sample size of the final importance sample
 
     def to_video(self, t_emg: np.ndarray | float) -> np.ndarray:
-        t = np.asarray(t_emg, dtype=float)
-        return t + self.offset_s + self.drift_ppm * 1e-6 * (t - self.t_ref)
+        return linear_map.forward(t_emg, self.offset_s, self.drift_ppm, self.t_ref)
 
     def to_emg(self, t_video: np.ndarray | float) -> np.ndarray:
-        d = self.drift_ppm * 1e-6
-        return (np.asarray(t_video, dtype=float) - self.offset_s + d * self.t_ref) / (1.0 + d)
+        return linear_map.inverse(t_video, self.offset_s, self.drift_ppm, self.t_ref)
 
 
 def _loglik(r: np.ndarray, h: np.ndarray, s: np.ndarray, out_logp: float, in_logw: float) -> np.ndarray:

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mimicsync.sync import linear_map
+
 from mimicsync.sync.robust import line_fit
 
 ADVICE = "tap the electrode area 3 times at the start and at the end of the recording and re-run"
@@ -66,13 +68,11 @@ class Match:
 
     def to_b(self, t_a: np.ndarray | float) -> np.ndarray:
         """Times on a's clock expressed on b's clock."""
-        t_a = np.asarray(t_a, dtype=float)
-        return t_a + self.offset_s + self.drift_ppm * 1e-6 * (t_a - self.t_ref)
+        return linear_map.forward(t_a, self.offset_s, self.drift_ppm, self.t_ref)
 
     def to_a(self, t_b: np.ndarray | float) -> np.ndarray:
         """Times on b's clock expressed on a's clock (inverse of :meth:`to_b`)."""
-        d = self.drift_ppm * 1e-6
-        return (np.asarray(t_b, dtype=float) - self.offset_s + d * self.t_ref) / (1.0 + d)
+        return linear_map.inverse(t_b, self.offset_s, self.drift_ppm, self.t_ref)
 
 
 class SyncRefused(Exception):
