@@ -3,8 +3,17 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# System libraries: pyrealsense2 needs libusb; Qt (offscreen) needs GL/EGL, fonts, xkbcommon, dbus.
-SYSTEM_LIBS := libusb-1.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+# System libraries: pyrealsense2 needs libusb; Qt needs GL/EGL, fonts, xkbcommon, dbus;
+# Qt 6's xcb platform plugin (a real display) loads the X11/xcb libraries of XCB_LIBS
+# (`ldd .venv/lib/python3*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so` and
+# Qt's "Qt for X11 Requirements"); the GUI test on a real X server needs Xvfb and a
+# small window manager (openbox: full screen, maximise and close as on a desktop).
+XCB_LIBS := libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
+	libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 \
+	libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxcb-glx0 \
+	libxkbcommon-x11-0 libxrender1
+SYSTEM_LIBS := libusb-1.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 \
+	$(XCB_LIBS) xvfb openbox
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup system-deps bench clean
@@ -12,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: $(STAMP)
 	$(BIN)/mimicsync demo
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 setup: $(STAMP)

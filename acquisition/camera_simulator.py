@@ -26,6 +26,7 @@ import pylsl
 from mimicsync.acquisition.camera import CameraError, CameraInfo, Frame
 from mimicsync.acquisition.face_renderer import FaceRenderer, pinhole_fx
 from mimicsync.acquisition.scenario import Scenario
+from mimicsync.acquisition.throttled_log import CountedWarning
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class SimulatedCamera:
                                  else float(clock_rng.uniform(-20.0, 20.0)))
         self.t_start: float | None = None
         self.dropped: list[int] = []  # device indices the host never saw (grows while running)
+        self._lag_warning = CountedWarning(
+            log, f"simulated camera: host more than {MAX_LAG_S:g} s behind, frames lost")
         self._renderer: FaceRenderer | None = None
         self._pending: tuple[int, float, float] | None = None  # (n, arrival, host_time)
         self._next_n = 0
@@ -156,6 +159,7 @@ class SimulatedCamera:
     def stop(self) -> None:
         self._renderer = None
         self._pending = None
+        self._lag_warning.flush()
 
     # -- internals --------------------------------------------------------------------
     def _next_delivery(self) -> tuple[int, float, float]:
@@ -171,7 +175,7 @@ class SimulatedCamera:
             arrival = t_n + self.latency_s + jitter
             if self.realtime and not lost and pylsl.local_clock() - arrival > MAX_LAG_S:
                 lost = True
-                log.warning("simulated camera: host %.1f s behind, frame %d lost", MAX_LAG_S, n)
+                self._lag_warning.add()
             if lost:
                 self.dropped.append(n)
                 continue

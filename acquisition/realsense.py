@@ -24,6 +24,7 @@ import numpy as np
 import pylsl
 
 from mimicsync.acquisition.camera import CameraError, CameraInfo, Frame
+from mimicsync.acquisition.throttled_log import CountedWarning
 
 try:
     import pyrealsense2 as rs
@@ -160,6 +161,8 @@ class RealSenseCamera:
         self.queue_size = queue_size
         self.timestamp_domain: str | None = None
         self.discarded = 0  # frames thrown away because the reader fell behind
+        self._discard_warning = CountedWarning(
+            log, "RealSense reader is behind; oldest frames discarded")
         self._device = device
         self._ctx: Any = None
         self._pipe: Any = None
@@ -225,6 +228,7 @@ class RealSenseCamera:
 
     def stop(self) -> None:
         self._stop.set()
+        self._discard_warning.flush()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
             self._thread = None
@@ -263,8 +267,7 @@ class RealSenseCamera:
             except queue.Empty:
                 pass
             self.discarded += 1
-            if self.discarded == 1:
-                log.warning("RealSense reader is behind; discarding the oldest frames")
+            self._discard_warning.add()
             self._frames.put_nowait(p)
 
     def _to_frame(self, p: _Pending) -> Frame:

@@ -165,6 +165,11 @@ class Recorder:
         self.frames_written = 0
         self.events_written = 0
         self.encoder_dropped = 0
+        # frames the camera lost during this recording (device-index gaps between frames
+        # that reached the recorder), not since the camera started: a shared camera (the
+        # GUI's preview) runs long before and after a recording
+        self.camera_dropped = 0
+        self._last_device_index: int | None = None
         self._free = 0
         self._created_dirs: list[Path] = []
         self._owns_camera = True
@@ -373,6 +378,9 @@ class Recorder:
         self.add_events([Event(pylsl.local_clock(), 0.0, "annotation", text)])
 
     def _on_frame(self, frame: Frame) -> None:
+        last, self._last_device_index = self._last_device_index, frame.device_index
+        if last is not None and frame.device_index > last + 1:
+            self.camera_dropped += frame.device_index - last - 1
         try:
             self._frames.put_nowait(frame)
         except queue.Full:  # 10 s of backlog: the machine cannot keep up
@@ -596,6 +604,6 @@ class Recorder:
             elapsed_s=pylsl.local_clock() - self.start_lsl if self.start_lsl else 0.0,
             path=str(path), file_bytes=size, free_bytes=self._free, streams=streams,
             frames=self.frames_written,
-            dropped_frames=(self.camera.dropped if self.camera else 0) + self.encoder_dropped,
+            dropped_frames=self.camera_dropped + self.encoder_dropped,
             encoder_backlog=self._frames.qsize(), events=self.events_written,
             stop_reason=self.stop_reason, errors=errors)

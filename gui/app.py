@@ -20,8 +20,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QMainWindow, QMessageBox, QPushButton, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QMainWindow, QMessageBox, QPushButton, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from mimicsync.acquisition.live_monitor import LiveMonitor
 from mimicsync.acquisition.stream_watch import StreamWatcher
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         self.dismiss.setFixedWidth(28)
         self.dismiss.hide()
         self.messages = QListWidget()
-        self.messages.setMaximumHeight(90)
+        self.messages.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 8)
 
         bar = QHBoxLayout()
         bar.addWidget(self.record)
@@ -113,10 +113,15 @@ class MainWindow(QMainWindow):
         banner = QHBoxLayout()
         banner.addWidget(self.banner, 1)
         banner.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignTop)
+        # The messages keep four lines under the tabs; every other pixel (a maximised
+        # window) goes to the tabs, so traces and video grow instead of an empty band.
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tabs)
         split.addWidget(self.messages)
         split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setCollapsible(0, False)
+        split.setSizes([10_000, self.fontMetrics().lineSpacing() * 4 + 10])
         central = QWidget()
         v = QVBoxLayout(central)
         v.addLayout(bar)
@@ -128,6 +133,10 @@ class MainWindow(QMainWindow):
         self.note.returnPressed.connect(self.add_note)
         self.note_button.clicked.connect(self.add_note)
         self.cue_button.toggled.connect(self._toggle_cue)
+        self.cue.closed.connect(self._cue_closed)
+        app = QApplication.instance()
+        app.screenAdded.connect(self._screens_changed)
+        app.screenRemoved.connect(self._screens_changed)
         self.dismiss.clicked.connect(self.clear_error)
         self.setup.devices_requested.connect(self._devices_requested)
         self.setup.streams.selection_changed.connect(self._sync_monitor)
@@ -383,9 +392,28 @@ class MainWindow(QMainWindow):
 
     def _toggle_cue(self, on: bool) -> None:
         if on:
-            self.cue.present(self.setup.screen.currentData() or 0, self.setup.fullscreen.isChecked())
+            full = self.cue.present(self.setup.screen.currentData() or 0,
+                                    self.setup.fullscreen.isChecked(), self.screen())
+            if self.setup.fullscreen.isChecked() and not full:
+                self.say("participant screen: a window on this screen (full screen only on a "
+                         "second screen; Escape closes it, F11 toggles full screen)")
         else:
             self.cue.hide()
+
+    def _cue_closed(self) -> None:
+        """Closed by its X or Escape: the toggle follows, so the next click opens it."""
+        self.cue_button.blockSignals(True)
+        self.cue_button.setChecked(False)
+        self.cue_button.blockSignals(False)
+
+    def _screens_changed(self, *_args) -> None:
+        """An external screen came or went: the participant window must not end up
+        full screen over the operator's window."""
+        self.setup.refresh_screens()
+        if self.cue.isVisible() and self.cue.isFullScreen() and self.cue.screen() is self.screen():
+            self.cue.leave_full_screen()
+            self.say("participant screen disconnected: the participant window is a normal "
+                     "window now")
 
     # -- closing --------------------------------------------------------------------------
     def ask(self, title: str, text: str) -> bool:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class _Relay(QObject):
     def _finish(self, cb: Callable[[Any], None] | None, value: Any) -> None:
         with _lock:
             _alive.discard(self)
-        if cb is not None:
+        owner = getattr(cb, "__self__", None)  # a widget's method: the window may be closed
+        if cb is not None and (not isinstance(owner, QObject) or shiboken6.isValid(owner)):
             cb(value)
 
 

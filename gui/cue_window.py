@@ -1,15 +1,19 @@
 """The participant's window: what to do now, in their language, with the countdown.
 
-A separate top-level window, full screen on the screen the operator chose (usually a
-second monitor facing the participant), so the operator's screen with traces and
-quality never distracts the participant. It shows only the protocol's own texts
-(English or German), its media image if the step has one, and big countdown digits.
+A separate top-level window, full screen on a second monitor facing the participant,
+so the operator's screen with traces and quality never distracts the participant. Most
+labs run one laptop with an external screen that is not always connected: on the
+operator's own screen the window never goes full screen (it would hide the operator
+window); it opens as a normal window beside it. Escape leaves full screen, and closes
+a normal window; F11 or a double click toggles full screen; ``closed`` tells the app
+(to untick its toggle) however the window was closed. It shows only the protocol's own
+texts (English or German), its media image if the step has one, and big countdown digits.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette, QPixmap
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QGuiApplication, QKeyEvent, QPalette, QPixmap, QScreen
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from mimicsync.dataset.events import Event
@@ -30,7 +34,33 @@ PHASE_COLOR = {"hold": "#3ddc84", "tap": "#ffb300", "relax": "#9fb3c8", "ready":
                "": "#ffffff"}
 
 
+def participant_screen(screen_index: int, operator: QScreen | None) -> tuple[QScreen, bool]:
+    """The screen for the participant's window and whether full screen is allowed there.
+
+    Full screen only on a screen other than the operator's; a chosen screen that is
+    not connected (any more) falls back to the operator's one, windowed.
+    """
+    screens = QGuiApplication.screens()
+    screen = screens[screen_index] if 0 <= screen_index < len(screens) else (operator or screens[0])
+    return screen, len(screens) > 1 and screen is not operator
+
+
+def windowed_geometry(screen: QRect, operator_shares_it: bool) -> QRect:
+    """Where the windowed participant window goes: the right part of a shared screen (the
+    operator window keeps its controls on the left), else centred at up to 1280x720."""
+    if operator_shares_it:
+        w, h = min(960, screen.width() // 2), min(600, screen.height() * 2 // 3)
+        return QRect(screen.right() - w - 20, screen.top() + 60, w, h)
+    w, h = min(1280, screen.width()), min(720, screen.height())
+    return QRect(screen.left() + (screen.width() - w) // 2,
+                 screen.top() + (screen.height() - h) // 2, w, h)
+
+
 class CueWindow(QWidget):
+    """``closed`` is emitted whenever the window goes away (its X, Escape, the app)."""
+
+    closed = Signal()
+
     def __init__(self) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowTitle("mimicsync — participant")
@@ -68,18 +98,52 @@ class CueWindow(QWidget):
         self.protocol, self.language = protocol, language
         self._say("welcome", "")
 
-    def present(self, screen_index: int, fullscreen: bool) -> None:
-        """Show on screen ``screen_index`` (full screen, or a 1280x720 window)."""
-        screens = QGuiApplication.screens()
-        screen = screens[screen_index] if 0 <= screen_index < len(screens) else screens[0]
+    def present(self, screen_index: int, fullscreen: bool, operator: QScreen | None = None) -> bool:
+        """Show on screen ``screen_index``: full screen if asked and it is not the
+        ``operator``'s screen, else as a window. Returns whether it went full screen."""
+        screen, may_fill = participant_screen(screen_index, operator)
         self.setScreen(screen)
-        geo = screen.geometry()
-        self.move(geo.topLeft())
-        if fullscreen:
+        full = fullscreen and may_fill
+        if full:
+            self.setGeometry(screen.geometry())
             self.showFullScreen()
         else:
-            self.resize(min(1280, geo.width()), min(720, geo.height()))
+            if self.isFullScreen():
+                self.showNormal()
+            self.setGeometry(windowed_geometry(screen.availableGeometry(), screen is operator))
             self.showNormal()
+        self.raise_()
+        return full
+
+    def leave_full_screen(self) -> None:
+        """Back to a window on the same screen (e.g. its screen was unplugged)."""
+        if self.isFullScreen():
+            self.showNormal()
+            screen = self.screen()
+            self.setGeometry(windowed_geometry(screen.availableGeometry(), True))
+
+    # -- keys and closing ---------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            if self.isFullScreen():
+                self.leave_full_screen()
+            else:
+                self.close()
+        elif key == Qt.Key.Key_F11:
+            self.mouseDoubleClickEvent(None)
+        else:
+            super().keyPressEvent(event)
+
+    def mouseDoubleClickEvent(self, _event) -> None:  # noqa: N802
+        if self.isFullScreen():
+            self.leave_full_screen()
+        else:
+            self.showFullScreen()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        super().closeEvent(event)
+        self.closed.emit()
 
     # -- content ----------------------------------------------------------------------
     def _t(self, key: str) -> str:

@@ -39,6 +39,15 @@ def human_bytes(n: float | None) -> str:
     return str(n)
 
 
+def dropped_html(dropped: int, frames: int) -> str:
+    """A drop count in the colour of its share: none (green), under 1 % (amber: the sync
+    bridges single gaps), 1 % or more (red: check the cable, USB port, CPU load)."""
+    share = dropped / max(dropped + frames, 1)
+    color = GRADE_COLOR[GOOD] if dropped == 0 else GRADE_COLOR[WARN] if share < 0.01 else GRADE_COLOR[BAD]
+    pct = f" ({100 * share:.1f} %)" if dropped else ""
+    return f"<b style='color:{color}'>{dropped}{pct}</b>"
+
+
 def clock(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
@@ -74,6 +83,7 @@ class MonitorView(QWidget):
         self._tick = 0
         self.trace_every = 2
         self._fps = (time.monotonic(), 0, 0.0)  # (t, preview count, fps)
+        self._idle_drops: list[tuple[float, int, int]] = []  # (t, camera dropped, frames)
 
         left = QVBoxLayout()
         vbox = QGroupBox("Camera")
@@ -206,10 +216,14 @@ class MonitorView(QWidget):
             rows.append(("file", human_bytes(st.file_bytes)))
         rows.append(("free disk", human_bytes(free)))
         if cam is not None and cam.info is not None:
-            dropped = (st.dropped_frames if recording and st is not None else cam.dropped)
-            rec = f" · recorded {st.frames}" if recording and st is not None else ""
-            rows.append(("video", f"{cam.info.width}×{cam.info.height} · {fps:.0f} fps · "
-                                  f"dropped <b>{dropped}</b>{rec}"))
+            if recording and st is not None:  # this recording's, as the file will say
+                drops = f"dropped {dropped_html(st.dropped_frames, st.frames)} · recorded {st.frames}"
+            else:  # before recording: the last 10 s of the preview
+                self._idle_drops = [x for x in self._idle_drops if now - x[0] <= 10.0]
+                self._idle_drops.append((now, cam.dropped, cam.frames))
+                _, d0, f0 = self._idle_drops[0]
+                drops = f"dropped {dropped_html(cam.dropped - d0, cam.frames - f0)} in the last 10 s"
+            rows.append(("video", f"{cam.info.width}×{cam.info.height} · {fps:.0f} fps · {drops}"))
         if recording and st is not None:
             rows.append(("events", str(st.events)))
         t = self.monitor.taps.status() if self.monitor.taps is not None else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QWidget)
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+                               QProgressBar, QPushButton, QWidget)
 
 from mimicsync.dataset.events import Event
 from mimicsync.protocols import Plan, Protocol
@@ -82,7 +82,7 @@ class ProtocolPanel(QGroupBox):
         self.pause.clicked.connect(self._pause)
         self.repeat.clicked.connect(lambda: self.session and self.session.repeat())
         self.skip.clicked.connect(lambda: self.session and self.session.skip())
-        self.abort.clicked.connect(lambda: self.session and self.session.abort())
+        self.abort.clicked.connect(self._abort)
         g = QGridLayout(self)
         g.addWidget(self.title, 0, 0, 1, 2)
         g.addWidget(self.now, 1, 0)
@@ -125,6 +125,19 @@ class ProtocolPanel(QGroupBox):
         self.start.setEnabled(can_start and not running)
         for b in (self.pause, self.repeat, self.skip, self.abort):
             b.setEnabled(running)
+
+    def _abort(self) -> None:
+        """Abort ends the run for good (only a new run can resume it): ask first."""
+        if self.session is None:
+            return
+        answer = QMessageBox.question(
+            self, "Abort the protocol",
+            "End the protocol run now? The recording stops after it; the remaining trials "
+            "can be recorded later with Resume (in Setup).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes and self.session is not None:
+            self.session.abort()
 
     def _pause(self) -> None:
         if self.session is None:

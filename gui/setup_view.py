@@ -92,7 +92,9 @@ class SetupView(QWidget):
         self.earlier_hint.setStyleSheet("QLabel { color: #555; font-size: 9pt; }")
         self.earlier_hint.hide()
         self.screen = QComboBox()
-        self.fullscreen = QCheckBox("full screen")
+        self.fullscreen = QCheckBox("full screen (on a second screen)")
+        self.fullscreen.setToolTip("full screen only on a screen other than the operator's; "
+                                   "Escape leaves full screen")
         self.fullscreen.setChecked(True)
         self.camera = QComboBox()
         for text, code in CAMERAS:
@@ -143,7 +145,7 @@ class SetupView(QWidget):
         top.addLayout(left, 2)
         top.addLayout(right, 3)
 
-        self._refresh_screens()
+        self.refresh_screens()
         self._check_timer = QTimer(self, singleShot=True, interval=250)
         self._check_timer.timeout.connect(self._check)
         for w in (self.root, self.participant, self.session, self.task, self.acq, self.seed,
@@ -188,11 +190,14 @@ class SetupView(QWidget):
                 r += 1
         return box
 
-    def _refresh_screens(self) -> None:
+    def refresh_screens(self) -> None:
+        """List the connected screens; the second one (if any) is the participant's."""
         self.screen.clear()
-        for i, s in enumerate(QGuiApplication.screens()):
+        screens = QGuiApplication.screens()
+        for i, s in enumerate(screens):
             g = s.geometry()
-            self.screen.addItem(f"{i + 1}: {s.name() or 'screen'} ({g.width()}×{g.height()})", i)
+            self.screen.addItem(f"{i + 1}: {s.name() or 'screen'} ({g.width()}×{g.height()})"
+                                + ("" if len(screens) > 1 else " · only screen: a window"), i)
         if self.screen.count() > 1:
             self.screen.setCurrentIndex(1)  # the second screen is usually the participant's
 

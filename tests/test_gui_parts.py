@@ -141,3 +141,39 @@ def test_mimicsync_gui_subcommand_takes_the_apps_options():
                                       "--width", "640"])
     assert args.command == "gui" and args.simulate and args.participant == "07"
     assert args.width == 640 and args.camera is None
+
+
+def test_participant_window_on_a_single_screen(qtbot):
+    """One laptop screen: the participant window must not hide the operator's window,
+    Escape gets out of it, and closing it by its X unticks the toggle."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from mimicsync.gui.app import AppOptions, MainWindow
+    assert len(QGuiApplication.screens()) == 1
+    w = MainWindow(AppOptions(sim_suffix=unique("cue")))
+    qtbot.addWidget(w)
+    w.show()
+    cue = w.cue
+    assert w.setup.fullscreen.isChecked()  # asked for, but there is no second screen
+    qtbot.mouseClick(w.cue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(cue.isVisible, timeout=3000)
+    assert not cue.isFullScreen()
+    screen = cue.screen().availableGeometry()
+    assert cue.width() <= screen.width() // 2 and cue.height() < screen.height()
+    assert "full screen only on a second screen" in w.messages.item(0).text()
+
+    cue.activateWindow()
+    qtbot.keyClick(cue, Qt.Key.Key_F11)  # the operator may still choose full screen
+    qtbot.waitUntil(cue.isFullScreen, timeout=3000)
+    qtbot.keyClick(cue, Qt.Key.Key_Escape)  # Escape leaves full screen ...
+    qtbot.waitUntil(lambda: not cue.isFullScreen(), timeout=3000)
+    assert cue.isVisible() and w.cue_button.isChecked()
+    qtbot.keyClick(cue, Qt.Key.Key_Escape)  # ... and closes a window
+    qtbot.waitUntil(lambda: not cue.isVisible(), timeout=3000)
+    assert not w.cue_button.isChecked()
+
+    qtbot.mouseClick(w.cue_button, Qt.MouseButton.LeftButton)  # the next click opens it again
+    qtbot.waitUntil(cue.isVisible, timeout=3000)
+    cue.close()  # as the window manager's X does
+    assert not cue.isVisible() and not w.cue_button.isChecked()
+    w.close()

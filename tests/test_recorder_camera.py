@@ -141,3 +141,36 @@ def test_clean_stop_does_not_report_the_frame_index_stream_as_lost(tmp_path, out
         assert all(s["disconnects"] == 0 for s in r.summary()["streams"].values())
         # every frame the camera delivered before stopping was encoded and stored
         assert np.all(np.diff(r.frames[:, 0]) == 1)
+
+
+def test_dropped_frames_are_counted_per_recording_like_the_file(tmp_path, outlet_factory):
+    """A shared camera (the GUI's preview) drops frames before, during and between
+    recordings: each recording reports only its own, the number its file holds."""
+    from mimicsync.acquisition.camera import CameraStreamer
+    emg = outlet_factory()
+    cam = FakeCamera(skip=tuple(range(5, 15)))  # 10 lost before any recording
+    streamer = CameraStreamer(cam, name="shared-fake-drops")
+    streamer.start()
+    try:
+        deadline = time.monotonic() + 5
+        while streamer.frames < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert streamer.dropped == 10
+        counts = []
+        for run, lost in ((1, (20, 21, 22, 40)), (2, ())):
+            cfg = _cfg(tmp_path, emg, None)
+            cfg.camera_streamer = streamer
+            cfg.rid = RecordingId("01", "01", "cam", run)
+            rec = Recorder(cfg)
+            rec.start()
+            time.sleep(0.3)
+            cam.skip.update(cam.n + k for k in lost)
+            time.sleep(2.5)  # the lost frames are behind us
+            shown = rec.status().dropped_frames
+            path = rec.stop()
+            with Recording(path) as r:
+                counts.append((shown, r.summary()["video"]["dropped"]))
+        assert counts == [(4, 4), (0, 0)]
+        assert streamer.dropped == 14  # the camera's own count still runs from its start
+    finally:
+        streamer.stop()
