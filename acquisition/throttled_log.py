@@ -44,6 +44,7 @@ class CountedWarning:
 
     def _emit(self, now: float) -> None:
         span = now - self._last if self._last is not None else 0.0
-        when = f"in the last {span:.0f} s" if self._last is not None else "now"
+        when = (f"in the last {span:.1f} s" if span < 10 else f"in the last {span:.0f} s"
+                ) if self._last is not None else "now"
         self.log.warning("%s: %d %s (%d in total)", self.what, self._pending, when, self.total)
         self._pending, self._last = 0, now

@@ -313,3 +313,23 @@ def test_unknown_serial_lists_connected_cameras(monkeypatch, soft_rs):
     monkeypatch.setattr(realsense.rs, "context", lambda: FakeContext([soft_rs.device]))
     with pytest.raises(CameraError, match=r"RealSense 123 not found \(connected: SW-TEST-17\)"):
         RealSenseCamera(serial="123").start()
+
+
+def test_lost_frames_are_logged_in_one_line_per_interval(caplog):
+    """A camera losing frames one by one writes one line per interval, not one per frame."""
+    import logging
+    from mimicsync.acquisition.throttled_log import CountedWarning
+    log = logging.getLogger("test.lost")
+    warn = CountedWarning(log, "camera: frames lost", interval=0.2)
+    with caplog.at_level(logging.WARNING, logger="test.lost"):
+        for _ in range(1000):
+            warn.add()
+        time.sleep(0.25)
+        warn.add(5)
+        warn.add()
+        warn.flush()
+    import re
+    lines = [re.sub(r"last [\d.]+ s", "last T s", r.getMessage()) for r in caplog.records]
+    assert lines == ["camera: frames lost: 1 now (1 in total)",
+                     "camera: frames lost: 1004 in the last T s (1005 in total)",
+                     "camera: frames lost: 1 in the last T s (1006 in total)"]
