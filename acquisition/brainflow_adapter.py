@@ -36,7 +36,8 @@ from brainflow.board_shim import (
     IpProtocolTypes,
 )
 
-from mimicsync.acquisition.lsl_meta import ChannelSpec, add_channels
+from mimicsync.format import ChannelSpec
+from mimicsync.acquisition.lsl_meta import add_channels
 
 log = logging.getLogger(__name__)
 

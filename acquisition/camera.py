@@ -11,45 +11,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
 import pylsl
 
-from mimicsync.acquisition.lsl_meta import ChannelSpec, add_channels
+from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE, CameraInfo
+from mimicsync.acquisition.lsl_meta import add_channels
 
 log = logging.getLogger(__name__)
 
-FRAME_INDEX_TYPE = "VideoFrames"
-FRAME_INDEX_CHANNELS = [
-    ChannelSpec("host_frame", unit="count", type="MISC"),
-    ChannelSpec("device_frame", unit="count", type="MISC"),
-    ChannelSpec("device_time", unit="milliseconds", type="MISC"),
-    ChannelSpec("host_time", unit="seconds", type="MISC"),
-]
-
-
 class CameraError(RuntimeError):
     """A camera failed to start or stopped delivering; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class CameraInfo:
-    """Static description of a started camera, stored in the recording's ``/video`` group."""
-
-    name: str  # e.g. "Intel RealSense D435" or "mimicsync camera simulator"
-    serial: str
-    width: int
-    height: int
-    fps: float
-    depth_width: int = 0  # 0 = no depth stream
-    depth_height: int = 0
-    depth_scale_m: float = 0.001  # metres per depth unit
-    color_intrinsics: dict = field(default_factory=dict)  # fx, fy, ppx, ppy, model, coeffs
-    depth_intrinsics: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)  # device settings worth keeping (exposure, ...)
-    firmware: str = ""
 
 
 @dataclass

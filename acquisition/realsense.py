@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pylsl
 
-from mimicsync.acquisition.camera import CameraError, CameraInfo, Frame
+from mimicsync.acquisition.camera import CameraError, Frame
+from mimicsync.format import CameraInfo
 from mimicsync.acquisition.throttled_log import CountedWarning
 
 try:

@@ -33,7 +33,7 @@ from mimicsync.acquisition.inlet_worker import InletWorker
 from mimicsync.acquisition.stream_select import (StreamSelector, identity, missing, select)
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.dataset.session_writer import SessionWriter, fsync_dir
+from mimicsync.dataset.recording_writer import RecordingWriter, fsync_dir
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
@@ -146,7 +146,7 @@ class Recorder:
         self.root = Path(config.root)
         self.path = config.rid.path(self.root)
         self.part_path = config.rid.part_path(self.root)
-        self.writer: SessionWriter | None = None
+        self.writer: RecordingWriter | None = None
         self.workers: dict[str, InletWorker] = {}
         self.camera: CameraStreamer | None = None
         self._q: queue.Queue = queue.Queue()
@@ -265,7 +265,7 @@ class Recorder:
                  "start_utc": self.start_utc,
                  "start_lsl": self.start_lsl, "operator": cfg.operator, **cfg.attrs}
         try:
-            self.writer = SessionWriter(self.part_path, self.path, attrs, self._provenance(opened))
+            self.writer = RecordingWriter(self.part_path, self.path, attrs, self._provenance(opened))
             for info, inlet, meta in opened:
                 key = self._claim_key(info, meta)
                 self.writer.add_stream(meta, key)

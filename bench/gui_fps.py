@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mimicsync.gui.app import AppOptions, MainWindow  # noqa: E402
 from mimicsync.gui.event_loop import run_for, wait_until  # noqa: E402
-from mimicsync.gui.recording import IDLE, RECORDING  # noqa: E402
+from mimicsync.gui.recording_worker import IDLE, RECORDING  # noqa: E402
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "GUI: UI thread": ("MainThread",),

@@ -29,7 +29,7 @@ from mimicsync.protocols.markers import MarkerReceiver
 from mimicsync.protocols.model import TapBlock, Timings
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.schema import load_protocol
-from mimicsync.protocols.session import RecordingSession
+from mimicsync.protocols.protocol_recording import ProtocolRecording
 from mimicsync.protocols.visit import PreparedBlock, RecordOptions, record_block
 
 
@@ -46,7 +46,7 @@ def scaled_emotions(speed: float):
 class WorkerWatch:
     """Polls the recorder's marker worker and notes when each marker was taken."""
 
-    def __init__(self, session: RecordingSession) -> None:
+    def __init__(self, session: ProtocolRecording) -> None:
         self.worker = session._marker_worker()
         self.taken: list[float] = []
         self._stop = threading.Event()
@@ -80,7 +80,7 @@ def main() -> None:
     args = ap.parse_args()
     hooks: dict = {}
 
-    def started(session: RecordingSession) -> None:
+    def started(session: ProtocolRecording) -> None:
         hooks["rx"] = MarkerReceiver(session.source_id)
         hooks["watch"] = WorkerWatch(session)
 

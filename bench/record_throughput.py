@@ -3,7 +3,7 @@
 Prints:
   1. live run (default 5 min of input through real LSL and the real recorder): dropped
      samples and frames, CPU share per thread group, MB per minute;
-  2. the writer alone (SessionWriter, pre-generated data, as fast as it goes), in times
+  2. the writer alone (RecordingWriter, pre-generated data, as fast as it goes), in times
      real time, against a baseline in the same process: the same bytes written with
      plain buffered file writes;
   3. JPEG encoding rate (the encoder thread's work), for reference.
@@ -26,15 +26,15 @@ import psutil
 import pylsl
 import simplejpeg
 
-from mimicsync.acquisition.camera_simulator import SimulatedCamera
+from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig
-from mimicsync.acquisition.scenario import Movement, Scenario, tap_block
-from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, tap_block
+from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording
-from mimicsync.dataset.session_writer import SessionWriter
+from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.stream_meta import StreamMeta
 
 W, H, FPS, SRATE = 1280, 720, 30.0, 4096.0
@@ -132,7 +132,7 @@ def live(minutes: float, root: Path) -> None:
 
 
 def writer_alone(seconds: float, root: Path) -> None:
-    """The SessionWriter fed pre-made data as fast as possible, vs plain file writes."""
+    """The RecordingWriter fed pre-made data as fast as possible, vs plain file writes."""
     cam = SimulatedCamera(busy_scenario(0.0, 10.0), width=W, height=H, fps=FPS, realtime=False)
     info = cam.start()
     frames = [cam.read() for _ in range(30)]
@@ -145,7 +145,7 @@ def writer_alone(seconds: float, root: Path) -> None:
     meta = StreamMeta("emg", "EMG", "emg", "host", SRATE, "float32", 64)
     fmeta = StreamMeta("frames", "VideoFrames", "frames", "host", FPS, "double64", 4)
     part = root / "writer.h5.part"
-    wr = SessionWriter(part, root / "writer.h5", {}, {})
+    wr = RecordingWriter(part, root / "writer.h5", {}, {})
     wr.add_stream(meta, "emg")
     wr.add_stream(fmeta, "frames")
     wr.add_video(info, "frames")

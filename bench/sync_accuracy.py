@@ -32,14 +32,19 @@ from mimicsync.dataset.recording import Recording
 from mimicsync.sync.brackets import VideoOnsets
 from mimicsync.sync.interval_fit import Evidence, midpoint_fit
 from mimicsync.sync.match import SyncRefused
-from mimicsync.sync.session_sync import synchronize
-from mimicsync.sync.simulated_session import (SimSession, alignment_error, read_truth,
-                                              sync_scenario, write_session)
+from mimicsync.dataset.sync_recording import synchronize
+from mimicsync.acquisition.simulators.sync_recordings import (
+    SimulatedRecording,
+    alignment_error,
+    read_truth,
+    sync_scenario,
+    write_session,
+)
 
 
-def random_session(i: int, seed: int, duration: float) -> SimSession:
+def random_session(i: int, seed: int, duration: float) -> SimulatedRecording:
     rng = np.random.default_rng([seed, i])
-    return SimSession(
+    return SimulatedRecording(
         duration_s=duration, seed=seed * 1000 + i, t0=rng.uniform(1e3, 1e5),
         emg_offset_s=rng.uniform(-1, 1), emg_drift_ppm=rng.uniform(-200, 200),
         emg_jitter_s=rng.uniform(0.2e-3, 2e-3), latency_s=rng.uniform(0.02, 0.06),
@@ -59,7 +64,7 @@ def midpoint_frame_times(result) -> np.ndarray:
     return (result.video_clock - off + d * t_ref) / (1 + d)
 
 
-def run_one(path: Path, s: SimSession, protocol: str, pulse_every: float) -> dict:
+def run_one(path: Path, s: SimulatedRecording, protocol: str, pulse_every: float) -> dict:
     rng = np.random.default_rng(s.seed)
     kw = {"trigger_every_s": pulse_every} if protocol == "train" else {"triggers": 2}
     t = time.perf_counter()

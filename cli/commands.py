@@ -21,10 +21,10 @@ from mimicsync.dataset.layout import LabelError, check_label
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.recover import recover
 from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, SetupError, describe_setup
-from mimicsync.protocols.keyboard import KeyboardControls
+from mimicsync.cli.keyboard import KeyboardControls
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.schema import ProtocolError, load_protocol
-from mimicsync.protocols.session import RecordingSession, SessionError, SessionResult
+from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingError, ProtocolRecordingResult
 from mimicsync.protocols.stored import EarlierError
 from mimicsync.protocols.visit import (PreparedBlock, RecordOptions, format_length, prepare_visit,
                                        record_visit)
@@ -45,7 +45,7 @@ def _device_error() -> type[BaseException]:
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     RecorderError, LabelError, SelectorError, RecordingError, CameraError, FileExistsError,
     PermissionError, _device_error(), ProtocolError, PlanError, SetupError, DeviceMismatch,
-    EarlierError, SessionError, UsageError, *dataset_commands.KNOWN_ERRORS)
+    EarlierError, ProtocolRecordingError, UsageError, *dataset_commands.KNOWN_ERRORS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,7 +106,7 @@ def _print_status(st: RecorderStatus) -> None:
 
 
 @contextlib.contextmanager
-def _operator_controls(session: RecordingSession) -> Iterator[None]:
+def _operator_controls(session: ProtocolRecording) -> Iterator[None]:
     """While a block records: Ctrl-C/SIGTERM stop it cleanly; keys control a protocol."""
     def handler(signum, _frame):
         session.request_stop(f"stopped by signal {signal.Signals(signum).name}")
@@ -120,7 +120,7 @@ def _operator_controls(session: RecordingSession) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _started(session: RecordingSession) -> None:
+def _started(session: ProtocolRecording) -> None:
     print(f"recording to {session.recorder.part_path} (Ctrl-C to stop)", file=sys.stderr)
     for w in session.recorder.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -133,7 +133,7 @@ def _options(args: argparse.Namespace, plain: bool) -> RecordOptions:
                          controls=_operator_controls)
 
 
-def _result(block: PreparedBlock, result: SessionResult, root: Path) -> None:
+def _result(block: PreparedBlock, result: ProtocolRecordingResult, root: Path) -> None:
     if result.stop_reason:
         print(f"note: {result.stop_reason}", file=sys.stderr)
     with Recording(result.path) as r:
@@ -300,7 +300,7 @@ def demo(args: argparse.Namespace) -> int:
     options = RecordOptions(operator="demo", on_started=_started, controls=_operator_controls)
     recorded: list[Path] = []
 
-    def on_result(b: PreparedBlock, r: SessionResult) -> None:
+    def on_result(b: PreparedBlock, r: ProtocolRecordingResult) -> None:
         _result(b, r, args.root)
         recorded.append(r.path)
 
@@ -378,7 +378,7 @@ def brainflow(args: argparse.Namespace) -> int:
 
 def simulate(args: argparse.Namespace) -> int:
     from mimicsync.acquisition.camera import CameraStreamer
-    from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
+    from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
     settings = SimSettings(suffix=args.suffix, camera=args.frame_index,
                            emg_offset_s=args.offset, emg_drift_ppm=args.drift_ppm,
                            emg_jitter_s=args.jitter)

@@ -16,7 +16,7 @@ from mimicsync.dataset.bids_export import ExportConfig, ExportError, export_stud
 from mimicsync.dataset.bids_validate import validate
 from mimicsync.dataset.layout import LabelError, RecordingId, check_label, next_free_run
 from mimicsync.dataset.recording import RecordingError
-from mimicsync.dataset.session_writer import RecordingExistsError
+from mimicsync.dataset.recording_writer import RecordingExistsError
 
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     RecordingError, LabelError, ExportError, BatchError, RecordingExistsError,

@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     code = _main(argv)
-    from mimicsync.dataset.session_writer import hdf5_teardown_unsafe
+    from mimicsync.dataset.recording_writer import hdf5_teardown_unsafe
     if hdf5_teardown_unsafe():
         # A write failed (disk full): HDF5 would crash closing that file at exit. The data
         # flushed before the failure is safe on disk; skip the library teardown.

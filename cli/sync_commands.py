@@ -48,7 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from mimicsync.sync.session_sync import SyncParams
+    from mimicsync.dataset.sync_recording import SyncParams
 
     params = SyncParams(emg_stream=args.emg_stream, led_box=args.led_box,
                         face_box=args.face_box)
@@ -66,9 +66,9 @@ def sync_file(path: Path, params=None, *, force: bool = False, report: Path | No
     Shared by ``mimicsync sync`` and ``mimicsync demo`` (which ends with a synced file).
     """
     from mimicsync.sync.match import SyncRefused
-    from mimicsync.sync.report import summary_lines, write_png
-    from mimicsync.sync.session_sync import SyncError, SyncParams, synchronize
-    from mimicsync.sync.sync_store import write_sync
+    from mimicsync.dataset.sync_report import summary_lines, write_png
+    from mimicsync.dataset.sync_recording import SyncError, SyncParams, synchronize
+    from mimicsync.dataset.sync_store import write_sync
 
     path = Path(path)
     try:

@@ -31,14 +31,13 @@ import numpy as np
 
 from mimicsync.dataset import bids_files as bf
 from mimicsync.dataset.batch import run_batch
-from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.mne_raw import first_sample_utc, sample_positions, to_mne_raw
 from mimicsync.dataset.privacy import (CONSENT_DATA, CONSENT_VIDEO, PRIVATE_DIR, consents,
                                        private_values, pseudonyms, public_participant_row,
                                        scan_for)
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.study import Study
-from mimicsync.dataset.study_tree import atomic_write_text, read_tsv
+from mimicsync.dataset.study_tree import atomic_write_text
 from mimicsync.dataset.video_export import write_mp4
 
 log = logging.getLogger(__name__)
@@ -121,7 +120,7 @@ def _iso(t: dt.datetime) -> str:
 
 
 def _emg_facts(rec: Recording, unit: ExportUnit) -> tuple[bf.EmgFacts, object]:
-    from mimicsync.acquisition.lsl_meta import desc_value
+    from mimicsync.format import desc_value
     s = rec.emg_stream()
     xml = str(s.attrs.get("info_xml", ""))
     t = rec.timeline(s.key)

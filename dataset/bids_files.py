@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync import __version__
-from mimicsync.acquisition import electrodes as el
-from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.dataset import electrodes as el
+from mimicsync.format import ChannelSpec
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.labels import decode_marker_event
 from mimicsync.dataset.study_tree import BIDS_VERSION, atomic_write_text

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mimicsync.acquisition.electrodes import MOVEMENTS
+from mimicsync.dataset.electrodes import MOVEMENTS
 from mimicsync.dataset.events import Event
 
 REST = "rest"

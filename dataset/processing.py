@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from mimicsync.acquisition import electrodes as el
-from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.dataset import electrodes as el
+from mimicsync.format import ChannelSpec
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter used for depth)
 import numpy as np
 
-from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.format import ChannelSpec
 from mimicsync.dataset import ragged
 from mimicsync.dataset.events import Event
-from mimicsync.dataset.session_writer import FORMAT_NAME
+from mimicsync.format import FORMAT_NAME
 
 
 class RecordingError(ValueError):
@@ -191,7 +191,7 @@ class Recording:
     @property
     def frame_times(self) -> np.ndarray:
         """Per-frame times on the common timeline."""
-        from mimicsync.dataset.timeline import VIDEO
+        from mimicsync.format import VIDEO
         return self.timeline(VIDEO)
 
     def stream(self, name_or_key: str) -> StreamView:
@@ -302,6 +302,6 @@ class Recording:
                             "width": int(self.f["video"].attrs["width"]),
                             "height": int(self.f["video"].attrs["height"])}
         out["events"] = len(self.f["events"]["onset"])
-        from mimicsync.sync.sync_store import summary as sync_summary
+        from mimicsync.dataset.sync_store import summary as sync_summary
         out["sync"] = sync_summary(self.f)  # None until `mimicsync sync` has run
         return out

@@ -20,7 +20,8 @@ from mimicsync.dataset import ragged
 from mimicsync.dataset.h5clear import clear_status_flags, restore_eof
 from mimicsync.dataset.layout import PART, RecordingId, root_of
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.dataset.session_writer import FORMAT_NAME, publish
+from mimicsync.format import FORMAT_NAME
+from mimicsync.dataset.recording_writer import publish
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.study_tree import register_recording
 

@@ -11,16 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mimicsync.acquisition.lsl_meta import ChannelSpec, channels_from_xml, desc_value
-
-# LSL channel formats -> numpy dtypes; "string" streams are stored as ragged UTF-8.
-LSL_DTYPES = {
-    "float32": "f4", "double64": "f8", "int8": "i1", "int16": "i2", "int32": "i4",
-    "int64": "i8", "string": None,
-}
-_PYLSL_FORMATS = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16",
-                  6: "int8", 7: "int64"}
-
+from mimicsync.format import LSL_DTYPES, LSL_FORMAT_CODES, ChannelSpec, channels_from_xml, desc_value
 
 @dataclass
 class StreamMeta:
@@ -61,7 +52,7 @@ class StreamMeta:
     def from_info(cls, info) -> "StreamMeta":
         """From a ``pylsl.StreamInfo`` (ideally the full info from ``inlet.info()``)."""
         xml = info.as_xml()
-        fmt = _PYLSL_FORMATS.get(info.channel_format())
+        fmt = LSL_FORMAT_CODES.get(info.channel_format())
         if fmt is None:
             raise ValueError(f"stream '{info.name()}': unsupported LSL channel format "
                              f"{info.channel_format()}")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mimicsync.format import VIDEO
 from mimicsync.sync.stream_maps import fit_offsets
 from mimicsync.sync.frame_times import frame_times
 
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VIDEO = "video"  # the stream key that means "the frames of /video"
-SYNC_GROUP = "sync"
 
 
 def timeline(rec: "Recording", stream_key: str) -> np.ndarray:
@@ -73,5 +72,5 @@ def _video_times(rec: "Recording") -> np.ndarray:
 def sync_times(rec: "Recording", stream_key: str) -> np.ndarray | None:
     """Times from ``/sync`` (written by ``mimicsync sync``) when it holds a complete result
     for ``stream_key``; None to fall back to the clock offsets. See ``docs/format.md``."""
-    from mimicsync.sync.sync_store import stored_times
+    from mimicsync.dataset.sync_store import stored_times
     return stored_times(rec, stream_key)

@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync import __version__
-from mimicsync.acquisition.lsl_meta import channels_from_xml
+from mimicsync.format import channels_from_xml
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import RecordingError
-from mimicsync.dataset.session_writer import SessionWriter
+from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.sidecar import write_sidecar
-from mimicsync.dataset.stream_meta import LSL_DTYPES, StreamMeta
+from mimicsync.format import LSL_DTYPES
+from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
 from mimicsync.dataset.timeline import clock_corrected
 
@@ -157,7 +158,7 @@ def import_xdf(xdf_path: str | Path, root: str | Path, rid: RecordingId, *,
                                      "nominal_srate": m.nominal_srate,
                                      "channel_count": m.channel_count} for m in metas]}}
     rid.session_dir(root).mkdir(parents=True, exist_ok=True)
-    w = SessionWriter(rid.part_path(root), rid.path(root), attrs, prov)
+    w = RecordingWriter(rid.part_path(root), rid.path(root), attrs, prov)
     try:
         keys = [w.add_stream(m) for m in metas]
         w.start_swmr()

@@ -23,24 +23,24 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QLineEdit, QLi
                                QMainWindow, QMessageBox, QPushButton, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from mimicsync.acquisition.live_monitor import LiveMonitor
-from mimicsync.acquisition.stream_watch import StreamWatcher
+from mimicsync.acquisition.live.monitor import LiveMonitor
+from mimicsync.acquisition.live.stream_watch import StreamWatcher
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import update_participant
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.cue_window import CueWindow
-from mimicsync.gui.devices import Devices
+from mimicsync.gui.devices import PreviewDevices
 from mimicsync.gui.monitor_view import MonitorView, clock
 from mimicsync.gui.options import add_arguments
 from mimicsync.gui.protocol_panel import RunRelay
-from mimicsync.gui.recording import IDLE, RECORDING, STARTING, STOPPING, RecordingController
+from mimicsync.gui.recording_worker import IDLE, RECORDING, STARTING, STOPPING, RecordingController
 from mimicsync.gui.session_config import SessionSpec, build_session
 from mimicsync.gui.session_form import SessionForm
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.device_setup import simulated_participant
-from mimicsync.protocols.session import SessionResult
+from mimicsync.protocols.protocol_recording import ProtocolRecordingResult
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.options = o = options or AppOptions()
         self.setWindowTitle("mimicsync — operator")
-        self.devices = Devices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix)
+        self.devices = PreviewDevices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix)
         self.watcher = StreamWatcher(interval=o.watch_interval).start()
         self.monitor = LiveMonitor(window_s=o.window_s, columns=o.columns)
         self.monitor.taps = self.devices.taps
@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
             self.say(f"protocol run {e.value}: {e.extra.get('completed')} trials completed, "
                      f"{e.extra.get('skipped')} skipped")
 
-    def _stopped(self, result: SessionResult) -> None:
+    def _stopped(self, result: ProtocolRecordingResult) -> None:
         path, reason = str(result.path), result.stop_reason
         self.monitor.stop_taps()
         self.monitor_view.protocol.attach(None)

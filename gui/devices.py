@@ -15,12 +15,12 @@ import uuid
 from PySide6.QtCore import QObject, Signal
 
 from mimicsync.acquisition.camera import CameraStreamer
-from mimicsync.acquisition.live_monitor import PreviewSink
-from mimicsync.acquisition.live_sync import LiveTaps
-from mimicsync.acquisition.scenario import Scenario
-from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
+from mimicsync.acquisition.live.monitor import PreviewSink
+from mimicsync.acquisition.live.sync_status import LiveTaps
+from mimicsync.acquisition.simulators.scenario import Scenario
+from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.gui.background import run_in_background
-from mimicsync.gui.recording import gui_words
+from mimicsync.gui.recording_worker import gui_words
 from mimicsync.protocols.device_setup import DeviceSetup, open_devices
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ CAMERA_STREAM_NAME = "mimicsync-camera"  # the recorder's default, so GUI and CL
 SIM_LINE_AMP_UV = 0.7
 
 
-class Devices(QObject):
+class PreviewDevices(QObject):
     """``configure(simulated_lab, camera)`` applies a setup; ``changed``/``error`` report back."""
 
     changed = Signal()

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from mimicsync.acquisition.camera import CameraStreamer
-from mimicsync.acquisition.live_monitor import LiveMonitor, PreviewSink, StreamView
+from mimicsync.acquisition.live.monitor import LiveMonitor, PreviewSink, LiveSnapshot
 from mimicsync.acquisition.recorder import RecorderStatus
-from mimicsync.acquisition.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
 from mimicsync.sync.match import match_events
 
 MIN_CONFIDENCE = match_events.__kwdefaults__["min_confidence"]  # offline sync's threshold
@@ -135,7 +135,7 @@ class MonitorView(QWidget):
             self.video.clear(message)
 
     # -- fast tick: video and traces ----------------------------------------------------
-    def _chosen(self) -> tuple[StreamView | None, object]:
+    def _chosen(self) -> tuple[LiveSnapshot | None, object]:
         key = self.stream_choice.currentData()
         for ms in self.monitor.streams():
             if ms.key == key and ms.envelope is not None:
@@ -187,7 +187,7 @@ class MonitorView(QWidget):
         self._figures(status, recording, free_bytes)
         self._stream_lines(views, status if recording else None)
 
-    def _update_choices(self, views: list[StreamView]) -> None:
+    def _update_choices(self, views: list[LiveSnapshot]) -> None:
         numeric = [v for v in views if not v.is_string and v.srate > 0 and v.type != "VideoFrames"]
         keys = [v.key for v in numeric]
         if keys == [self.stream_choice.itemData(i) for i in range(self.stream_choice.count())]:
@@ -242,7 +242,7 @@ class MonitorView(QWidget):
             f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>"
             for k, v in rows) + "</table>")
 
-    def _stream_lines(self, views: list[StreamView], st: RecorderStatus | None) -> None:
+    def _stream_lines(self, views: list[LiveSnapshot], st: RecorderStatus | None) -> None:
         recorded = {s.name: s for s in st.streams} if st is not None else {}
         lines = []
         for v in views:

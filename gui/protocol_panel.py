@@ -42,7 +42,7 @@ def _fmt_s(s: float) -> str:
 
 class ProtocolPanel(QGroupBox):
     """Start emits ``start_requested`` (the window records, and the protocol runs once the
-    recording is on); the others act on the RecordingSession given by ``attach``."""
+    recording is on); the others act on the ProtocolRecording given by ``attach``."""
 
     start_requested = Signal()
 
@@ -114,7 +114,7 @@ class ProtocolPanel(QGroupBox):
         self.next.setText(f"first: {self._label(plan.trials[0].step_id)}" if plan.trials else "")
 
     def attach(self, session) -> None:
-        """The running RecordingSession (None when not recording)."""
+        """The running ProtocolRecording (None when not recording)."""
         self.session, self.paused = session, False
         self.pause.setText("Pause")
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mimicsync.gui.app import AppOptions, MainWindow
 from mimicsync.gui.event_loop import run_for, wait_until
-from mimicsync.gui.recording import IDLE, RECORDING
+from mimicsync.gui.recording_worker import IDLE, RECORDING
 
 
 def grab(widget: QWidget | None = None) -> QPixmap:

@@ -1,6 +1,6 @@
 """Turn the operator's setup into what the shared recording glue takes.
 
-The GUI records through :class:`mimicsync.protocols.session.RecordingSession`, the glue the
+The GUI records through :class:`mimicsync.protocols.protocol_recording.ProtocolRecording`, the glue the
 CLI's ``record`` uses, and stores the same root attributes as ``protocols.visit``: the
 device setup (``setup``), the protocol language, and for a returning participant the
 link to the earlier recording whose plan is repeated (``like``, ``like_run_id``), so a

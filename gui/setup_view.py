@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from mimicsync.acquisition.stream_watch import StreamEntry
+from mimicsync.acquisition.live.stream_watch import StreamEntry
 from mimicsync.dataset.layout import LabelError, RecordingId, next_free_run
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.background import run_in_background

@@ -1,6 +1,6 @@
 """The live stream list: pick streams one by one, mark the required ones.
 
-Rows come from the :class:`~mimicsync.acquisition.stream_watch.StreamWatcher` snapshot.
+Rows come from the :class:`~mimicsync.acquisition.live.stream_watch.StreamWatcher` snapshot.
 A stream the operator selected stays listed after it disappears, marked *missing* (red
 when required: recording cannot start without it). Selections become the same
 selectors the CLI takes (``source_id=...``, else ``name=...``), so a GUI recording
@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from mimicsync.acquisition.stream_select import StreamSelector
-from mimicsync.acquisition.stream_watch import StreamEntry
+from mimicsync.acquisition.live.stream_watch import StreamEntry
 
 COLUMNS = ("Record", "Required", "Name", "Type", "Rate", "Ch", "Host", "Status")
 REC, REQ, NAME, TYPE, RATE, CH, HOST, STATUS = range(len(COLUMNS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from mimicsync.acquisition.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
 
 GRADE_COLOR = {GOOD: "#2e9d4a", WARN: "#e5a50a", BAD: "#d1302f", NONE: "#9a9a9a"}
 GRADE_TEXT = {GOOD: "good", WARN: "check", BAD: "bad", NONE: "—"}

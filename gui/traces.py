@@ -18,9 +18,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mimicsync.acquisition.live_monitor import StreamView
-from mimicsync.acquisition.lsl_meta import ChannelSpec
-from mimicsync.acquisition.signal_quality import NONE
+from mimicsync.acquisition.live.monitor import LiveSnapshot
+from mimicsync.format import ChannelSpec
+from mimicsync.acquisition.live.signal_quality import NONE
 from mimicsync.gui.style import GRADE_COLOR, GRID_PEN, TRACE_PEN
 
 #: Display ranges the operator can pick; None = each channel scaled to its own amplitude.
@@ -164,7 +164,7 @@ class TracePanel(QWidget):
                 item.widget().deleteLater()
         self._columns = []
 
-    def _build(self, view: StreamView) -> None:
+    def _build(self, view: LiveSnapshot) -> None:
         self._clear()
         self._empty.hide()
         for title, idx in channel_groups(view.channels):
@@ -206,7 +206,7 @@ class TracePanel(QWidget):
         self._trig = np.array([c.type == "TRIG" for c in view.channels])
         self._gain = None
 
-    def show_stream(self, view: StreamView | None, mins: np.ndarray, maxs: np.ndarray,
+    def show_stream(self, view: LiveSnapshot | None, mins: np.ndarray, maxs: np.ndarray,
                     dt: float) -> None:
         """Redraw from an envelope snapshot (``(n_bins, channels)``, ``dt`` s per bin)."""
         if view is None:

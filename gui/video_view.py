@@ -1,6 +1,6 @@
 """The camera preview: draws the newest downscaled frame, counts what it really drew.
 
-Frames arrive already downscaled (:class:`~mimicsync.acquisition.live_monitor.PreviewSink`);
+Frames arrive already downscaled (:class:`~mimicsync.acquisition.live.monitor.PreviewSink`);
 the widget wraps the array in a QImage without copying and lets the painter scale it
 (fast, not smooth: a preview). ``redraws`` counts paints of a new frame, the figure
 ``bench/gui_fps.py`` reports.

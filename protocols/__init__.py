@@ -4,7 +4,7 @@ Protocols are TOML files (shipped here; a study adds or overrides them in
 ``<study_root>/protocols/``). ``load_protocol`` validates one, ``plan_trials`` expands it
 with a seed into the ordered trials, ``ProtocolRunner`` cues them on a clock, pushes a
 JSON marker per cue to LSL and hands :class:`~mimicsync.dataset.events.Event` records to
-listeners (recorder, GUI, :class:`ConsolePresenter`, :class:`ScenarioParticipant`).
+listeners (recorder, GUI, :class:`ConsolePresenter`, the simulated participant).
 See ``protocols/README.md``.
 """
 
@@ -30,12 +30,11 @@ from mimicsync.protocols.schema import (
     load_protocol,
     loads_protocol,
 )
-from mimicsync.protocols.simulated import ScenarioParticipant
 
 __all__ = [
     "ConsolePresenter", "EventLog", "RunListener", "MARKER_FORMAT", "LatencyStats", "LslMarkerOutlet",
     "MarkerReceiver", "decode_marker", "encode_marker", "Protocol", "Step", "TapBlock", "Text", "Timings",
     "Plan", "Trial", "new_seed", "plan_trials", "ResumePoint", "resume_point_from_events", "ProtocolRunner",
     "RunReport", "ProtocolError", "available_protocols", "dump_protocol", "dumps_protocol", "load_protocol",
-    "loads_protocol", "ScenarioParticipant",
+    "loads_protocol",
 ]

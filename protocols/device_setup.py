@@ -1,10 +1,10 @@
 """The devices of a recording as data: what a plan file sets and what ``--like`` reuses.
 
 A :class:`DeviceSetup` is stored with every recording made through
-:mod:`mimicsync.protocols.session` (root attribute ``setup``), so a later session opens
+:mod:`mimicsync.protocols.protocol_recording` (root attribute ``setup``), so a later session opens
 the same devices with the same settings. :func:`open_devices` turns a setup into the
 recorder's inputs. With ``simulate`` the amplifier (and, with camera ``sim``, the camera)
-run in this process on a fresh :class:`~mimicsync.acquisition.scenario.Scenario` that the
+run in this process on a fresh :class:`~mimicsync.acquisition.simulators.scenario.Scenario` that the
 protocol runner fills through :func:`simulated_participant`, so the simulated face and
 sEMG perform exactly what is cued.
 """
@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from mimicsync.acquisition.camera import Camera
-from mimicsync.acquisition.scenario import Scenario, Trigger
+from mimicsync.acquisition.simulators.scenario import Scenario, Trigger
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
 from mimicsync.dataset.events import Event
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.listeners import RunListener
-from mimicsync.protocols.simulated import ScenarioParticipant
+from mimicsync.acquisition.simulators.participant import ScenarioParticipant
 
 CAMERA_KINDS = ("realsense", "sim", "none")
 ENCODINGS = ("jpeg", "lossless")
@@ -232,7 +232,7 @@ def simulated_participant(scenario: Scenario) -> list[RunListener]:
 
 
 @dataclass
-class Devices:
+class OpenDevices:
     """What a recorder needs from a setup; ``start``/``stop`` run the in-process simulators."""
 
     setup: DeviceSetup
@@ -242,7 +242,7 @@ class Devices:
     scenario: Scenario | None = None  # set when a simulator films/records the participant
     lab: Any = None  # SimulatedLab when setup.simulate
 
-    def start(self) -> "Devices":
+    def start(self) -> "OpenDevices":
         if self.lab is not None:
             self.lab.start()
         return self
@@ -263,18 +263,18 @@ class Devices:
         return d
 
 
-def open_devices(setup: DeviceSetup, suffix: str | None = None, script: Scenario | None = None) -> Devices:
+def open_devices(setup: DeviceSetup, suffix: str | None = None, script: Scenario | None = None) -> OpenDevices:
     """Build (not start) the devices of ``setup``; simulators get a unique ``suffix``.
 
     Simulators act out ``script`` if given (a plain recording), else an empty scenario that
-    a protocol run fills through :meth:`Devices.listeners`.
+    a protocol run fills through :meth:`OpenDevices.listeners`.
     """
     streams, require = parse_selectors(list(setup.streams)), parse_selectors(list(setup.require))
     scenario = (script or Scenario()) if setup.simulate or setup.camera == "sim" else None
     camera: Camera | None = None
     lab = None
     if setup.simulate:
-        from mimicsync.acquisition.simulated_devices import SimSettings, SimulatedLab
+        from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
         sim = SimSettings(suffix=suffix or uuid.uuid4().hex[:8], camera=setup.camera == "sim",
                           width=setup.width, height=setup.height, fps=float(setup.fps),
                           markers=False, **dict(setup.sim_clock))
@@ -282,10 +282,10 @@ def open_devices(setup: DeviceSetup, suffix: str | None = None, script: Scenario
         require.append(StreamSelector("source_id", lab.emg.source_id))
         camera = lab.camera
     elif setup.camera == "sim":
-        from mimicsync.acquisition.camera_simulator import SimulatedCamera
+        from mimicsync.acquisition.simulators.camera import SimulatedCamera
         camera = SimulatedCamera(scenario, width=setup.width, height=setup.height, fps=float(setup.fps))
     elif setup.camera == "realsense":
         from mimicsync.acquisition.realsense import RealSenseCamera
         camera = RealSenseCamera(serial=setup.camera_serial, width=setup.width, height=setup.height,
                                  fps=setup.fps)
-    return Devices(setup, streams, require, camera, scenario, lab)
+    return OpenDevices(setup, streams, require, camera, scenario, lab)

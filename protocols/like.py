@@ -31,7 +31,7 @@ import pylsl
 from mimicsync.acquisition.inlet_worker import InletWorker
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors, select
 from mimicsync.dataset.stream_meta import StreamMeta
-from mimicsync.protocols.device_setup import DeviceMismatch, Devices, DeviceSetup
+from mimicsync.protocols.device_setup import DeviceMismatch, OpenDevices, DeviceSetup
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.resume import resume_point_from_events
 from mimicsync.protocols.stored import Earlier, EarlierError, StreamFacts, read_earlier, session_recordings
@@ -114,7 +114,7 @@ def setup_differences(earlier: Earlier, setup: DeviceSetup) -> list[str]:
 
 
 def _check(earlier: Earlier) -> Any:
-    def check(devices: Devices) -> list[str]:
+    def check(devices: OpenDevices) -> list[str]:
         live = probe_streams(devices.streams + devices.require, devices.require)
         return stream_differences(earlier, devices.setup, live)
     return check

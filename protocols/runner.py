@@ -194,8 +194,11 @@ class ProtocolRunner:
 
     def _notify(self, hook: str, *args: Any) -> None:
         for listener in self._listeners:
+            fn = getattr(listener, hook, None)  # a listener implements only the hooks it needs
+            if fn is None:
+                continue
             try:
-                getattr(listener, hook)(*args)
+                fn(*args)
             except Exception:  # a broken display must not stop the recording
                 log.exception("protocol listener %r failed in %s", listener, hook)
 

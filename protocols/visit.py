@@ -22,16 +22,16 @@ from typing import Any, ContextManager, TextIO
 import pylsl
 
 from mimicsync.acquisition.recorder import GiB, RecorderConfig, RecorderStatus
-from mimicsync.acquisition.scenario import demo_scenario
+from mimicsync.acquisition.simulators.scenario import demo_scenario
 from mimicsync.dataset.layout import RecordingId, next_free_run
 from mimicsync.protocols.console import ConsolePresenter
-from mimicsync.protocols.device_setup import DeviceMismatch, Devices, DeviceSetup, open_devices
+from mimicsync.protocols.device_setup import DeviceMismatch, OpenDevices, DeviceSetup, open_devices
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.markers import MARKER_STREAM_NAME
 from mimicsync.protocols.plan import Plan, plan_trials
 from mimicsync.protocols.resume import ResumePoint
 from mimicsync.protocols.schema import load_protocol
-from mimicsync.protocols.session import RecordingSession, SessionResult
+from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
 from mimicsync.protocols.visit_plan import VisitPlan, dumps_visit_plan
 
 
@@ -49,7 +49,7 @@ class PreparedBlock:
     resume_from: ResumePoint | None = None
     language: str = "en"
     attrs: Mapping[str, Any] = field(default_factory=dict)  # links: like, resumes, visit_plan ...
-    check: Callable[[Devices], list[str]] | None = None  # live-device differences (``--like``)
+    check: Callable[[OpenDevices], list[str]] | None = None  # live-device differences (``--like``)
     force: bool = False  # record despite differences (they are stored and printed)
     run: int | None = None
 
@@ -91,9 +91,9 @@ class RecordOptions:
     marker_name: str = MARKER_STREAM_NAME
     tail_s: float = 0.5
     on_status: Callable[[RecorderStatus], None] | None = None
-    on_started: Callable[[RecordingSession], None] | None = None  # recording, before the first cue
+    on_started: Callable[[ProtocolRecording], None] | None = None  # recording, before the first cue
     # e.g. keyboard controls and signal handlers, active while the block records
-    controls: Callable[[RecordingSession], ContextManager[Any]] | None = None
+    controls: Callable[[ProtocolRecording], ContextManager[Any]] | None = None
     on_note: Callable[[str], None] = lambda text: print(f"note: {text}", file=sys.stderr)
 
 
@@ -117,7 +117,7 @@ def prepare_visit(plan: VisitPlan, participant: str, session: str,
     return blocks
 
 
-def record_block(root: Path, block: PreparedBlock, options: RecordOptions | None = None) -> SessionResult:
+def record_block(root: Path, block: PreparedBlock, options: RecordOptions | None = None) -> ProtocolRecordingResult:
     """Open the block's devices, check them, record, and close them again."""
     options = options or RecordOptions()
     root = Path(root)
@@ -151,7 +151,7 @@ def record_block(root: Path, block: PreparedBlock, options: RecordOptions | None
             camera=devices.camera, operator=options.operator, resolve_wait=options.resolve_wait,
             color_encoding=block.setup.color_encoding, jpeg_quality=block.setup.jpeg_quality,
             min_free_bytes=options.min_free_bytes, settings=devices.settings(), attrs=attrs)
-        session = RecordingSession(
+        session = ProtocolRecording(
             config, block.plan, resume_from=block.resume_from, listeners=listeners,
             max_duration=block.duration, marker_name=options.marker_name, tail_s=options.tail_s,
             on_status=options.on_status, on_ready=options.on_started)
@@ -168,7 +168,7 @@ def record_block(root: Path, block: PreparedBlock, options: RecordOptions | None
 
 def record_visit(root: Path, blocks: Sequence[PreparedBlock], options: RecordOptions | None = None,
                  between: Callable[[int, PreparedBlock], bool] | None = None,
-                 on_result: Callable[[PreparedBlock, SessionResult], None] | None = None) -> list[SessionResult]:
+                 on_result: Callable[[PreparedBlock, ProtocolRecordingResult], None] | None = None) -> list[ProtocolRecordingResult]:
     """Record ``blocks`` in order; ``between(i, next_block)`` returning False ends the visit.
 
     A block stopped from outside the protocol (signal, GUI stop, full disk) ends the visit too.

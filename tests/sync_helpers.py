@@ -1,6 +1,6 @@
 """Simulated recordings for the sync tests, built once per test session (a few s each).
 
-Each case is a :class:`SimSession` + scenario options; :func:`recording` writes it under
+Each case is a :class:`SimulatedRecording` + scenario options; :func:`recording` writes it under
 the given folder the first time it is asked for and returns the path afterwards.
 """
 
@@ -11,8 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync.dataset.recording import Recording
-from mimicsync.sync.simulated_session import (SimSession, alignment_error, read_truth,
-                                              sync_scenario, write_session)
+from mimicsync.acquisition.simulators.sync_recordings import (
+    SimulatedRecording,
+    alignment_error,
+    read_truth,
+    sync_scenario,
+    write_session,
+)
 
 FPS = 30.0
 
@@ -26,30 +31,30 @@ def _sparse_drops(seed: int) -> tuple[int, ...]:
     return tuple(range(n - 30, n + 45))
 
 
-CASES: dict[str, tuple[SimSession, dict]] = {
+CASES: dict[str, tuple[SimulatedRecording, dict]] = {
     # LED pulse train (both edges) + taps; clock errors only the events can see
-    "dense": (SimSession(duration_s=30, seed=1, emg_offset_s=0.37, emg_drift_ppm=120,
+    "dense": (SimulatedRecording(duration_s=30, seed=1, emg_offset_s=0.37, emg_drift_ppm=120,
                          emg_jitter_s=0.001, camera_jitter_s=0.003, drop_probability=0.02),
               {"trigger_every_s": 0.5}),
     # protocol-like: 2 tap blocks, 2 trigger pulses, 2 soft taps the sEMG misses,
     # expressions in between, and the frames of one tap dropped
-    "sparse": (SimSession(duration_s=30, seed=2, emg_offset_s=-0.52, emg_drift_ppm=-60,
+    "sparse": (SimulatedRecording(duration_s=30, seed=2, emg_offset_s=-0.52, emg_drift_ppm=-60,
                           emg_jitter_s=0.001, drop_probability=0.01,
                           drop_frames=_sparse_drops(2)),
                {"weak_taps": 2}),
     # the sEMG sender restarts mid-recording (6 s silent, clock jumps); its host clock
     # differs from the recorder's by 2.5 s and 40 ppm, which LSL measures
-    "reset": (SimSession(duration_s=40, seed=1, emg_offset_s=-0.6, host_offset_s=2.5,
+    "reset": (SimulatedRecording(duration_s=40, seed=1, emg_offset_s=-0.6, host_offset_s=2.5,
                          host_drift_ppm=40, reset_at_s=15, reset_jump_s=123.4,
                          emg_jitter_s=0.0005, drop_probability=0.01),
               {"trigger_every_s": 1.0}),
     # no trigger LED: taps only
-    "taps": (SimSession(duration_s=30, seed=3, emg_offset_s=0.2, emg_drift_ppm=30),
+    "taps": (SimulatedRecording(duration_s=30, seed=3, emg_offset_s=0.2, emg_drift_ppm=30),
              {"triggers": 0}),
     # nothing to align on
-    "no_events": (SimSession(duration_s=12, seed=4), {"tap_blocks": 0, "triggers": 0}),
+    "no_events": (SimulatedRecording(duration_s=12, seed=4), {"tap_blocks": 0, "triggers": 0}),
     # sEMG only
-    "no_camera": (SimSession(duration_s=8, seed=5, camera=False), {}),
+    "no_camera": (SimulatedRecording(duration_s=8, seed=5, camera=False), {}),
 }
 
 

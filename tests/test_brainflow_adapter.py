@@ -21,7 +21,7 @@ from mimicsync.acquisition.brainflow_adapter import (
     parse_board_params,
     unix_to_lsl_offset,
 )
-from mimicsync.acquisition.lsl_meta import channels_from_xml, desc_value
+from mimicsync.format import channels_from_xml, desc_value
 
 SYNTH = BoardIds.SYNTHETIC_BOARD
 RATE = 250.0  # the synthetic board's sampling rate

@@ -14,10 +14,10 @@ import pytest
 from lsl_helpers import unique
 from mimicsync.acquisition import realsense
 from mimicsync.acquisition.camera import CameraError, CameraStreamer, Frame
-from mimicsync.acquisition.camera_simulator import SimulatedCamera
-from mimicsync.acquisition.face_renderer import FaceRenderer
+from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
 from mimicsync.acquisition.realsense import NO_CAMERA, RealSenseCamera, SoftwareRealSense
-from mimicsync.acquisition.scenario import Movement, Scenario, Tap, Trigger
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
 
 
 def read_n(cam, n: int, timeout: float = 2.0) -> list[Frame]:

@@ -11,7 +11,7 @@ import pytest
 
 from mimicsync.dataset import FrameDataset, Study, WindowSpec
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.dataset.simulated import write_simulated_recording
+from mimicsync.acquisition.simulators.recordings import write_simulated_recording
 from dataset_helpers import worker_main  # importable by spawned workers
 
 @pytest.fixture(scope="module")

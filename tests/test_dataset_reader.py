@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from mimicsync.acquisition import electrodes as el
+from mimicsync.dataset import electrodes as el
 from mimicsync.dataset import FrameDataset, Recording, RecordingError, Study, WindowSpec
 from mimicsync.dataset.frame_views import frame_features, frame_windows
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.processing import (bandpass, notch, process_emg, remove_mean,
                                           sliding_rms)
-from mimicsync.dataset.simulated import write_simulated_recording
+from mimicsync.acquisition.simulators.recordings import write_simulated_recording
 
 T0 = 1000.0
 

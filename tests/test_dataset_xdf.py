@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pyxdf
 
-from mimicsync.acquisition import electrodes as el
+from mimicsync.dataset import electrodes as el
 from mimicsync.cli.main import main as cli
 from mimicsync.dataset import Recording, Study
 from mimicsync.dataset.xdf_import import import_xdf

@@ -190,7 +190,7 @@ def test_dask_scheduler(study, tmp_path, capsys, monkeypatch):
 
 def test_electrode_free_session_goes_to_beh_with_video(tmp_path):
     from mimicsync.dataset.layout import RecordingId
-    from mimicsync.dataset.simulated import write_simulated_recording
+    from mimicsync.acquisition.simulators.recordings import write_simulated_recording
     root = tmp_path / "private"
     write_simulated_recording(root, RecordingId("jena0050", "01", "functional", 1, "N"),
                               emg=False, duration_s=3.0, width=160, height=120, depth=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from lsl_helpers import unique
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.app import AppOptions, MainWindow
-from mimicsync.gui.recording import IDLE, RECORDING
+from mimicsync.gui.recording_worker import IDLE, RECORDING
 from mimicsync.gui.stream_table import REC, REQ, STATUS
 
 TINY = """\

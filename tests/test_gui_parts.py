@@ -7,9 +7,9 @@ import pylsl
 import pytest
 
 from lsl_helpers import unique
-from mimicsync.acquisition.electrodes import default_channels
-from mimicsync.acquisition.signal_quality import BAD, GOOD, NONE, WARN
-from mimicsync.acquisition.stream_watch import StreamEntry
+from mimicsync.dataset.electrodes import default_channels
+from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.acquisition.live.stream_watch import StreamEntry
 from mimicsync.dataset.events import Event
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.electrode_map import problems

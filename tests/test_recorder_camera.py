@@ -9,7 +9,8 @@ import numpy as np
 import pylsl
 import pytest
 
-from mimicsync.acquisition.camera import CameraError, CameraInfo, Frame
+from mimicsync.acquisition.camera import CameraError, Frame
+from mimicsync.format import CameraInfo
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderError
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId

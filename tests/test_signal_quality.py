@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from mimicsync.acquisition.signal_quality import (BAD, GOOD, NONE, WARN, QualityThresholds,
-                                                   assess)
+from mimicsync.acquisition.live.signal_quality import (
+    BAD,
+    GOOD,
+    NONE,
+    WARN,
+    QualityThresholds,
+    assess,
+)
 
 FS = 4096.0
 

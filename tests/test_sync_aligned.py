@@ -11,10 +11,10 @@ import pytest
 from mimicsync.dataset.frame_views import WindowSpec
 from mimicsync.dataset.processing import ChainParams, bandpass, bipolar, notch, remove_mean
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.sync.aligned import emg_features, emg_windows, frame_times, is_synced
-from mimicsync.sync.session_sync import synchronize
-from mimicsync.sync.simulated_session import read_truth
-from mimicsync.sync.sync_store import write_sync
+from mimicsync.dataset.aligned import emg_features, emg_windows, frame_times, is_synced
+from mimicsync.dataset.sync_recording import synchronize
+from mimicsync.acquisition.simulators.sync_recordings import read_truth
+from mimicsync.dataset.sync_store import write_sync
 from sync_helpers import recording, shared_folder
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets, trigger_onsets
-from mimicsync.sync.synthetic import synthetic_emg
+from mimicsync.acquisition.simulators.signals import synthetic_emg
 
 FS = 4096.0
 

@@ -9,7 +9,7 @@ import pytest
 
 from mimicsync.dataset.recording import Recording
 from mimicsync.sync.live import EmgTapStream, LiveSync, VideoTapStream
-from mimicsync.sync.session_sync import iter_color, synchronize
+from mimicsync.dataset.sync_recording import iter_color, synchronize
 from mimicsync.sync.video_cells import decode_small
 from sync_helpers import recording, shared_folder
 

@@ -21,7 +21,7 @@ from mimicsync.sync import (
     trigger_onsets,
     video_tap_onsets,
 )
-from mimicsync.sync.synthetic import synthetic_emg, synthetic_frames
+from mimicsync.acquisition.simulators.signals import synthetic_emg, synthetic_frames
 
 FS, FPS, DURATION, TAU0 = 4096.0, 30.0, 60.0, 7000.0
 

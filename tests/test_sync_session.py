@@ -17,9 +17,9 @@ import pytest
 from pyxdf import pyxdf
 
 from mimicsync.dataset.recording import Recording
-from mimicsync.sync.session_sync import synchronize
+from mimicsync.dataset.sync_recording import synchronize
 from mimicsync.sync.stream_maps import map_stream
-from mimicsync.sync.sync_store import GROUP, stored_times, summary, write_sync
+from mimicsync.dataset.sync_store import GROUP, stored_times, summary, write_sync
 from sync_helpers import errors, recording, shared_folder
 
 

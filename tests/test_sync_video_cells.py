@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import simplejpeg
 
-from mimicsync.acquisition.camera_simulator import SimulatedCamera
-from mimicsync.acquisition.scenario import Movement, Scenario, Tap, Trigger
+from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
 from mimicsync.sync.video_cells import led_trace, scan, spikiness, tap_trace
 
 T0, FPS = 500.0, 30.0

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mimicsync.sync.synthetic import LED_BOX, synthetic_frames
+from mimicsync.acquisition.simulators.signals import LED_BOX, synthetic_frames
 from mimicsync.sync.video_events import (
     brightness,
     led_onsets,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.format import ChannelSpec
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.protocols.demo import demo_protocol
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
-from mimicsync.protocols.keyboard import handle_key
+from mimicsync.cli.keyboard import handle_key
 from mimicsync.protocols.like import setup_differences, stream_differences
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.schema import dumps_protocol, load_protocol, loads_protocol

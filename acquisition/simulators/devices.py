@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pylsl
 
-from mimicsync.acquisition.emg_simulator import EmgSimulator
-from mimicsync.acquisition.scenario import Scenario, demo_scenario
+from mimicsync.acquisition.simulators.emg import EmgSimulator
+from mimicsync.acquisition.simulators.scenario import Scenario, demo_scenario
 
 EMG_NAME = "mimicsync-emg-sim"
 CAMERA_NAME = "mimicsync-camera-sim"
@@ -95,7 +95,7 @@ class SimulatedLab:
                                 seed=s.seed, **s.emg_kwargs)
         self.camera = None
         if s.camera:
-            from mimicsync.acquisition.camera_simulator import SimulatedCamera
+            from mimicsync.acquisition.simulators.camera import SimulatedCamera
             self.camera = SimulatedCamera(
                 self.scenario, width=s.width, height=s.height, fps=s.fps, depth=s.depth,
                 offset_s=s.camera_offset_s, drift_ppm=s.camera_drift_ppm,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync.sync.event_fit import KINDS
-from mimicsync.sync.session_sync import SyncResult
+from mimicsync.dataset.sync_recording import SyncResult
 
 LABELS = {"trigger_on": "trigger on", "trigger_off": "trigger off", "tap": "tap"}
 COLORS = {"trigger_on": "#d62728", "trigger_off": "#ff9896", "tap": "#1f77b4"}

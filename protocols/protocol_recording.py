@@ -45,12 +45,12 @@ from mimicsync.protocols.schema import dumps_protocol
 _FAILED: list[Recorder] = []
 
 
-class SessionError(RuntimeError):
+class ProtocolRecordingError(RuntimeError):
     """A protocol recording could not start or be set up; the message names the fix."""
 
 
 @dataclass(frozen=True)
-class SessionResult:
+class ProtocolRecordingResult:
     """What a finished recording session reports."""
 
     path: Path
@@ -92,7 +92,7 @@ def marker_source_id(run_id: str) -> str:
     return f"mimicsync-protocol-{socket.gethostname()}-{run_id}"
 
 
-class RecordingSession:
+class ProtocolRecording:
     """Records with ``config``; with a ``plan``, runs it and stops when it ends.
 
     ``start()`` → ``wait()`` → ``stop()``, or ``run()`` for all three. The operator
@@ -106,7 +106,7 @@ class RecordingSession:
                  consumer_timeout: float = 10.0, tail_s: float = 0.5,
                  on_status: Callable[[RecorderStatus], None] | None = None,
                  status_interval: float = 5.0,
-                 on_ready: Callable[["RecordingSession"], None] | None = None) -> None:
+                 on_ready: Callable[["ProtocolRecording"], None] | None = None) -> None:
         self.plan = plan
         self.max_duration = max_duration
         self.consumer_timeout = consumer_timeout
@@ -131,7 +131,7 @@ class RecordingSession:
                 self.runner = ProtocolRunner(plan, markers=self.outlet, run_id=run_id, resume_from=resume_from)
             except ValueError as e:
                 self._close_outlet()
-                raise SessionError(str(e)) from None
+                raise ProtocolRecordingError(str(e)) from None
             attrs.update(protocol_attrs(plan, run_id, self.source_id, resume_from))
             selector = StreamSelector("source_id", self.source_id)
             require.append(selector)
@@ -191,7 +191,7 @@ class RecordingSession:
             self.recorder.request_stop("protocol marker stream was not subscribed")
             path = self.recorder.stop()
             self._close_outlet()
-            raise SessionError(f"protocol: the recorder did not subscribe to the marker stream "
+            raise ProtocolRecordingError(f"protocol: the recorder did not subscribe to the marker stream "
                                f"{self.source_id} within {self.consumer_timeout:g} s (recording kept "
                                f"without protocol: {path}); check that LSL works (`mimicsync streams`)")
         if self.on_ready is not None:
@@ -230,7 +230,7 @@ class RecordingSession:
                 self.recorder.wait(0.05)
         return True
 
-    def stop(self) -> SessionResult:
+    def stop(self) -> ProtocolRecordingResult:
         """End the run if still going, wait for its last markers, finalize the file."""
         report = None
         received = 0
@@ -255,9 +255,9 @@ class RecordingSession:
         finally:
             self._close_outlet()
         push = self.runner.push_latency() if self.runner else LatencyStats.of([])
-        return SessionResult(path, report, push, self.recorder.stop_reason, received, interrupted)
+        return ProtocolRecordingResult(path, report, push, self.recorder.stop_reason, received, interrupted)
 
-    def run(self) -> SessionResult:
+    def run(self) -> ProtocolRecordingResult:
         self.start()
         try:
             self.wait()

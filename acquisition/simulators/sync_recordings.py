@@ -2,8 +2,8 @@
 
 Sync is only testable against a ground truth. This writes the file the recorder would
 write for the simulated lab (EMG amplifier with a wrong clock, RGB camera filming the
-same :class:`~mimicsync.acquisition.scenario.Scenario`), straight through
-:class:`SessionWriter`: a 30 s recording at 320×240 takes a few seconds. The clock
+same :class:`~mimicsync.acquisition.simulators.scenario.Scenario`), straight through
+:class:`RecordingWriter`: a 30 s recording at 320×240 takes a few seconds. The clock
 errors are split the way a real lab splits them:
 
 - *host* clock offset/drift of the EMG sender's computer: LSL sees it, so it is in the
@@ -30,13 +30,13 @@ import pylsl
 import simplejpeg
 
 from mimicsync import __version__
-from mimicsync.acquisition.camera import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
-from mimicsync.acquisition.camera_simulator import SimulatedCamera
-from mimicsync.acquisition.emg_simulator import EmgSimulator
+from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
+from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.emg import EmgSimulator
 from mimicsync.acquisition.lsl_meta import add_channels
-from mimicsync.acquisition.scenario import Movement, Scenario, Tap, Trigger, tap_block
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger, tap_block
 from mimicsync.dataset.events import Event
-from mimicsync.dataset.session_writer import SessionWriter
+from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.stream_meta import StreamMeta
 
 TRUTH_ATTR = "simulation"  # root attribute (JSON): this module's part of the truth
@@ -45,7 +45,7 @@ CAMERA_NAME = "sim-camera"
 
 
 @dataclass(frozen=True)
-class SimSession:
+class SimulatedRecording:
     """Everything that makes one simulated recording; all clock errors are ground truth."""
 
     duration_s: float = 30.0
@@ -126,12 +126,12 @@ def _frame_index_meta(fps: float) -> StreamMeta:
     return StreamMeta.from_info(si)
 
 
-def _host_offset(s: SimSession, t: np.ndarray) -> np.ndarray:
+def _host_offset(s: SimulatedRecording, t: np.ndarray) -> np.ndarray:
     """Sender clock minus recorder clock (the part LSL measures), at recorder times ``t``."""
     return s.host_offset_s + s.host_drift_ppm * 1e-6 * (np.asarray(t) - s.t0)
 
 
-def write_session(path: str | Path, sc: Scenario, s: SimSession = SimSession()) -> Path:
+def write_session(path: str | Path, sc: Scenario, s: SimulatedRecording = SimulatedRecording()) -> Path:
     """Write the recording of ``sc`` under ``s`` to ``path`` (a finished file); returns it."""
     path = Path(path)
     rng = np.random.default_rng([s.seed, 7])
@@ -139,11 +139,11 @@ def write_session(path: str | Path, sc: Scenario, s: SimSession = SimSession()) 
              "start_utc": "2026-01-01T00:00:00+00:00", "start_lsl": s.t0,
              "operator": "simulation", TRUTH_ATTR: json.dumps(asdict(s))}
     prov = {"software": {"mimicsync": __version__}, "host": "simulated"}
-    w = SessionWriter(path.with_name(path.name + ".part"), path, attrs, prov)
+    w = RecordingWriter(path.with_name(path.name + ".part"), path, attrs, prov)
     t_end = s.t0 + s.duration_s
     emg = key = cam = info = fkey = None
     if s.emg:
-        from mimicsync.acquisition.electrodes import default_channels
+        from mimicsync.dataset.electrodes import default_channels
         emg = EmgSimulator(sc, default_channels(n_channels=s.n_channels),
                            offset_s=s.emg_offset_s + s.host_offset_s,
                            drift_ppm=s.emg_drift_ppm + s.host_drift_ppm,
@@ -173,7 +173,7 @@ def write_session(path: str | Path, sc: Scenario, s: SimSession = SimSession()) 
                       {"settings": info.settings} if info is not None else None)
 
 
-def _write_emg(w: SessionWriter, key: str, emg: EmgSimulator, s: SimSession, rng,
+def _write_emg(w: RecordingWriter, key: str, emg: EmgSimulator, s: SimulatedRecording, rng,
                t_end: float) -> None:
     block = int(emg.srate) // 4
     reset_t = None if s.reset_at_s is None else s.t0 + s.reset_at_s
@@ -196,7 +196,7 @@ def _write_emg(w: SessionWriter, key: str, emg: EmgSimulator, s: SimSession, rng
     w.append_clock_offsets(key, np.array([[t_end, -(_host_offset(s, t_end) + jump)]]))
 
 
-def _write_video(w: SessionWriter, fkey: str, cam: SimulatedCamera, s: SimSession,
+def _write_video(w: RecordingWriter, fkey: str, cam: SimulatedCamera, s: SimulatedRecording,
                  t_end: float) -> None:
     rows, jpegs = [], []
     while True:
@@ -213,7 +213,7 @@ def _write_video(w: SessionWriter, fkey: str, cam: SimulatedCamera, s: SimSessio
     cam.stop()
 
 
-def _flush_video(w: SessionWriter, fkey: str, rows: list, jpegs: list) -> None:
+def _flush_video(w: RecordingWriter, fkey: str, rows: list, jpegs: list) -> None:
     if rows:
         arr = np.array(rows, dtype=float)
         w.append_video(arr, jpegs, None)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.format import ChannelSpec
 
 SIDES = ("left", "right")
 _SIDE_CODE = {"left": "L", "right": "R"}

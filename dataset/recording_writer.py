@@ -25,20 +25,12 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from mimicsync.acquisition.camera import CameraInfo
-from mimicsync.acquisition.lsl_meta import CHANNEL_FIELDS
+from mimicsync.format import CameraInfo
+from mimicsync.format import CHANNEL_DTYPE, CHANNEL_FIELDS, FORMAT_NAME, FORMAT_VERSION, FRAME_COLUMNS
 from mimicsync.dataset import ragged
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.stream_meta import StreamMeta
 
-FORMAT_NAME = "mimicsync-recording"
-FORMAT_VERSION = 1
-CHANNEL_DTYPE = np.dtype([
-    ("label", "S64"), ("unit", "S32"), ("type", "S16"), ("scheme", "S16"), ("muscle", "S64"),
-    ("side", "S16"), ("x_mm", "f8"), ("y_mm", "f8"), ("scale", "f8"),
-])
-assert CHANNEL_DTYPE.names == CHANNEL_FIELDS
-FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time")
 TARGET_CHUNK_BYTES = 1 << 18
 log = logging.getLogger(__name__)
 
@@ -86,7 +78,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class SessionWriter:
+class RecordingWriter:
     """Single-threaded writer of one recording file. Not thread-safe: one owner thread."""
 
     def __init__(self, part_path: Path, final_path: Path, attrs: dict, provenance: dict) -> None:

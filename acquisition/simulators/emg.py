@@ -1,7 +1,7 @@
 """A simulated facial sEMG amplifier: a real LSL outlet driven by a :class:`Scenario`.
 
 Signal per channel (µV, float32): band-limited noise (20-450 Hz) whose RMS follows the
-current movement's muscle activity (see :mod:`~mimicsync.acquisition.electrodes`), mains
+current movement's muscle activity (see :mod:`~mimicsync.dataset.electrodes`), mains
 hum, tap artifacts near the tap position, and a 0/1 trigger channel.
 
 Its clock is deliberately wrong, with a known truth, so sync can be tested: sample k
@@ -21,9 +21,10 @@ import numpy as np
 import pylsl
 from scipy import signal
 
-from mimicsync.acquisition import electrodes as el
-from mimicsync.acquisition.lsl_meta import ChannelSpec, add_channels
-from mimicsync.acquisition.scenario import Scenario
+from mimicsync.dataset import electrodes as el
+from mimicsync.format import ChannelSpec
+from mimicsync.acquisition.lsl_meta import add_channels
+from mimicsync.acquisition.simulators.scenario import Scenario
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import numpy as np
 from mimicsync.dataset.frame_views import FrameWindows, WindowSpec, frame_windows
 from mimicsync.dataset.processing import ChainParams, bandpass, bipolar, notch
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.sync.sync_store import sync_group
+from mimicsync.dataset.sync_store import sync_group
 
 
 def is_synced(rec: Recording) -> bool:

@@ -28,8 +28,8 @@ import pylsl
 
 from mimicsync.acquisition.camera import Frame
 from mimicsync.acquisition.inlet_worker import InletWorker
-from mimicsync.acquisition.lsl_meta import ChannelSpec
-from mimicsync.acquisition.signal_quality import QualityReport, QualityThresholds, assess
+from mimicsync.format import ChannelSpec
+from mimicsync.acquisition.live.signal_quality import QualityReport, QualityThresholds, assess
 from mimicsync.acquisition.stream_select import identity
 from mimicsync.dataset.stream_meta import StreamMeta
 
@@ -133,7 +133,7 @@ class MinMaxEnvelope:
 
 # -- one stream -------------------------------------------------------------------------
 @dataclass
-class StreamView:
+class LiveSnapshot:
     """A reader's copy of one monitored stream's state (no live objects inside)."""
 
     key: str
@@ -208,9 +208,9 @@ class MonitoredStream:
             self.dropped += int(np.sum(np.round(big * self.meta.nominal_srate) - 1))
         self._last_ts = float(ts[-1])
 
-    def view(self) -> StreamView:
+    def view(self) -> LiveSnapshot:
         w, m = self.worker, self.meta
-        return StreamView(self.key, m.name, m.type, m.nominal_srate, m.channels,
+        return LiveSnapshot(self.key, m.name, m.type, m.nominal_srate, m.channels,
                           bool(w and w.connected), w.samples if w else 0, self.dropped,
                           w.error if w else None, self.clock_offset, m.is_string,
                           list(self.markers), self.quality)
@@ -316,7 +316,7 @@ class LiveMonitor:
         with self._lock:
             return list(self._streams.values())
 
-    def snapshot(self) -> list[StreamView]:
+    def snapshot(self) -> list[LiveSnapshot]:
         return [ms.view() for ms in self.streams()]
 
     @property

@@ -23,9 +23,10 @@ from typing import Iterable
 import numpy as np
 import pylsl
 
-from mimicsync.acquisition.camera import CameraError, CameraInfo, Frame
-from mimicsync.acquisition.face_renderer import FaceRenderer, pinhole_fx
-from mimicsync.acquisition.scenario import Scenario
+from mimicsync.acquisition.camera import CameraError, Frame
+from mimicsync.format import CameraInfo
+from mimicsync.acquisition.simulators.face_renderer import FaceRenderer, pinhole_fx
+from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.acquisition.throttled_log import CountedWarning
 
 log = logging.getLogger(__name__)

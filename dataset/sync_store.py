@@ -27,7 +27,7 @@ from mimicsync.sync.stream_maps import evaluate
 
 if TYPE_CHECKING:
     from mimicsync.dataset.recording import Recording
-    from mimicsync.sync.session_sync import SyncResult
+    from mimicsync.dataset.sync_recording import SyncResult
 
 GROUP = "sync"
 FORMAT = "mimicsync-sync"

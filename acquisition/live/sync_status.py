@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mimicsync.acquisition.camera import Frame
-from mimicsync.acquisition.lsl_meta import ChannelSpec
+from mimicsync.format import ChannelSpec
 from mimicsync.sync.live import EmgTapStream, LiveStatus, LiveSync, VideoTapStream
 from mimicsync.sync.video_events import small_gray
 

@@ -1,6 +1,6 @@
 """Run one recording session (and its protocol) without ever blocking the window.
 
-The session is the CLI's own :class:`~mimicsync.protocols.session.RecordingSession`: it
+The session is the CLI's own :class:`~mimicsync.protocols.protocol_recording.ProtocolRecording`: it
 starts the recorder, runs the protocol once its marker stream is subscribed, and stops
 when the run ends, the operator stops, or the recorder stops itself (disk nearly full,
 writer failure). Its whole life (start, wait, stop) runs in one worker thread; a status
@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from mimicsync.acquisition.recorder import RecorderError, RecorderStatus
 from mimicsync.protocols.listeners import RunListener
-from mimicsync.protocols.session import RecordingSession, SessionResult
+from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
 from mimicsync.gui.session_config import SessionSpec
 
 IDLE, STARTING, RECORDING, STOPPING = "idle", "starting", "recording", "stopping"
@@ -61,7 +61,7 @@ class RecordingController(QObject):
     """One recording at a time; signals arrive in the UI thread."""
 
     started = Signal(str)  # path of the file being written
-    stopped = Signal(object)  # SessionResult
+    stopped = Signal(object)  # ProtocolRecordingResult
     failed = Signal(str)  # start or stop failed, in plain words
     _started_in_worker = Signal(object)
     _stopped_in_worker = Signal(object)
@@ -70,10 +70,10 @@ class RecordingController(QObject):
     def __init__(self, poll_interval: float = 0.5) -> None:
         super().__init__()
         self.state = IDLE
-        self.session: RecordingSession | None = None
+        self.session: ProtocolRecording | None = None
         self.spec: SessionSpec | None = None
         self.final_path: Path | None = None
-        self.result: SessionResult | None = None
+        self.result: ProtocolRecordingResult | None = None
         self._status: RecorderStatus | None = None
         self._root: Path | None = None
         self._free: int | None = None
@@ -121,7 +121,7 @@ class RecordingController(QObject):
     def _life(self, prepare, listeners) -> None:
         try:
             spec = prepare()
-            session = RecordingSession(spec.config, spec.plan, listeners=list(listeners(spec)))
+            session = ProtocolRecording(spec.config, spec.plan, listeners=list(listeners(spec)))
             session.start()
         except BaseException as e:  # noqa: BLE001 - handed to the UI thread
             self._failed_in_worker.emit(e)
@@ -136,14 +136,14 @@ class RecordingController(QObject):
             return
         self._stopped_in_worker.emit(result)
 
-    def _on_started(self, session: RecordingSession) -> None:
+    def _on_started(self, session: ProtocolRecording) -> None:
         self.state = RECORDING
         self._status = session.recorder.status()
         self.started.emit(str(session.recorder.part_path))
         if self._stop_when_started is not None:  # stop was asked for while starting
             self.stop(self._stop_when_started)
 
-    def _on_stopped(self, result: SessionResult) -> None:
+    def _on_stopped(self, result: ProtocolRecordingResult) -> None:
         self.result, self.final_path = result, Path(result.path)
         if self.session is not None:
             self._status = self.session.recorder.status()

@@ -1,4 +1,4 @@
-"""A synthetic frontal face in numpy, driven by a :class:`~mimicsync.acquisition.scenario.Scenario`.
+"""A synthetic frontal face in numpy, driven by a :class:`~mimicsync.acquisition.simulators.scenario.Scenario`.
 
 The camera simulator needs pictures in which the things sync and analysis look for are
 really there: the movement of the protocol (brows, eyes, mouth, cheeks), a gloved hand
@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from mimicsync.acquisition.scenario import Scenario, Tap
+from mimicsync.acquisition.simulators.scenario import Scenario, Tap
 
 RGB = tuple[float, float, float]
 Bounds = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # x_mm -> (y_top, y_bottom)
@@ -602,10 +602,10 @@ def _draw_mouth(c: _Canvas, p: FacePose) -> None:
 
 
 def _main() -> None:
-    """Print the render cost per frame: ``python -m mimicsync.acquisition.face_renderer``."""
+    """Print the render cost per frame: ``python -m mimicsync.acquisition.simulators.face_renderer``."""
     import time
 
-    from mimicsync.acquisition.scenario import Movement, Trigger
+    from mimicsync.acquisition.simulators.scenario import Movement, Trigger
 
     r = FaceRenderer()
     sc = Scenario([Movement(0.0, 3.0, "smile-open"), Movement(3.0, 6.0, "cheeks")],

@@ -1,7 +1,7 @@
 """Write a complete simulated recording straight to disk, much faster than real time.
 
 The same simulators as ``mimicsync demo`` (sEMG amplifier with a wrong clock, RGB-D camera
-filming the same scenario), but driven directly into :class:`SessionWriter` instead of
+filming the same scenario), but driven directly into :class:`RecordingWriter` instead of
 over LSL: a 10 s recording with 320×240 video takes about a second. Tests and benchmarks
 of the readers and the export use it; the file is indistinguishable in layout from a
 real one (streams, clock offsets, frame-index stream, video, protocol events, sidecar,
@@ -19,14 +19,14 @@ import pylsl
 import simplejpeg
 
 from mimicsync import __version__
-from mimicsync.acquisition.camera import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
-from mimicsync.acquisition.camera_simulator import SimulatedCamera
-from mimicsync.acquisition.emg_simulator import EmgSimulator
+from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
+from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.emg import EmgSimulator
 from mimicsync.acquisition.lsl_meta import add_channels
-from mimicsync.acquisition.scenario import Movement, Scenario, Tap
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.dataset.session_writer import SessionWriter
+from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
@@ -80,7 +80,7 @@ def write_simulated_recording(
     prov = {"software": {"mimicsync": __version__}, "host": "simulated-host",
             "user": "simulated-user", "operator": operator, **(provenance or {})}
     rid.session_dir(root).mkdir(parents=True, exist_ok=True)
-    w = SessionWriter(rid.part_path(root), rid.path(root), root_attrs, prov)
+    w = RecordingWriter(rid.part_path(root), rid.path(root), root_attrs, prov)
     emg_key = w.add_stream(StreamMeta.from_info(amp.stream_info())) if emg else None
     cam = None
     if camera:

@@ -10,13 +10,15 @@ simulated participant (as a real one often does).
 
 from __future__ import annotations
 
-from mimicsync.acquisition.face_renderer import TAP_APPROACH_S
-from mimicsync.acquisition.scenario import Movement, Scenario, Tap
-from mimicsync.protocols.listeners import RunListener
+from mimicsync.acquisition.simulators.face_renderer import TAP_APPROACH_S
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
 
 
-class ScenarioParticipant(RunListener):
-    """Adds a :class:`Movement` per perform cue and a :class:`Tap` per tap cue."""
+class ScenarioParticipant:
+    """Adds a :class:`Movement` per perform cue and a :class:`Tap` per tap cue.
+
+    A protocol runner listener (the runner calls only the hooks a listener has), kept
+    free of protocol imports so the simulators sit below the protocol layer."""
 
     def __init__(self, scenario: Scenario, reaction_s: float = 0.3, intensity: float = 1.0,
                  tap_delay_s: float = TAP_APPROACH_S + 0.1) -> None:

@@ -1,0 +1,143 @@
+"""The recording format's types and constants: what a file holds, with no device import.
+
+Everything the writer, the readers, sync and the exports agree on lives here, so reading a
+file needs h5py and numpy only (no pylsl, pyrealsense2, brainflow or Qt; a test checks it).
+``docs/format.md`` documents the layout these names describe.
+
+- :class:`ChannelSpec`: one channel of a stream (label, unit, XDF type, scheme, muscle,
+  side, face position, scale), parsed from LSL stream XML by :func:`channels_from_xml`;
+- :class:`CameraInfo`: the static description of a camera stored in ``/video``;
+- file constants: :data:`FORMAT_NAME`, :data:`FORMAT_VERSION`, the channel table dtype,
+  the frame table columns, the frame-index stream's type and channels, LSL formats.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+FORMAT_NAME = "mimicsync-recording"  # root attribute ``format`` of every recording
+FORMAT_VERSION = 1
+
+VIDEO = "video"  # the stream key that means "the frames of /video"
+SYNC_GROUP = "sync"  # where ``mimicsync sync`` stores its result
+
+# LSL channel formats -> numpy dtypes; "string" streams are stored as ragged UTF-8.
+LSL_DTYPES = {
+    "float32": "f4", "double64": "f8", "int8": "i1", "int16": "i2", "int32": "i4",
+    "int64": "i8", "string": None,
+}
+# liblsl's numeric channel-format codes (pylsl.cf_*), so no pylsl import is needed to name them.
+LSL_FORMAT_CODES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16",
+                    6: "int8", 7: "int64"}
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One channel as stored in a stream description and in the recording's channel table."""
+
+    label: str
+    unit: str = "microvolts"
+    type: str = "EMG"  # XDF content type of the channel: EMG, TRIG, MISC, ...
+    scheme: str = ""  # "fridlund", "kuramoto", "" (not part of a scheme)
+    muscle: str = ""  # e.g. "zygomaticus major"
+    side: str = ""  # "left", "right", "midline", ""
+    x_mm: float = float("nan")
+    y_mm: float = float("nan")
+    scale: float = 1.0  # physical = raw * scale (1.0 for float streams)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+CHANNEL_FIELDS = tuple(f.name for f in fields(ChannelSpec))
+
+
+CHANNEL_DTYPE = np.dtype([
+    ("label", "S64"), ("unit", "S32"), ("type", "S16"), ("scheme", "S16"), ("muscle", "S64"),
+    ("side", "S16"), ("x_mm", "f8"), ("y_mm", "f8"), ("scale", "f8"),
+])
+assert CHANNEL_DTYPE.names == CHANNEL_FIELDS
+# Columns of /video/frames, in order (docs/format.md says which instant each one marks).
+FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time")
+
+FRAME_INDEX_TYPE = "VideoFrames"
+FRAME_INDEX_CHANNELS = [
+    ChannelSpec("host_frame", unit="count", type="MISC"),
+    ChannelSpec("device_frame", unit="count", type="MISC"),
+    ChannelSpec("device_time", unit="milliseconds", type="MISC"),
+    ChannelSpec("host_time", unit="seconds", type="MISC"),
+]
+
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """Static description of a started camera, stored in the recording's ``/video`` group."""
+
+    name: str  # e.g. "Intel RealSense D435" or "mimicsync camera simulator"
+    serial: str
+    width: int
+    height: int
+    fps: float
+    depth_width: int = 0  # 0 = no depth stream
+    depth_height: int = 0
+    depth_scale_m: float = 0.001  # metres per depth unit
+    color_intrinsics: dict = field(default_factory=dict)  # fx, fy, ppx, ppy, model, coeffs
+    depth_intrinsics: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # device settings worth keeping (exposure, ...)
+    firmware: str = ""
+
+
+
+def channels_from_xml(info_xml: str, channel_count: int) -> list[ChannelSpec]:
+    """Parse the channel table out of a stream's full XML description.
+
+    Streams without a ``<channels>`` block (or with fewer entries) get generic specs
+    ``ch1..chN`` so every stored stream has a complete channel table.
+    """
+    specs: list[ChannelSpec] = []
+    try:
+        root = ET.fromstring(info_xml)
+    except ET.ParseError:
+        root = None
+    chans = root.find("./desc/channels") if root is not None else None
+    if chans is not None:
+        for c in chans.findall("channel"):
+            loc = c.find("location")
+
+            def num(el: ET.Element | None, tag: str) -> float:
+                v = el.findtext(tag) if el is not None else None
+                try:
+                    return float(v) if v not in (None, "") else float("nan")
+                except ValueError:
+                    return float("nan")
+
+            specs.append(
+                ChannelSpec(
+                    label=c.findtext("label") or f"ch{len(specs) + 1}",
+                    unit=c.findtext("unit") or "",
+                    type=c.findtext("type") or "",
+                    scheme=c.findtext("scheme") or "",
+                    muscle=c.findtext("muscle") or "",
+                    side=c.findtext("side") or "",
+                    x_mm=num(loc, "X"),
+                    y_mm=num(loc, "Y"),
+                    scale=num(c, "scale") if c.findtext("scale") else 1.0,
+                )
+            )
+    specs = specs[:channel_count]
+    for i in range(len(specs), channel_count):
+        specs.append(ChannelSpec(label=f"ch{i + 1}", unit="", type=""))
+    return specs
+
+
+def desc_value(info_xml: str, path: str) -> str | None:
+    """Text of ``./desc/<path>`` in a stream's XML, or None (e.g. ``simulation/offset_s``)."""
+    try:
+        root = ET.fromstring(info_xml)
+    except ET.ParseError:
+        return None
+    return root.findtext(f"./desc/{path}")
