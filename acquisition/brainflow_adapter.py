@@ -31,13 +31,16 @@ from brainflow.board_shim import (
     BoardIds,
     BoardShim,
     BrainFlowError,
-    BrainFlowExitCodes as ExitCode,
     BrainFlowInputParams,
     IpProtocolTypes,
 )
+from brainflow.board_shim import (
+    BrainFlowExitCodes as ExitCode,
+)
 
-from mimicsync.format import ChannelSpec
 from mimicsync.acquisition.lsl_meta import add_channels
+from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.format import ChannelSpec
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,10 @@ _FIXES = {
 _DEFAULT_FIX = "check that the board is on and connected and that the connection params are right"
 
 
-class DeviceError(RuntimeError):
+class DeviceError(MimicsyncError, RuntimeError):
     """A board failed to start or stream; the one-line message names the board and the fix."""
+
+    default_code = ErrorCode.DEVICE
 
 
 def parse_board_params(items: list[str]) -> dict[str, str | int]:

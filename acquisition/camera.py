@@ -17,13 +17,16 @@ from typing import Callable, Protocol
 import numpy as np
 import pylsl
 
-from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE, CameraInfo
 from mimicsync.acquisition.lsl_meta import add_channels
+from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE, CameraInfo
 
 log = logging.getLogger(__name__)
 
-class CameraError(RuntimeError):
+class CameraError(MimicsyncError, RuntimeError):
     """A camera failed to start or stopped delivering; the message says what to do."""
+
+    default_code = ErrorCode.DEVICE
 
 
 @dataclass

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 import pylsl
-from pylsl.util import LostError, TimeoutError as LslTimeoutError
+from pylsl.util import LostError
+from pylsl.util import TimeoutError as LslTimeoutError
 
 from mimicsync.acquisition.stream_select import identity_predicate
 from mimicsync.dataset.events import Event

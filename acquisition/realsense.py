@@ -24,8 +24,8 @@ import numpy as np
 import pylsl
 
 from mimicsync.acquisition.camera import CameraError, Frame
-from mimicsync.format import CameraInfo
 from mimicsync.acquisition.throttled_log import CountedWarning
+from mimicsync.format import CameraInfo
 
 try:
     import pyrealsense2 as rs

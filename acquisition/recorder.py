@@ -30,20 +30,23 @@ import pylsl
 from mimicsync import __version__
 from mimicsync.acquisition.camera import Camera, CameraError, CameraStreamer, Frame
 from mimicsync.acquisition.inlet_worker import InletWorker
-from mimicsync.acquisition.stream_select import (StreamSelector, identity, missing, select)
+from mimicsync.acquisition.stream_select import StreamSelector, identity, missing, select
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording_writer import RecordingWriter, fsync_dir
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
+from mimicsync.errors import ErrorCode, MimicsyncError
 
 log = logging.getLogger(__name__)
 GiB = 1 << 30
 
 
-class RecorderError(RuntimeError):
+class RecorderError(MimicsyncError, RuntimeError):
     """Recording could not start or continue; the one-line message names the fix."""
+
+    default_code = ErrorCode.STATE
 
 
 @dataclass

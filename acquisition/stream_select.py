@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 import pylsl
 
+from mimicsync.errors import MimicsyncError
+
 KEYS = {"name": "name", "type": "type", "source_id": "source_id", "host": "hostname",
         "hostname": "hostname"}
 
 
-class SelectorError(ValueError):
+class SelectorError(MimicsyncError, ValueError):
     """A malformed stream selector; the message names the fix."""
 
 

@@ -28,8 +28,8 @@ from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.markers import MarkerReceiver
 from mimicsync.protocols.model import TapBlock, Timings
 from mimicsync.protocols.plan import plan_trials
-from mimicsync.protocols.schema import load_protocol
 from mimicsync.protocols.protocol_recording import ProtocolRecording
+from mimicsync.protocols.schema import load_protocol
 from mimicsync.protocols.visit import PreparedBlock, RecordOptions, record_block
 
 

@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import pyxdf
 
+    from mimicsync.acquisition.simulators.recordings import write_simulated_recording
     from mimicsync.dataset import FrameDataset, Recording, WindowSpec
     from mimicsync.dataset.layout import RecordingId
-    from mimicsync.acquisition.simulators.recordings import write_simulated_recording
     from mimicsync.dataset.xdf_writer import recording_streams, write_xdf
 
     work = args.dir or Path(tempfile.mkdtemp(prefix="mimicsync-bench-reader-"))

@@ -26,10 +26,10 @@ import psutil
 import pylsl
 import simplejpeg
 
-from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig
-from mimicsync.acquisition.simulators.scenario import Movement, Scenario, tap_block
+from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
+from mimicsync.acquisition.simulators.scenario import Movement, Scenario, tap_block
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId

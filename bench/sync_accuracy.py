@@ -28,11 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mimicsync.dataset.recording import Recording
-from mimicsync.sync.brackets import VideoOnsets
-from mimicsync.sync.interval_fit import Evidence, midpoint_fit
-from mimicsync.sync.match import SyncRefused
-from mimicsync.dataset.sync_recording import synchronize
 from mimicsync.acquisition.simulators.sync_recordings import (
     SimulatedRecording,
     alignment_error,
@@ -40,6 +35,11 @@ from mimicsync.acquisition.simulators.sync_recordings import (
     sync_scenario,
     write_session,
 )
+from mimicsync.dataset.recording import Recording
+from mimicsync.dataset.sync_recording import synchronize
+from mimicsync.sync.brackets import VideoOnsets
+from mimicsync.sync.interval_fit import Evidence, midpoint_fit
+from mimicsync.sync.match import SyncRefused
 
 
 def random_session(i: int, seed: int, duration: float) -> SimulatedRecording:

@@ -13,39 +13,41 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mimicsync.acquisition.camera import CameraError
-from mimicsync.cli import dataset_commands
-from mimicsync.acquisition.recorder import GiB, RecorderError, RecorderStatus
+from mimicsync.acquisition.recorder import GiB, RecorderStatus
 from mimicsync.acquisition.stream_select import SelectorError, discover, parse_selectors
-from mimicsync.dataset.layout import LabelError, check_label
-from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.dataset.recover import recover
-from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, SetupError, describe_setup
+from mimicsync.cli import dataset_commands
 from mimicsync.cli.keyboard import KeyboardControls
+from mimicsync.dataset.layout import check_label
+from mimicsync.dataset.recording import Recording
+from mimicsync.dataset.recover import recover
+from mimicsync.errors import MimicsyncError
+from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
 from mimicsync.protocols.plan import plan_trials
-from mimicsync.protocols.schema import ProtocolError, load_protocol
-from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingError, ProtocolRecordingResult
-from mimicsync.protocols.stored import EarlierError
-from mimicsync.protocols.visit import (PreparedBlock, RecordOptions, format_length, prepare_visit,
-                                       record_visit)
-from mimicsync.protocols.visit_plan import (STANDARD_BLOCKS, PlanError, VisitPlan, dump_visit_plan,
-                                            find_visit_plan, load_visit_plan, parse_block_spec,
-                                            parse_visit_plan)
+from mimicsync.protocols.protocol_recording import (
+    ProtocolRecording,
+    ProtocolRecordingResult,
+)
+from mimicsync.protocols.schema import load_protocol
+from mimicsync.protocols.visit import (
+    PreparedBlock,
+    RecordOptions,
+    format_length,
+    prepare_visit,
+    record_visit,
+)
+from mimicsync.protocols.visit_plan import (
+    STANDARD_BLOCKS,
+    VisitPlan,
+    dump_visit_plan,
+    find_visit_plan,
+    load_visit_plan,
+    parse_block_spec,
+    parse_visit_plan,
+)
 
 
-class UsageError(ValueError):
+class UsageError(MimicsyncError, ValueError):
     """Options that do not fit together; the message names them and the fix."""
-
-
-def _device_error() -> type[BaseException]:
-    from mimicsync.acquisition.brainflow_adapter import DeviceError
-    return DeviceError
-
-
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    RecorderError, LabelError, SelectorError, RecordingError, CameraError, FileExistsError,
-    PermissionError, _device_error(), ProtocolError, PlanError, SetupError, DeviceMismatch,
-    EarlierError, ProtocolRecordingError, UsageError, *dataset_commands.KNOWN_ERRORS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -294,7 +296,7 @@ def demo(args: argparse.Namespace) -> int:
     plan = plan_trials(protocol)
     block = PreparedBlock("demo", "01", "demo", None, setup, plan,
                           duration + 1.5 if args.protocol and duration is not None else None)
-    print(f"mimicsync demo: simulated sEMG (64 ch at 4096 Hz)"
+    print("mimicsync demo: simulated sEMG (64 ch at 4096 Hz)"
           + ("" if args.no_camera else f" and {args.width}x{args.height} video")
           + f" following {block.describe()}", file=sys.stderr)
     options = RecordOptions(operator="demo", on_started=_started, controls=_operator_controls)

@@ -1,7 +1,7 @@
 """CLI commands for datasets: ``import-xdf``, ``export``, ``validate``.
 
 :mod:`cli.main` adds them with :func:`add_parsers`, dispatches through :data:`COMMANDS`
-and reports :data:`KNOWN_ERRORS` as one-line errors like every other command.
+and reports errors as one line like every other command (:mod:`mimicsync.cli.errors`).
 """
 
 from __future__ import annotations
@@ -11,16 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from mimicsync.dataset.batch import BatchError
-from mimicsync.dataset.bids_export import ExportConfig, ExportError, export_study
+from mimicsync.dataset.bids_export import ExportConfig, export_study
 from mimicsync.dataset.bids_validate import validate
-from mimicsync.dataset.layout import LabelError, RecordingId, check_label, next_free_run
-from mimicsync.dataset.recording import RecordingError
-from mimicsync.dataset.recording_writer import RecordingExistsError
-
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    RecordingError, LabelError, ExportError, BatchError, RecordingExistsError,
-    FileNotFoundError, FileExistsError, PermissionError)
+from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
 
 
 def import_xdf_cmd(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ import os
 import select
 import sys
 import threading
-from typing import Protocol as TypingProtocol, TextIO
+from typing import Protocol as TypingProtocol
+from typing import TextIO
 
 KEYS = {"p": "toggle_pause", "r": "repeat", "s": "skip", "a": "abort"}
 HELP = "keys: p pause/resume, r repeat trial, s skip, a abort"

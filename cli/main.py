@@ -167,15 +167,16 @@ def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from mimicsync.cli import commands
+    from mimicsync.cli.errors import USER_ERRORS, render
     try:
         return commands.run(args)
     except KeyboardInterrupt:
         print("mimicsync: interrupted", file=sys.stderr)
         return 130
-    except commands.KNOWN_ERRORS as e:
+    except USER_ERRORS as e:
         if args.debug:
             raise
-        print(f"mimicsync: error: {e}", file=sys.stderr)
+        print(f"mimicsync: error: {render(e)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as e:  # noqa: BLE001 - a bug: still one line, traceback on --debug
         if args.debug:

@@ -13,13 +13,17 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
 
+from mimicsync.errors import ErrorCode, MimicsyncError
+
 CONNECT_TIMEOUT = "10s"  # how long to try reaching a Dask scheduler
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class BatchError(RuntimeError):
+class BatchError(MimicsyncError, RuntimeError):
     """The batch back-end cannot run; the message says what to install or fix."""
+
+    default_code = ErrorCode.STATE
 
 
 def run_batch(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1,
@@ -48,7 +52,8 @@ def run_batch(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1,
 
 def _dask(fn: Callable[[T], R], items: Sequence[T], address: str):
     try:
-        from dask.distributed import Client, as_completed as dask_completed
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise BatchError("--scheduler needs Dask: pip install 'mimicsync[dask]' "
                          "(dask[distributed])") from None

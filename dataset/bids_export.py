@@ -32,20 +32,28 @@ import numpy as np
 from mimicsync.dataset import bids_files as bf
 from mimicsync.dataset.batch import run_batch
 from mimicsync.dataset.mne_raw import first_sample_utc, sample_positions, to_mne_raw
-from mimicsync.dataset.privacy import (CONSENT_DATA, CONSENT_VIDEO, PRIVATE_DIR, consents,
-                                       private_values, pseudonyms, public_participant_row,
-                                       scan_for)
+from mimicsync.dataset.privacy import (
+    CONSENT_DATA,
+    CONSENT_VIDEO,
+    PRIVATE_DIR,
+    consents,
+    private_values,
+    pseudonyms,
+    public_participant_row,
+    scan_for,
+)
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.study import Study
 from mimicsync.dataset.study_tree import atomic_write_text
 from mimicsync.dataset.video_export import write_mp4
+from mimicsync.errors import MimicsyncError
 
 log = logging.getLogger(__name__)
 WORK_DIR = ".mimicsync-export"
 BDF_DATE = dt.date(1985, 1, 1)  # EDF/BDF's own "anonymized" start date (01.01.85)
 
 
-class ExportError(ValueError):
+class ExportError(MimicsyncError, ValueError):
     """The export cannot run or did not finish; the message names what and the fix."""
 
 

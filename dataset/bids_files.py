@@ -17,10 +17,10 @@ import numpy as np
 
 from mimicsync import __version__
 from mimicsync.dataset import electrodes as el
-from mimicsync.format import ChannelSpec
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.labels import decode_marker_event
 from mimicsync.dataset.study_tree import BIDS_VERSION, atomic_write_text
+from mimicsync.format import ChannelSpec
 
 COORD_SYSTEM = "FaceFrontal2D"
 COORD_DESCRIPTION = (

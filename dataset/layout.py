@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mimicsync.errors import MimicsyncError
+
 SUFFIX = "recording"
 EXT = ".h5"
 PART = ".part"  # an unfinished (recording or crashed) file: <final>.part
@@ -24,7 +26,7 @@ _NAME = re.compile(
 )
 
 
-class LabelError(ValueError):
+class LabelError(MimicsyncError, ValueError):
     """An invalid BIDS label or entity; the message names the field and the fix."""
 
 

@@ -16,13 +16,13 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter used for depth)
 import numpy as np
 
-from mimicsync.format import ChannelSpec
 from mimicsync.dataset import ragged
 from mimicsync.dataset.events import Event
-from mimicsync.format import FORMAT_NAME
+from mimicsync.errors import MimicsyncError
+from mimicsync.format import FORMAT_NAME, ChannelSpec
 
 
-class RecordingError(ValueError):
+class RecordingError(MimicsyncError, ValueError):
     """A file that is not a readable recording; the message says what to do."""
 
 

@@ -25,11 +25,18 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from mimicsync.format import CameraInfo
-from mimicsync.format import CHANNEL_DTYPE, CHANNEL_FIELDS, FORMAT_NAME, FORMAT_VERSION, FRAME_COLUMNS
 from mimicsync.dataset import ragged
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.stream_meta import StreamMeta
+from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.format import (
+    CHANNEL_DTYPE,
+    CHANNEL_FIELDS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FRAME_COLUMNS,
+    CameraInfo,
+)
 
 TARGET_CHUNK_BYTES = 1 << 18
 log = logging.getLogger(__name__)
@@ -48,8 +55,10 @@ def hdf5_teardown_unsafe() -> bool:
     return bool(_FAILED_FILES)
 
 
-class RecordingExistsError(FileExistsError):
+class RecordingExistsError(MimicsyncError, FileExistsError):
     """The target recording (or an unfinished one) is already there; nothing is replaced."""
+
+    default_code = ErrorCode.EXISTS
 
 
 def _depth_filter() -> dict:

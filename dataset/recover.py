@@ -20,10 +20,10 @@ from mimicsync.dataset import ragged
 from mimicsync.dataset.h5clear import clear_status_flags, restore_eof
 from mimicsync.dataset.layout import PART, RecordingId, root_of
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.format import FORMAT_NAME
 from mimicsync.dataset.recording_writer import publish
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.study_tree import register_recording
+from mimicsync.format import FORMAT_NAME
 
 
 def stored_rows(ds: h5py.Dataset, file_size: int) -> int:

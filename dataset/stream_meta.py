@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mimicsync.format import LSL_DTYPES, LSL_FORMAT_CODES, ChannelSpec, channels_from_xml, desc_value
+from mimicsync.format import (
+    LSL_DTYPES,
+    LSL_FORMAT_CODES,
+    ChannelSpec,
+    channels_from_xml,
+    desc_value,
+)
+
 
 @dataclass
 class StreamMeta:

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from mimicsync.dataset.recording import Recording, RecordingError, StreamView, recovery_hint
+from mimicsync.errors import MimicsyncError
 from mimicsync.sync.brackets import VideoOnsets, burst_brackets, edge_brackets
 from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets
 from mimicsync.sync.event_fit import EventFit, EventFitParams, LowConfidence, fit_events
@@ -30,7 +31,7 @@ from mimicsync.sync.video_cells import CellScan, led_trace, scan, tap_trace
 from mimicsync.sync.video_events import Box, Trace, VideoTapParams, video_tap_onsets
 
 
-class SyncError(ValueError):
+class SyncError(MimicsyncError, ValueError):
     """The recording cannot be synchronised as it is; the one-line message says why and
     what to do. The file is left unchanged."""
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mimicsync.sync.event_fit import KINDS
 from mimicsync.dataset.sync_recording import SyncResult
+from mimicsync.sync.event_fit import KINDS
 
 LABELS = {"trigger_on": "trigger on", "trigger_off": "trigger off", "tap": "tap"}
 COLORS = {"trigger_on": "#d62728", "trigger_off": "#ff9896", "tap": "#1f77b4"}

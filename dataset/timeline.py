@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mimicsync.format import VIDEO
-from mimicsync.sync.stream_maps import fit_offsets
 from mimicsync.sync.frame_times import frame_times
+from mimicsync.sync.stream_maps import fit_offsets
 
 if TYPE_CHECKING:
     from mimicsync.dataset.recording import Recording

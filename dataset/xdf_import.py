@@ -22,16 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync import __version__
-from mimicsync.format import channels_from_xml
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import RecordingError
 from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.sidecar import write_sidecar
-from mimicsync.format import LSL_DTYPES
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
 from mimicsync.dataset.timeline import clock_corrected
+from mimicsync.format import LSL_DTYPES, channels_from_xml
 
 BLOCK = 65536  # samples appended per write
 

@@ -13,7 +13,16 @@ texts (English or German), its media image if the step has one, and big countdow
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QGuiApplication, QKeyEvent, QPalette, QPixmap, QScreen
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QKeyEvent,
+    QPalette,
+    QPixmap,
+    QScreen,
+)
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from mimicsync.dataset.events import Event

@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, Signal
 from mimicsync.acquisition.camera import CameraStreamer
 from mimicsync.acquisition.live.monitor import PreviewSink
 from mimicsync.acquisition.live.sync_status import LiveTaps
-from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
+from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.recording_worker import gui_words
 from mimicsync.protocols.device_setup import DeviceSetup, open_devices

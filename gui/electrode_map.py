@@ -17,8 +17,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QWidget
 
-from mimicsync.format import ChannelSpec
 from mimicsync.acquisition.live.signal_quality import BAD, NONE, WARN
+from mimicsync.format import ChannelSpec
 from mimicsync.gui.style import GRADE_BRUSH, GRADE_COLOR
 
 FACE_PEN = QPen(QColor(150, 150, 160), 1.2)

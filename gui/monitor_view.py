@@ -12,13 +12,20 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mimicsync.acquisition.camera import CameraStreamer
-from mimicsync.acquisition.live.monitor import LiveMonitor, PreviewSink, LiveSnapshot
-from mimicsync.acquisition.recorder import RecorderStatus
+from mimicsync.acquisition.live.monitor import LiveMonitor, LiveSnapshot, PreviewSink
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
+from mimicsync.acquisition.recorder import RecorderStatus
 from mimicsync.sync.match import match_events
 
 MIN_CONFIDENCE = match_events.__kwdefaults__["min_confidence"]  # offline sync's threshold

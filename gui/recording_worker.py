@@ -18,9 +18,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from mimicsync.acquisition.recorder import RecorderError, RecorderStatus
+from mimicsync.gui.session_config import SessionSpec
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
-from mimicsync.gui.session_config import SessionSpec
 
 IDLE, STARTING, RECORDING, STOPPING = "idle", "starting", "recording", "stopping"
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.acquisition.live.stream_watch import StreamEntry
+from mimicsync.acquisition.stream_select import StreamSelector
 
 COLUMNS = ("Record", "Required", "Name", "Type", "Rate", "Ch", "Host", "Status")
 REC, REQ, NAME, TYPE, RATE, CH, HOST, STATUS = range(len(COLUMNS))

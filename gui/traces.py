@@ -19,8 +19,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mimicsync.acquisition.live.monitor import LiveSnapshot
-from mimicsync.format import ChannelSpec
 from mimicsync.acquisition.live.signal_quality import NONE
+from mimicsync.format import ChannelSpec
 from mimicsync.gui.style import GRADE_COLOR, GRID_PEN, TRACE_PEN
 
 #: Display ranges the operator can pick; None = each channel scaled to its own amplitude.

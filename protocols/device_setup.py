@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 
 from mimicsync.acquisition.camera import Camera
+from mimicsync.acquisition.simulators.participant import ScenarioParticipant
 from mimicsync.acquisition.simulators.scenario import Scenario, Trigger
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
 from mimicsync.dataset.events import Event
+from mimicsync.errors import MimicsyncError
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.listeners import RunListener
-from mimicsync.acquisition.simulators.participant import ScenarioParticipant
 
 CAMERA_KINDS = ("realsense", "sim", "none")
 ENCODINGS = ("jpeg", "lossless")
@@ -35,11 +36,11 @@ SETUP_FIELDS = ("streams", "require", "camera", "camera_serial", "width", "heigh
                 "color_encoding", "jpeg_quality", "simulate", "sim_clock")
 
 
-class SetupError(ValueError):
+class SetupError(MimicsyncError, ValueError):
     """An invalid device setting; the one-line message names the field and the fix."""
 
 
-class DeviceMismatch(ValueError):
+class DeviceMismatch(MimicsyncError, ValueError):
     """The devices differ from the earlier recording a session repeats; names the difference."""
 
 

@@ -31,10 +31,16 @@ import pylsl
 from mimicsync.acquisition.inlet_worker import InletWorker
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors, select
 from mimicsync.dataset.stream_meta import StreamMeta
-from mimicsync.protocols.device_setup import DeviceMismatch, OpenDevices, DeviceSetup
+from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, OpenDevices
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.resume import resume_point_from_events
-from mimicsync.protocols.stored import Earlier, EarlierError, StreamFacts, read_earlier, session_recordings
+from mimicsync.protocols.stored import (
+    Earlier,
+    EarlierError,
+    StreamFacts,
+    read_earlier,
+    session_recordings,
+)
 from mimicsync.protocols.visit import PreparedBlock
 
 SIMULATED_EMG = StreamSelector("type", "EMG")  # the in-process amplifier's role

@@ -34,6 +34,7 @@ from typing import Any
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderStatus
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.events import Event
+from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.markers import MARKER_STREAM_NAME, LatencyStats, LslMarkerOutlet
 from mimicsync.protocols.plan import Plan
@@ -41,12 +42,13 @@ from mimicsync.protocols.resume import ResumePoint
 from mimicsync.protocols.runner import ProtocolRunner, RunReport
 from mimicsync.protocols.schema import dumps_protocol
 
-
 _FAILED: list[Recorder] = []
 
 
-class ProtocolRecordingError(RuntimeError):
+class ProtocolRecordingError(MimicsyncError, RuntimeError):
     """A protocol recording could not start or be set up; the message names the fix."""
+
+    default_code = ErrorCode.STATE
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
+from mimicsync.errors import MimicsyncError
 from mimicsync.protocols import toml_writer
 from mimicsync.protocols.model import (
     FORMAT_VERSION,
@@ -51,7 +52,7 @@ STEP_FIELDS = ("id", "label", "instruction", "media", "timings", "repetitions")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(MimicsyncError, ValueError):
     """A protocol file is missing, unreadable or invalid; the message says how to fix it."""
 
     def __init__(self, message: str, path: Path | None = None) -> None:

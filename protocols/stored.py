@@ -18,13 +18,14 @@ from typing import Any
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import EXT, LabelError, RecordingId
 from mimicsync.dataset.recording import Recording, RecordingError
+from mimicsync.errors import MimicsyncError
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, setup_from_provenance
 from mimicsync.protocols.model import TIMING_FIELDS, Timings
 from mimicsync.protocols.plan import Plan, Trial
 from mimicsync.protocols.schema import Protocol, ProtocolError, loads_protocol
 
 
-class EarlierError(ValueError):
+class EarlierError(MimicsyncError, ValueError):
     """An earlier recording cannot be repeated or resumed; the message says why and what to do."""
 
 

@@ -25,13 +25,13 @@ from mimicsync.acquisition.recorder import GiB, RecorderConfig, RecorderStatus
 from mimicsync.acquisition.simulators.scenario import demo_scenario
 from mimicsync.dataset.layout import RecordingId, next_free_run
 from mimicsync.protocols.console import ConsolePresenter
-from mimicsync.protocols.device_setup import DeviceMismatch, OpenDevices, DeviceSetup, open_devices
+from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, OpenDevices, open_devices
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.markers import MARKER_STREAM_NAME
 from mimicsync.protocols.plan import Plan, plan_trials
+from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
 from mimicsync.protocols.resume import ResumePoint
 from mimicsync.protocols.schema import load_protocol
-from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
 from mimicsync.protocols.visit_plan import VisitPlan, dumps_visit_plan
 
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from mimicsync.dataset.layout import LabelError, check_label
+from mimicsync.errors import MimicsyncError
 from mimicsync.protocols import toml_writer
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError
 from mimicsync.protocols.model import LANGUAGES
@@ -57,7 +58,7 @@ BLOCK_FIELDS = ("task", "acq", "protocol", "seed", "duration", "devices")
 PLANS_DIR = "plans"
 
 
-class PlanError(ValueError):
+class PlanError(MimicsyncError, ValueError):
     """A session plan file is missing or invalid; the one-line message says how to fix it."""
 
 

@@ -29,7 +29,13 @@ from mimicsync.sync.dejitter import (
     detect_breaks,
     stream_can_drop_samples,
 )
-from mimicsync.sync.emg_taps import EmgTapParams, EmgTaps, emg_envelope, emg_tap_onsets, trigger_onsets
+from mimicsync.sync.emg_taps import (
+    EmgTapParams,
+    EmgTaps,
+    emg_envelope,
+    emg_tap_onsets,
+    trigger_onsets,
+)
 from mimicsync.sync.frame_times import FrameSegment, FrameTimes, frame_times
 from mimicsync.sync.match import Match, SyncRefused, match_events
 from mimicsync.sync.video_events import (

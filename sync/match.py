@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.sync import linear_map
-
 from mimicsync.sync.robust import line_fit
 
 ADVICE = "tap the electrode area 3 times at the start and at the end of the recording and re-run"
@@ -75,8 +75,10 @@ class Match:
         return linear_map.inverse(t_b, self.offset_s, self.drift_ppm, self.t_ref)
 
 
-class SyncRefused(Exception):
+class SyncRefused(MimicsyncError):
     """Too little or ambiguous evidence to synchronise; ``reason`` says what to do."""
+
+    default_code = ErrorCode.REFUSED
 
     def __init__(self, reason: str, match: Match | None = None) -> None:
         super().__init__(reason)

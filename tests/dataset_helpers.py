@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mimicsync.dataset.layout import RecordingId
 from mimicsync.acquisition.simulators.recordings import write_simulated_recording
+from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.study_tree import upsert_tsv
 
 OPERATOR = "Dr Olga Operatorsdottir"

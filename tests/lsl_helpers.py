@@ -9,6 +9,7 @@ import uuid
 import numpy as np
 import pylsl
 
+
 def unique(prefix: str) -> str:
     """Stream names must be unique: several test runs may share the LSL network."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mimicsync.dataset.recording import Recording
 from mimicsync.acquisition.simulators.sync_recordings import (
     SimulatedRecording,
     alignment_error,
@@ -18,6 +17,7 @@ from mimicsync.acquisition.simulators.sync_recordings import (
     sync_scenario,
     write_session,
 )
+from mimicsync.dataset.recording import Recording
 
 FPS = 30.0
 

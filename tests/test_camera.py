@@ -10,13 +10,13 @@ import time
 import numpy as np
 import pylsl
 import pytest
-
 from lsl_helpers import unique
+
 from mimicsync.acquisition import realsense
 from mimicsync.acquisition.camera import CameraError, CameraStreamer, Frame
+from mimicsync.acquisition.realsense import NO_CAMERA, RealSenseCamera, SoftwareRealSense
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
-from mimicsync.acquisition.realsense import NO_CAMERA, RealSenseCamera, SoftwareRealSense
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
 
 
@@ -318,6 +318,7 @@ def test_unknown_serial_lists_connected_cameras(monkeypatch, soft_rs):
 def test_lost_frames_are_logged_in_one_line_per_interval(caplog):
     """A camera losing frames one by one writes one line per interval, not one per frame."""
     import logging
+
     from mimicsync.acquisition.throttled_log import CountedWarning
     log = logging.getLogger("test.lost")
     warn = CountedWarning(log, "camera: frames lost", interval=0.2)

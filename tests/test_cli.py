@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from lsl_helpers import unique
 
 MIMICSYNC = [sys.executable, "-m", "mimicsync.cli.main"]

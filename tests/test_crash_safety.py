@@ -13,8 +13,8 @@ from pathlib import Path
 import h5py
 import pylsl
 import pytest
-
 from lsl_helpers import assert_exact_slice
+
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recover import recover
 from mimicsync.dataset.study_tree import read_tsv

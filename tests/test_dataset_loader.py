@@ -8,11 +8,12 @@ import pickle
 
 import numpy as np
 import pytest
+from dataset_helpers import worker_main  # importable by spawned workers
 
+from mimicsync.acquisition.simulators.recordings import write_simulated_recording
 from mimicsync.dataset import FrameDataset, Study, WindowSpec
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.acquisition.simulators.recordings import write_simulated_recording
-from dataset_helpers import worker_main  # importable by spawned workers
+
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):

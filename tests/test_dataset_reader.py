@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from mimicsync.dataset import electrodes as el
+from mimicsync.acquisition.simulators.recordings import write_simulated_recording
 from mimicsync.dataset import FrameDataset, Recording, RecordingError, Study, WindowSpec
+from mimicsync.dataset import electrodes as el
 from mimicsync.dataset.frame_views import frame_features, frame_windows
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.dataset.processing import (bandpass, notch, process_emg, remove_mean,
-                                          sliding_rms)
-from mimicsync.acquisition.simulators.recordings import write_simulated_recording
+from mimicsync.dataset.processing import bandpass, notch, process_emg, remove_mean, sliding_rms
 
 T0 = 1000.0
 

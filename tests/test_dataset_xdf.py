@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import pyxdf
 
-from mimicsync.dataset import electrodes as el
 from mimicsync.cli.main import main as cli
 from mimicsync.dataset import Recording, Study
-from mimicsync.dataset.xdf_import import import_xdf
+from mimicsync.dataset import electrodes as el
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.dataset.xdf_writer import XdfStream, write_xdf
 from mimicsync.dataset.recording import RecordingError
+from mimicsync.dataset.xdf_import import import_xdf
+from mimicsync.dataset.xdf_writer import XdfStream, write_xdf
 
 T0 = 5_000.0
 

@@ -16,10 +16,10 @@ import numpy as np
 import pylsl
 import pytest
 
-from mimicsync.dataset import electrodes as el
 from mimicsync.acquisition.simulators.emg import EmgSimulator
-from mimicsync.format import channels_from_xml, desc_value
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
+from mimicsync.dataset import electrodes as el
+from mimicsync.format import channels_from_xml, desc_value
 
 SRATE = 4096.0
 OFFSET_S, DRIFT_PPM, JITTER_S = 0.25, 100.0, 1e-4

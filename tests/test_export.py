@@ -9,11 +9,10 @@ import shutil
 import mne
 import numpy as np
 import pytest
-
 from dataset_helpers import OPERATOR, PEOPLE, make_study
+
 from mimicsync.cli.main import main as cli
-from mimicsync.dataset import Recording, Study
-from mimicsync.dataset import bids_export
+from mimicsync.dataset import Recording, Study, bids_export
 from mimicsync.dataset.batch import BatchError
 from mimicsync.dataset.bids_export import WORK_DIR, ExportConfig, ExportError, export_study
 from mimicsync.dataset.bids_validate import validate
@@ -189,8 +188,8 @@ def test_dask_scheduler(study, tmp_path, capsys, monkeypatch):
 
 
 def test_electrode_free_session_goes_to_beh_with_video(tmp_path):
-    from mimicsync.dataset.layout import RecordingId
     from mimicsync.acquisition.simulators.recordings import write_simulated_recording
+    from mimicsync.dataset.layout import RecordingId
     root = tmp_path / "private"
     write_simulated_recording(root, RecordingId("jena0050", "01", "functional", 1, "N"),
                               emg=False, duration_s=3.0, width=160, height=120, depth=False)

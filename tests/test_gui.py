@@ -13,10 +13,10 @@ import sys
 
 import numpy as np
 import pytest
+from lsl_helpers import unique
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from lsl_helpers import unique
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.app import AppOptions, MainWindow

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pylsl
 import pytest
-
 from lsl_helpers import unique
-from mimicsync.dataset.electrodes import default_channels
+
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
 from mimicsync.acquisition.live.stream_watch import StreamEntry
+from mimicsync.dataset.electrodes import default_channels
 from mimicsync.dataset.events import Event
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.electrode_map import problems
@@ -148,6 +148,7 @@ def test_participant_window_on_a_single_screen(qtbot):
     Escape gets out of it, and closing it by its X unticks the toggle."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
+
     from mimicsync.gui.app import AppOptions, MainWindow
     assert len(QGuiApplication.screens()) == 1
     w = MainWindow(AppOptions(sim_suffix=unique("cue")))

@@ -148,10 +148,10 @@ def test_monitor_with_nothing_selected_is_empty(bad):
 def test_live_taps_give_the_running_offset():
     """Synthetic taps, video 40 ms after sEMG, pushed as the app does: sEMG in LSL-sized
     chunks, frames one by one through the camera sink (sync.live does the detection)."""
-    from mimicsync.dataset.electrodes import TRIGGER
     from mimicsync.acquisition.live.sync_status import LiveTaps
-    from mimicsync.format import ChannelSpec
     from mimicsync.acquisition.simulators.signals import synthetic_emg, synthetic_frames
+    from mimicsync.dataset.electrodes import TRIGGER
+    from mimicsync.format import ChannelSpec
     rng = np.random.default_rng(3)
     fs, t0, taps = 4096.0, 100.0, np.array([2.0, 3.5, 5.0, 8.0, 9.5])
     emg = synthetic_emg(11.0, fs, 16, taps + t0, t0=t0, rng=rng).astype(np.float32)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from lsl_helpers import PushingOutlet, unique
+
 from mimicsync.cli.main import _main
 from mimicsync.dataset.recording import Recording
 from mimicsync.protocols.device_setup import DeviceSetup

@@ -9,18 +9,18 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from mimicsync.acquisition.simulators.face_renderer import TAP_APPROACH_S
+from mimicsync.acquisition.simulators.participant import ScenarioParticipant
 from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.dataset.events import Event
-from mimicsync.acquisition.simulators.face_renderer import TAP_APPROACH_S
-from mimicsync.protocols.device_setup import SimulatedTriggerBox
 from mimicsync.protocols.console import ConsolePresenter
+from mimicsync.protocols.device_setup import SimulatedTriggerBox
 from mimicsync.protocols.listeners import EventLog, RunListener
 from mimicsync.protocols.markers import decode_marker
 from mimicsync.protocols.plan import Plan, plan_trials
 from mimicsync.protocols.resume import ResumePoint, resume_point_from_events
 from mimicsync.protocols.runner import ProtocolRunner, RunReport
 from mimicsync.protocols.schema import loads_protocol
-from mimicsync.acquisition.simulators.participant import ScenarioParticipant
 
 T0 = 1000.0
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pylsl
 import pytest
-
 from lsl_helpers import assert_exact_slice, unique
+
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderError
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId
@@ -72,7 +72,7 @@ def test_markers_become_stream_and_events(tmp_path, outlet_factory):
             sent.append((text, t))
             time.sleep(0.2)
 
-    path = _record(_config(tmp_path, emg.name, f"type=Markers"), 0.5, during=push)
+    path = _record(_config(tmp_path, emg.name, "type=Markers"), 0.5, during=push)
     with Recording(path) as rec:
         s = rec.stream(name)
         assert s.data == [t for t, _ in sent]

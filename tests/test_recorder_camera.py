@@ -10,11 +10,11 @@ import pylsl
 import pytest
 
 from mimicsync.acquisition.camera import CameraError, Frame
-from mimicsync.format import CameraInfo
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderError
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording
+from mimicsync.format import CameraInfo
 
 
 class FakeCamera:

@@ -7,15 +7,15 @@ import shutil
 
 import numpy as np
 import pytest
+from sync_helpers import recording, shared_folder
 
+from mimicsync.acquisition.simulators.sync_recordings import read_truth
+from mimicsync.dataset.aligned import emg_features, emg_windows, frame_times, is_synced
 from mimicsync.dataset.frame_views import WindowSpec
 from mimicsync.dataset.processing import ChainParams, bandpass, bipolar, notch, remove_mean
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.dataset.aligned import emg_features, emg_windows, frame_times, is_synced
 from mimicsync.dataset.sync_recording import synchronize
-from mimicsync.acquisition.simulators.sync_recordings import read_truth
 from mimicsync.dataset.sync_store import write_sync
-from sync_helpers import recording, shared_folder
 
 
 @pytest.fixture(scope="module")

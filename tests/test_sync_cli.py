@@ -8,9 +8,9 @@ import shutil
 
 import h5py
 import pytest
+from sync_helpers import recording, shared_folder
 
 from mimicsync.cli.main import main
-from sync_helpers import recording, shared_folder
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets, trigger_onsets
 from mimicsync.acquisition.simulators.signals import synthetic_emg
+from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets, trigger_onsets
 
 FS = 4096.0
 

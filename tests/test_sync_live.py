@@ -6,12 +6,12 @@ import time
 
 import numpy as np
 import pytest
+from sync_helpers import recording, shared_folder
 
 from mimicsync.dataset.recording import Recording
-from mimicsync.sync.live import EmgTapStream, LiveSync, VideoTapStream
 from mimicsync.dataset.sync_recording import iter_color, synchronize
+from mimicsync.sync.live import EmgTapStream, LiveSync, VideoTapStream
 from mimicsync.sync.video_cells import decode_small
-from sync_helpers import recording, shared_folder
 
 
 @pytest.fixture(scope="module")

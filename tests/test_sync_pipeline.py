@@ -10,18 +10,18 @@ to video time, checked at every true time against the known truth.
 import numpy as np
 import pytest
 
+from mimicsync.acquisition.simulators.signals import synthetic_emg, synthetic_frames
 from mimicsync.sync import (
+    brightness,
     dejitter_timestamps,
     emg_tap_onsets,
     frame_times,
     led_onsets,
     match_events,
     motion_energy,
-    brightness,
     trigger_onsets,
     video_tap_onsets,
 )
-from mimicsync.acquisition.simulators.signals import synthetic_emg, synthetic_frames
 
 FS, FPS, DURATION, TAU0 = 4096.0, 30.0, 60.0, 7000.0
 

@@ -13,13 +13,13 @@ import numpy as np
 import pylsl
 
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig
-from mimicsync.acquisition.simulators.scenario import Scenario, Tap, Trigger
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
+from mimicsync.acquisition.simulators.scenario import Scenario, Tap, Trigger
+from mimicsync.acquisition.simulators.sync_recordings import alignment_error, read_truth
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.cli.main import main
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording
-from mimicsync.acquisition.simulators.sync_recordings import alignment_error, read_truth
 
 
 def test_record_in_real_time_then_sync(tmp_path, capsys):

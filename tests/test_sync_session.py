@@ -15,12 +15,12 @@ import h5py
 import numpy as np
 import pytest
 from pyxdf import pyxdf
+from sync_helpers import errors, recording, shared_folder
 
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.sync_recording import synchronize
-from mimicsync.sync.stream_maps import map_stream
 from mimicsync.dataset.sync_store import GROUP, stored_times, summary, write_sync
-from sync_helpers import errors, recording, shared_folder
+from mimicsync.sync.stream_maps import map_stream
 
 
 @pytest.fixture(scope="session")

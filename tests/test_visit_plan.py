@@ -7,19 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from mimicsync.format import ChannelSpec
+from mimicsync.cli.keyboard import handle_key
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.stream_meta import StreamMeta
+from mimicsync.format import ChannelSpec
 from mimicsync.protocols.demo import demo_protocol
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
-from mimicsync.cli.keyboard import handle_key
 from mimicsync.protocols.like import setup_differences, stream_differences
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.schema import dumps_protocol, load_protocol, loads_protocol
 from mimicsync.protocols.stored import Earlier, EarlierError, StreamFacts, plan_from_dict
 from mimicsync.protocols.visit import prepare_visit
-from mimicsync.protocols.visit_plan import (STANDARD_BLOCKS, Block, PlanError, VisitPlan, dumps_visit_plan,
-                                            load_visit_plan, loads_visit_plan, parse_block_spec)
+from mimicsync.protocols.visit_plan import (
+    STANDARD_BLOCKS,
+    Block,
+    PlanError,
+    VisitPlan,
+    dumps_visit_plan,
+    load_visit_plan,
+    loads_visit_plan,
+    parse_block_spec,
+)
 
 PLAN = """
 format = 1

@@ -28,10 +28,10 @@ import pylsl
 
 from mimicsync.acquisition.camera import Frame
 from mimicsync.acquisition.inlet_worker import InletWorker
-from mimicsync.format import ChannelSpec
 from mimicsync.acquisition.live.signal_quality import QualityReport, QualityThresholds, assess
 from mimicsync.acquisition.stream_select import identity
 from mimicsync.dataset.stream_meta import StreamMeta
+from mimicsync.format import ChannelSpec
 
 log = logging.getLogger(__name__)
 

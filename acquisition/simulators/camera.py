@@ -24,10 +24,10 @@ import numpy as np
 import pylsl
 
 from mimicsync.acquisition.camera import CameraError, Frame
-from mimicsync.format import CameraInfo
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer, pinhole_fx
 from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.acquisition.throttled_log import CountedWarning
+from mimicsync.format import CameraInfo
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ import numpy as np
 import pylsl
 from scipy import signal
 
-from mimicsync.dataset import electrodes as el
-from mimicsync.format import ChannelSpec
 from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.acquisition.simulators.scenario import Scenario
+from mimicsync.dataset import electrodes as el
+from mimicsync.format import ChannelSpec
 
 log = logging.getLogger(__name__)
 

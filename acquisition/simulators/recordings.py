@@ -19,10 +19,9 @@ import pylsl
 import simplejpeg
 
 from mimicsync import __version__
-from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
+from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.emg import EmgSimulator
-from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
@@ -30,6 +29,7 @@ from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
+from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
 
 DEFAULT_MOVEMENTS = ("forehead", "eyes-tight", "smile-open", "lip-pucker", "snarl")
 

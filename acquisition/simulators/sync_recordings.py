@@ -30,14 +30,14 @@ import pylsl
 import simplejpeg
 
 from mimicsync import __version__
-from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
+from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.emg import EmgSimulator
-from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger, tap_block
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.stream_meta import StreamMeta
+from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE
 
 TRUTH_ATTR = "simulation"  # root attribute (JSON): this module's part of the truth
 EMG_NAME = "sim-emg"

@@ -1,0 +1,156 @@
+"""The one error type of mimicsync, and the stop reasons of a recording.
+
+Every failure a user can act on is a :class:`MimicsyncError` carrying three parts:
+
+- ``field``: what was wrong, in the library's own names (``participant``, ``root``,
+  ``stream``, ``camera``, ``file``, ...), never a command-line flag or a GUI label;
+- ``problem``: what is wrong with it;
+- ``fix``: what to do, in plain words.
+
+The command line and the operator app each render it in their own words
+(:func:`mimicsync.cli.errors.render`, :func:`mimicsync.gui.words.render`): ``--participant``
+on the terminal, "Participant" in the window. Like BrainFlow's ``BrainFlowError``, each
+error also carries a :class:`ErrorCode`, so a script can tell kinds apart without parsing
+text; like MNE's ``_validate_type``/``_check_option``, :func:`check_option` and
+:func:`check_number` give every bad argument the same shaped message.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+
+
+class ErrorCode(enum.Enum):
+    """What kind of failure: stable names a script can test."""
+
+    BAD_VALUE = "bad_value"  # an argument, label, or file content is not acceptable
+    NOT_FOUND = "not_found"  # a file, stream or device that should be there is not
+    EXISTS = "exists"  # the target exists and is never overwritten
+    DEVICE = "device"  # a camera or amplifier failed
+    REFUSED = "refused"  # the evidence is too weak to give a trustworthy result
+    IO = "io"  # the disk or the file system failed (full disk, permissions)
+    STATE = "state"  # the action does not fit the current state (not recording, ...)
+
+
+class MimicsyncError(Exception):
+    """A failure a user can act on: ``field``, ``problem``, ``fix`` and a ``code``.
+
+    ``str(error)`` is ``"field: problem; fix"`` (the fields the library uses). Front ends
+    render the field in their own words with :meth:`render`.
+
+    Parameters
+    ----------
+    field : str
+        The library's name of what was wrong (``"participant"``, ``"file"``, ...).
+    problem : str
+        What is wrong with it, e.g. ``"'a b' has a space"``.
+    fix : str
+        What to do, in plain words (no command-line flags).
+        Given only ``field``, it is read as the one-line form ``"field: problem; fix"``.
+    code : ErrorCode, optional
+        The kind of failure; defaults to the class's :attr:`default_code`.
+    """
+
+    default_code = ErrorCode.BAD_VALUE
+
+    def __init__(self, field: str, problem: str | None = None, fix: str = "", *,
+                 code: ErrorCode | None = None) -> None:
+        if problem is None:  # the one-line form "field: problem; fix"
+            field, problem, fix = _split(field)
+        self.field, self.problem, self.fix = field, problem, fix
+        self.code = code or self.default_code
+        super().__init__(self.render())
+
+    def render(self, name_of: dict[str, str] | None = None) -> str:
+        """One line, with ``field`` renamed through ``name_of`` when it has an entry."""
+        field = (name_of or {}).get(self.field, self.field)
+        head = f"{field}: {self.problem}" if field else self.problem
+        return f"{head}; {self.fix}" if self.fix else head
+
+
+def _split(message: str) -> tuple[str, str, str]:
+    """``"field: problem; fix"`` → its parts; a field is one short word-like name."""
+    field, sep, rest = message.partition(": ")
+    if not sep or len(field) > 40 or not all(c.isalnum() or c in "_-./ " for c in field):
+        field, rest = "", message
+    problem, sep, fix = rest.rpartition("; ")
+    return (field, problem, fix) if sep else (field, rest, "")
+
+
+def check_option(field: str, value: object, allowed: Iterable[object], *,
+                 fix: str | None = None) -> None:
+    """Raise :class:`MimicsyncError` unless ``value`` is one of ``allowed``."""
+    allowed = list(allowed)
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise MimicsyncError(field, f"{value!r} is not one of {choices}",
+                             fix or f"choose one of {choices}")
+
+
+def check_number(field: str, value: float, *, minimum: float | None = None,
+                 maximum: float | None = None, strict_minimum: bool = False,
+                 integer: bool = False, unit: str = "") -> float:
+    """``value`` as a finite number within the bounds, or a one-line error naming them.
+
+    Parameters
+    ----------
+    field : str
+        The library's name of the value (``"duration"``, ``"seed"``...).
+    value : float
+        The value to check; NaN and infinity are never accepted.
+    minimum, maximum : float, optional
+        Inclusive bounds (``strict_minimum`` makes the lower one exclusive).
+    integer : bool
+        Require a whole number.
+    unit : str
+        Shown after the bounds in the message (``"s"``, ``"GiB"``).
+
+    Returns
+    -------
+    float
+        ``value`` (an ``int`` when ``integer``).
+
+    Raises
+    ------
+    MimicsyncError
+        With ``code`` :attr:`ErrorCode.BAD_VALUE`.
+    """
+    u = f" {unit}" if unit else ""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise MimicsyncError(field, f"{value!r} is not a number", "give a number") from None
+    if not math.isfinite(v):
+        raise MimicsyncError(field, f"{value!r} is not a finite number", "give a finite number")
+    if integer and v != int(v):
+        raise MimicsyncError(field, f"{value!r} is not a whole number", "give a whole number")
+    low_bad = minimum is not None and (v <= minimum if strict_minimum else v < minimum)
+    if low_bad or (maximum is not None and v > maximum):
+        if minimum is not None and maximum is not None:
+            rng = f"between {minimum:g} and {maximum:g}{u}"
+        elif minimum is not None:
+            rng = f"{'more than' if strict_minimum else 'at least'} {minimum:g}{u}"
+        else:
+            rng = f"at most {maximum:g}{u}"
+        raise MimicsyncError(field, f"{value!r} is out of range", f"give a value {rng}")
+    return int(v) if integer else v
+
+
+class StopReason(enum.Enum):
+    """Why a recording stopped. ``expected`` ones need no warning for the operator."""
+
+    OPERATOR = "stopped by operator"
+    PROTOCOL_DONE = "protocol completed"
+    DURATION = "duration reached"
+    APP_CLOSED = "app closed by operator"
+    SIGNAL = "stopped by a signal"
+    DISK_LOW = "disk nearly full"
+    WRITER_FAILED = "writer failed"
+    NO_MARKERS = "protocol marker stream was not subscribed"
+
+    @property
+    def expected(self) -> bool:
+        return self in (StopReason.OPERATOR, StopReason.PROTOCOL_DONE, StopReason.DURATION,
+                        StopReason.APP_CLOSED, StopReason.SIGNAL)
