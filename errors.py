@@ -7,7 +7,9 @@ Every failure a user can act on is a :class:`MimicsyncError` carrying three part
 - ``problem``: what is wrong with it;
 - ``fix``: what to do, in plain words.
 
-The command line and the operator app each render it in their own words
+A fix that points at an option names it in braces, by the library's name
+(``"connect the same devices, or add {force} to record anyway"``). The command line and
+the operator app each render fields and braced names in their own words
 (:func:`mimicsync.cli.errors.render`, :func:`mimicsync.gui.words.render`): ``--participant``
 on the terminal, "Participant" in the window. Like BrainFlow's ``BrainFlowError``, each
 error also carries a :class:`ErrorCode`, so a script can tell kinds apart without parsing
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable
 
 
@@ -64,10 +67,18 @@ class MimicsyncError(Exception):
         super().__init__(self.render())
 
     def render(self, name_of: dict[str, str] | None = None) -> str:
-        """One line, with ``field`` renamed through ``name_of`` when it has an entry."""
-        field = (name_of or {}).get(self.field, self.field)
+        """One line, with ``field`` and every ``{name}`` in the fix renamed through
+        ``name_of`` (a name without an entry stays as it is, without braces)."""
+        names = name_of or {}
+        field = names.get(self.field, self.field)
         head = f"{field}: {self.problem}" if field else self.problem
-        return f"{head}; {self.fix}" if self.fix else head
+        if not self.fix:
+            return head
+        fix = _NAME.sub(lambda m: names.get(m.group(1), m.group(1)), self.fix)
+        return f"{head}; {fix}"
+
+
+_NAME = re.compile(r"\{([a-z][a-z0-9 _-]*)\}")  # an option named in a fix: {force}
 
 
 def _split(message: str) -> tuple[str, str, str]:

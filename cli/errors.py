@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mimicsync.errors import MimicsyncError
 
-# library field -> the flag that sets it
+# library field (or option named in a fix as {name}) -> the flag that sets it
 FLAGS = {
     "root": "--root", "participant": "--participant", "session": "--session",
     "task": "--task", "acq": "--acq", "run": "--run", "stream": "--stream/--require",
@@ -21,7 +21,8 @@ FLAGS = {
     "earlier": "--like", "resume": "--resume", "out": "--out", "scheduler": "--scheduler",
     "workers": "--workers", "led box": "--led-box", "width": "--width", "height": "--height",
     "fps": "--fps", "jpeg quality": "--jpeg-quality", "board params": "--param",
-    "board": "--board-id", "port": "--port",
+    "board": "--board-id", "port": "--port", "force": "--force", "update": "--update",
+    "new seed": "--new-seed",
 }
 
 # Failures a user can fix, reported as one line with exit code 2.

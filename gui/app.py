@@ -44,13 +44,20 @@ from mimicsync.gui.devices import PreviewDevices
 from mimicsync.gui.monitor_view import MonitorView, clock
 from mimicsync.gui.options import add_arguments
 from mimicsync.gui.protocol_panel import RunRelay
-from mimicsync.gui.recording_worker import IDLE, RECORDING, STARTING, STOPPING, RecordingController
-from mimicsync.gui.session_config import SessionSpec, build_session
-from mimicsync.gui.session_form import SessionForm
+from mimicsync.gui.recording_worker import (
+    IDLE,
+    RECORDING,
+    STARTING,
+    STOPPING,
+    BlockStart,
+    RecordingController,
+)
+from mimicsync.gui.session_form import SessionForm, device_setup
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
 from mimicsync.protocols import listeners as ev
-from mimicsync.protocols.device_setup import simulated_participant
+from mimicsync.protocols.device_setup import OpenDevices
+from mimicsync.protocols.like import protocol_block
 from mimicsync.protocols.protocol_recording import ProtocolRecordingResult
 
 log = logging.getLogger(__name__)
@@ -315,16 +322,20 @@ class MainWindow(QMainWindow):
         repeat = self.setup.repeat_earlier.isChecked()
         scenario = self.devices.scenario
 
-        def prepare() -> SessionSpec:
-            spec = build_session(form, streams, require, streamer, lab_emg, repeat)
+        def prepare() -> BlockStart:
+            setup = device_setup(form, streams, require, streamer, lab_emg)
+            block, earlier = protocol_block(form.root_path, form.recording_id(), setup,
+                                            form.protocol or None, form.seed_value(),
+                                            form.language, repeat_earlier=repeat)
             update_participant(form.root_path, form.participant, {
                 "consent_data_public": "yes" if form.consent_data else "no",
                 "consent_video_public": "yes" if form.consent_video else "no"})
-            return spec
+            devices = OpenDevices(setup, list(streams), list(require), None, scenario,
+                                  camera_streamer=streamer)
+            return BlockStart(form.root_path, block, devices, earlier)
 
-        def listeners(spec: SessionSpec) -> list:
-            sim = simulated_participant(scenario) if scenario is not None else []
-            return [self.relay, *sim]
+        def listeners(spec: BlockStart) -> list:
+            return [self.relay]
 
         self.form_at_start = form
         self._seen_errors.clear()

@@ -1,6 +1,7 @@
 """Run one recording session (and its protocol) without ever blocking the window.
 
-The session is the CLI's own :class:`~mimicsync.protocols.protocol_recording.ProtocolRecording`: it
+The recording is built by the CLI's own :func:`mimicsync.protocols.visit.block_recording`
+(a :class:`~mimicsync.protocols.protocol_recording.ProtocolRecording`): it
 starts the recorder, runs the protocol once its marker stream is subscribed, and stops
 when the run ends, the operator stops, or the recorder stops itself (disk nearly full,
 writer failure). Its whole life (start, wait, stop) runs in one worker thread; a status
@@ -13,16 +14,39 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from mimicsync.acquisition.recorder import RecorderError, RecorderStatus
-from mimicsync.gui.session_config import SessionSpec
+from mimicsync.protocols.device_setup import OpenDevices
+from mimicsync.protocols.like import EarlierPlan
 from mimicsync.protocols.listeners import RunListener
+from mimicsync.protocols.plan import Plan
 from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
+from mimicsync.protocols.visit import PreparedBlock, RecordOptions, block_recording
 
 IDLE, STARTING, RECORDING, STOPPING = "idle", "starting", "recording", "stopping"
+
+
+@dataclass
+class BlockStart:
+    """One GUI recording before it starts: the shared block and the app's running devices."""
+
+    root: Path
+    block: PreparedBlock
+    devices: OpenDevices
+    earlier: EarlierPlan | None = None
+    notes: list[str] = field(default_factory=list)  # differences from the earlier session
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.block.plan
+
+    @property
+    def language(self) -> str:
+        return self.block.language
 
 # The shared errors name the fix in command-line words; in the window the same fix is a
 # field or a control. Longest first, so "--camera sim / --camera none" wins over parts.
@@ -71,7 +95,7 @@ class RecordingController(QObject):
         super().__init__()
         self.state = IDLE
         self.session: ProtocolRecording | None = None
-        self.spec: SessionSpec | None = None
+        self.spec: BlockStart | None = None
         self.final_path: Path | None = None
         self.result: ProtocolRecordingResult | None = None
         self._status: RecorderStatus | None = None
@@ -105,8 +129,8 @@ class RecordingController(QObject):
         self._root = root
 
     # -- commands ---------------------------------------------------------------------
-    def start(self, prepare: Callable[[], SessionSpec],
-              listeners: Callable[[SessionSpec], Sequence[RunListener]] = lambda spec: ()) -> None:
+    def start(self, prepare: Callable[[], BlockStart],
+              listeners: Callable[[BlockStart], Sequence[RunListener]] = lambda spec: ()) -> None:
         """Record. ``prepare()`` runs in the worker (it reads protocol files, writes consent)
         and returns the spec; ``listeners(spec)`` are added to the protocol run."""
         if self.state != IDLE:
@@ -121,7 +145,9 @@ class RecordingController(QObject):
     def _life(self, prepare, listeners) -> None:
         try:
             spec = prepare()
-            session = ProtocolRecording(spec.config, spec.plan, listeners=list(listeners(spec)))
+            options = RecordOptions(console=None, listeners=list(listeners(spec)),
+                                    on_note=spec.notes.append, app="mimicsync gui")
+            session = block_recording(spec.root, spec.block, spec.devices, options)
             session.start()
         except BaseException as e:  # noqa: BLE001 - handed to the UI thread
             self._failed_in_worker.emit(e)

@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mimicsync.acquisition.camera import CameraStreamer
+from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import LabelError, RecordingId, check_label
+from mimicsync.protocols.device_setup import DeviceSetup
 
 LABEL_FIELDS = ("participant", "session", "task", "acq")
 
@@ -73,3 +76,24 @@ def validate(form: SessionForm) -> dict[str, str]:
 def task_from_protocol(name: str) -> str:
     """A BIDS task label for a protocol name (``emotions-reference`` -> ``emotionsreference``)."""
     return re.sub(r"[^A-Za-z0-9]", "", name)
+
+
+def device_setup(form: "SessionForm", streams: list[StreamSelector], require: list[StreamSelector],
+                 streamer: CameraStreamer | None, lab_emg_source_id: str | None) -> DeviceSetup:
+    """The recording's devices as ``protocols.device_setup`` stores them.
+
+    With the simulated lab the amplifier is not a selector (its name is per app run);
+    ``simulate`` stands for it, as when the CLI opens the lab itself.
+    """
+    def keep(sel: StreamSelector) -> bool:
+        return not (lab_emg_source_id and sel == StreamSelector("source_id", lab_emg_source_id))
+
+    info = streamer.info if streamer is not None else None
+    return DeviceSetup(
+        streams=tuple(str(s) for s in streams if keep(s)),
+        require=tuple(str(s) for s in require if keep(s)),
+        camera=form.camera if info is not None else "none",
+        width=info.width if info is not None else 1280,
+        height=info.height if info is not None else 720,
+        fps=int(round(info.fps)) if info is not None else 30,
+        simulate=lab_emg_source_id is not None)

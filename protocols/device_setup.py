@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from mimicsync.acquisition.camera import Camera
+from mimicsync.acquisition.camera import Camera, CameraStreamer
 from mimicsync.acquisition.simulators.participant import ScenarioParticipant
 from mimicsync.acquisition.simulators.scenario import Scenario, Trigger
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
@@ -241,7 +241,8 @@ class OpenDevices:
     require: list[StreamSelector]
     camera: Camera | None
     scenario: Scenario | None = None  # set when a simulator films/records the participant
-    lab: Any = None  # SimulatedLab when setup.simulate
+    lab: Any = None  # SimulatedLab when setup.simulate and opened here (started/stopped here)
+    camera_streamer: CameraStreamer | None = None  # a camera already streaming (the app's preview)
 
     def start(self) -> "OpenDevices":
         if self.lab is not None:
@@ -259,7 +260,7 @@ class OpenDevices:
         """What goes into the recording's provenance settings."""
         d = {"camera": self.setup.camera, "width": self.setup.width, "height": self.setup.height,
              "fps": self.setup.fps}
-        if self.lab is not None:
+        if self.setup.simulate:
             d["simulation"] = "in-process simulated lab following the protocol"
         return d
 

@@ -24,16 +24,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pylsl
 
 from mimicsync.acquisition.inlet_worker import InletWorker
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors, select
+from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, OpenDevices
-from mimicsync.protocols.plan import plan_trials
+from mimicsync.protocols.plan import Plan, plan_trials
 from mimicsync.protocols.resume import resume_point_from_events
+from mimicsync.protocols.schema import load_protocol
 from mimicsync.protocols.stored import (
     Earlier,
     EarlierError,
@@ -186,3 +190,62 @@ def _next_label(label: str) -> str:
     if label.isdigit():
         return str(int(label) + 1).zfill(len(label))
     return label + "2"
+
+
+@dataclass(frozen=True)
+class EarlierPlan:
+    """The plan a returning participant ran before, for the same task and acquisition."""
+
+    earlier: Earlier
+    plan: Plan
+
+    def describe(self) -> str:
+        e = self.earlier
+        return (f"ses-{e.rid.session}: {self.plan.protocol.name}, seed {self.plan.seed}, "
+                f"{len(self.plan.trials)} trials ({e.name})")
+
+
+def find_earlier_plan(root: Path, rid: RecordingId) -> EarlierPlan | None:
+    """The newest earlier session's protocol recording of ``rid``'s task/acq (file system)."""
+    sub = Path(root) / f"sub-{rid.participant}"
+    for ses in sorted((p for p in sub.glob("ses-*") if p.is_dir()), reverse=True):
+        if ses.name == f"ses-{rid.session}":
+            continue
+        try:
+            found = session_recordings(ses)
+        except EarlierError:
+            continue
+        for e in found:
+            if (e.rid.task, e.rid.acq) == (rid.task, rid.acq) and e.protocol_text is not None:
+                try:
+                    return EarlierPlan(e, e.plan(e.protocol()))
+                except EarlierError:
+                    continue
+    return None
+
+
+def protocol_block(root: Path, rid: RecordingId, setup: DeviceSetup, protocol: str | None,
+                   seed: int | None = None, language: str = "en", *,
+                   repeat_earlier: bool = True) -> tuple[PreparedBlock, EarlierPlan | None]:
+    """The block the operator app records for ``rid``: a returning participant repeats the
+    plan (seed, order, language) of the same task in the newest earlier session, as
+    :func:`like_blocks` does, with setting differences stored and reported, not refused.
+
+    Returns the block and the earlier plan it repeats (None for a fresh plan).
+    """
+    plan, earlier, attrs = None, None, {}
+    if protocol:
+        earlier = find_earlier_plan(root, rid) if repeat_earlier else None
+        if earlier is not None and earlier.plan.protocol.name == protocol:
+            plan, language = earlier.plan, earlier.earlier.language
+            attrs = {"like": earlier.earlier.name,
+                     **({"like_run_id": earlier.earlier.run_id} if earlier.earlier.run_id else {})}
+            diffs = earlier.earlier.setup.differences(setup)
+            if diffs:
+                attrs["like_differences"] = json.dumps(diffs)
+        else:
+            earlier = None
+            plan = plan_trials(load_protocol(protocol, study_root=root), seed)
+    block = PreparedBlock(rid.participant, rid.session, rid.task, rid.acq, setup, plan,
+                          language=language, attrs=attrs, force=True, run=rid.run)
+    return block, earlier

@@ -95,6 +95,7 @@ class RecordOptions:
     # e.g. keyboard controls and signal handlers, active while the block records
     controls: Callable[[ProtocolRecording], ContextManager[Any]] | None = None
     on_note: Callable[[str], None] = lambda text: print(f"note: {text}", file=sys.stderr)
+    app: str = "mimicsync record"  # which front end recorded it (provenance settings)
 
 
 def prepare_visit(plan: VisitPlan, participant: str, session: str,
@@ -117,44 +118,78 @@ def prepare_visit(plan: VisitPlan, participant: str, session: str,
     return blocks
 
 
+def block_recording(root: Path, block: PreparedBlock, devices: OpenDevices,
+                    options: RecordOptions | None = None) -> ProtocolRecording:
+    """The recording of one block on running ``devices``: checked, configured, not started.
+
+    The one place that decides what a recording stores besides its streams (root
+    attributes: setup, links to earlier recordings, their differences, the protocol
+    language; provenance settings) and which listeners follow its protocol. The command
+    line (:func:`record_block`) and the operator app both build their recordings here.
+
+    Parameters
+    ----------
+    root : Path
+        The study root.
+    block : PreparedBlock
+        Who, what, the device setup and the plan.
+    devices : OpenDevices
+        The live devices (opened by :func:`record_block`, or kept running by the app).
+    options : RecordOptions, optional
+        How to record (listeners, console cues, callbacks).
+
+    Returns
+    -------
+    ProtocolRecording
+        Call ``start()``, ``wait()`` and ``stop()`` on it.
+
+    Raises
+    ------
+    DeviceMismatch
+        The live devices differ from the earlier recording and ``block.force`` is not set.
+    """
+    options = options or RecordOptions()
+    root = Path(root)
+    attrs: dict[str, Any] = {**block.attrs, "setup": block.setup.to_attr()}
+    earlier = attrs.get("like") or attrs.get("resumes") or "the earlier recording"
+    diffs = block.check(devices) if block.check is not None else []
+    if diffs and not block.force:
+        raise DeviceMismatch("devices", f"{earlier} was recorded differently: {', '.join(diffs)}",
+                             "connect the same devices, or add {force} to record anyway")
+    known = json.loads(attrs.get("like_differences", "[]"))
+    for d in known + diffs:
+        options.on_note(f"recording despite a difference from {earlier}: {d}")
+    if known or diffs:
+        attrs["like_differences"] = json.dumps(known + diffs)
+    listeners: list[RunListener] = list(devices.listeners())
+    if block.plan is not None:
+        attrs["protocol_language"] = block.language
+        if options.console is not None:
+            listeners.append(ConsolePresenter(block.plan.protocol, block.language, options.bell,
+                                              options.console))
+    listeners += list(options.listeners)
+    config = RecorderConfig(
+        root=root, rid=block.recording_id(root), streams=devices.streams,
+        require=devices.require, camera=devices.camera, camera_streamer=devices.camera_streamer,
+        operator=options.operator, resolve_wait=options.resolve_wait,
+        color_encoding=block.setup.color_encoding, jpeg_quality=block.setup.jpeg_quality,
+        min_free_bytes=options.min_free_bytes,
+        settings={"app": options.app, **devices.settings()}, attrs=attrs)
+    return ProtocolRecording(
+        config, block.plan, resume_from=block.resume_from, listeners=listeners,
+        max_duration=block.duration, marker_name=options.marker_name, tail_s=options.tail_s,
+        on_status=options.on_status, on_ready=options.on_started)
+
+
 def record_block(root: Path, block: PreparedBlock, options: RecordOptions | None = None) -> ProtocolRecordingResult:
     """Open the block's devices, check them, record, and close them again."""
     options = options or RecordOptions()
-    root = Path(root)
-    rid = block.recording_id(root)
     # Without a protocol, simulated devices act out the demo script (movements, taps, triggers).
     script = None if block.plan is not None else demo_scenario(pylsl.local_clock() + 1.0, block.duration or 60.0)
     devices = open_devices(block.setup, script=script)
     devices.start()
     try:
-        attrs: dict[str, Any] = {**block.attrs, "setup": block.setup.to_attr()}
-        if block.check is not None:
-            diffs = block.check(devices)
-            earlier = attrs.get("like") or attrs.get("resumes") or "the earlier recording"
-            if diffs and not block.force:
-                raise DeviceMismatch(f"{earlier} was recorded differently: {', '.join(diffs)}; connect "
-                                     "the same devices, or add --force to record anyway")
-            known = json.loads(attrs.get("like_differences", "[]"))
-            for d in known + diffs:
-                options.on_note(f"recording despite a difference from {earlier} (--force): {d}")
-            if known or diffs:
-                attrs["like_differences"] = json.dumps(known + diffs)
-        listeners: list[RunListener] = list(devices.listeners())
-        if block.plan is not None:
-            attrs["protocol_language"] = block.language
-            if options.console is not None:
-                listeners.append(ConsolePresenter(block.plan.protocol, block.language, options.bell,
-                                                  options.console))
-        listeners += list(options.listeners)
-        config = RecorderConfig(
-            root=root, rid=rid, streams=devices.streams, require=devices.require,
-            camera=devices.camera, operator=options.operator, resolve_wait=options.resolve_wait,
-            color_encoding=block.setup.color_encoding, jpeg_quality=block.setup.jpeg_quality,
-            min_free_bytes=options.min_free_bytes, settings=devices.settings(), attrs=attrs)
-        session = ProtocolRecording(
-            config, block.plan, resume_from=block.resume_from, listeners=listeners,
-            max_duration=block.duration, marker_name=options.marker_name, tail_s=options.tail_s,
-            on_status=options.on_status, on_ready=options.on_started)
+        session = block_recording(root, block, devices, options)
         session.start()
         try:
             with (options.controls(session) if options.controls else contextlib.nullcontext()):
