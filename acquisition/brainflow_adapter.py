@@ -24,23 +24,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 
 import numpy as np
 import pylsl
-from brainflow.board_shim import (
+
+# brainflow finds its native library through pkg_resources, which setuptools >= 80 marks
+# deprecated with a UserWarning on every load: noise on the user's terminal, not theirs to fix.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+from brainflow.board_shim import (  # noqa: E402
     BoardIds,
     BoardShim,
     BrainFlowError,
     BrainFlowInputParams,
     IpProtocolTypes,
 )
-from brainflow.board_shim import (
-    BrainFlowExitCodes as ExitCode,
-)
+from brainflow.board_shim import BrainFlowExitCodes as ExitCode  # noqa: E402
 
-from mimicsync.acquisition.lsl_meta import add_channels
-from mimicsync.errors import ErrorCode, MimicsyncError
-from mimicsync.format import ChannelSpec
+from mimicsync.acquisition.lsl_meta import add_channels  # noqa: E402
+from mimicsync.errors import ErrorCode, MimicsyncError  # noqa: E402
+from mimicsync.format import ChannelSpec  # noqa: E402
 
 log = logging.getLogger(__name__)
 
