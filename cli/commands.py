@@ -21,6 +21,7 @@ from mimicsync.dataset.layout import check_label
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recover import recover
 from mimicsync.errors import MimicsyncError
+from mimicsync.format import LSL_FORMAT_CODES
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.protocol_recording import (
@@ -407,11 +408,10 @@ def streams(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print(f"{'name':<32} {'type':<12} {'rate':>8} {'ch':>4} {'format':<9} {'host':<20} source_id")
-    fmt = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8", 7: "int64"}
     for i in sorted(infos, key=lambda x: (x.type(), x.name())):
         rate = f"{i.nominal_srate():g}" if i.nominal_srate() else "irreg"
         print(f"{i.name()[:32]:<32} {i.type()[:12]:<12} {rate:>8} {i.channel_count():>4} "
-              f"{fmt.get(i.channel_format(), '?'):<9} {i.hostname()[:20]:<20} {i.source_id()}")
+              f"{LSL_FORMAT_CODES.get(i.channel_format(), '?'):<9} {i.hostname()[:20]:<20} {i.source_id()}")
     return 0
 
 

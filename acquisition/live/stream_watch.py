@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 import pylsl
 
 from mimicsync.acquisition.stream_select import identity
+from mimicsync.format import LSL_FORMAT_CODES
 
 log = logging.getLogger(__name__)
 
-FORMATS = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8",
-           7: "int64"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class StreamEntry:
     @classmethod
     def of(cls, info: pylsl.StreamInfo) -> "StreamEntry":
         return cls(info.name(), info.type(), float(info.nominal_srate()), info.channel_count(),
-                   info.hostname(), info.source_id(), FORMATS.get(info.channel_format(), "?"),
+                   info.hostname(), info.source_id(), LSL_FORMAT_CODES.get(info.channel_format(), "?"),
                    info)
 
 
