@@ -20,6 +20,7 @@ from pylsl.util import LostError
 from pylsl.util import TimeoutError as LslTimeoutError
 
 from mimicsync.acquisition.stream_select import identity_predicate
+from mimicsync.acquisition.write_queue import ClockOffsets, Events, Rediscover, Samples
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.stream_meta import StreamMeta
 
@@ -29,7 +30,8 @@ Put = Callable[[tuple[Any, ...]], None]
 
 
 class InletWorker(threading.Thread):
-    """Records one stream into queue items ``("samples", key, data, ts)`` and friends."""
+    """Records one stream as :mod:`~mimicsync.acquisition.write_queue` messages
+(:class:`Samples`, :class:`ClockOffsets`, :class:`Events`) handed to ``put``."""
 
     def __init__(self, key: str, info: pylsl.StreamInfo, meta: StreamMeta, put: Put,
                  clock_interval: float = 5.0, pull_timeout: float = 0.1,
@@ -67,7 +69,7 @@ class InletWorker(threading.Thread):
         except LslTimeoutError:
             return
         self._offset = offset
-        self.put(("offsets", self.key, np.array([[pylsl.local_clock(), offset]])))
+        self.put(ClockOffsets(self.key, np.array([[pylsl.local_clock(), offset]])))
 
     def _reconnect(self) -> bool:
         """Wait for the same stream to come back; True when recording again."""
@@ -81,9 +83,9 @@ class InletWorker(threading.Thread):
                     or info.channel_format() != self.info.channel_format()):
                 self.error = (f"stream '{self.meta.name}' came back with a different layout; "
                               "it is recorded as a new stream")
-                self.put(("event", Event(pylsl.local_clock(), 0.0, "stream_error", self.meta.name,
-                                         {"stream": self.key, "error": self.error})))
-                self.put(("rediscover", self.key))
+                self.put(Events([Event(pylsl.local_clock(), 0.0, "stream_error", self.meta.name,
+                                         {"stream": self.key, "error": self.error})]))
+                self.put(Rediscover(self.key))
                 return False
             try:
                 self.inlet, _ = self.open_inlet(info)
@@ -93,8 +95,8 @@ class InletWorker(threading.Thread):
             self.info = info
             self.connected = True
             self.error = None
-            self.put(("event", Event(pylsl.local_clock(), 0.0, "stream_back", self.meta.name,
-                                     {"stream": self.key})))
+            self.put(Events([Event(pylsl.local_clock(), 0.0, "stream_back", self.meta.name,
+                                     {"stream": self.key})]))
             return True
         return False
 
@@ -118,16 +120,16 @@ class InletWorker(threading.Thread):
             except Exception as e:  # noqa: BLE001 - one device must not stop the others
                 self.error = f"{type(e).__name__}: {e}"
                 log.warning("stream %s: %s", self.key, self.error)
-                self.put(("event", Event(pylsl.local_clock(), 0.0, "stream_error", self.meta.name,
-                                         {"stream": self.key, "error": self.error})))
+                self.put(Events([Event(pylsl.local_clock(), 0.0, "stream_error", self.meta.name,
+                                         {"stream": self.key, "error": self.error})]))
                 self.stop_event.wait(0.5)
         self._drain()
 
     def _lost(self) -> None:
         self.connected = False
         self.inlet = None
-        self.put(("event", Event(pylsl.local_clock(), 0.0, "stream_lost", self.meta.name,
-                                 {"stream": self.key, "last_timestamp": self.last_timestamp})))
+        self.put(Events([Event(pylsl.local_clock(), 0.0, "stream_lost", self.meta.name,
+                                 {"stream": self.key, "last_timestamp": self.last_timestamp})]))
 
     def _pull(self, timeout: float | None = None) -> int:
         data, ts = self.inlet.pull_chunk(
@@ -139,12 +141,12 @@ class InletWorker(threading.Thread):
         ts = np.asarray(ts, dtype="f8")
         if self.meta.is_string:
             values = ["\t".join(v.decode("utf-8", "replace") for v in row) for row in data]
-            self.put(("samples", self.key, values, ts))
+            self.put(Samples(self.key, values, ts))
             if self.marker_events:
-                self.put(("events", [Event(float(t + self._offset), 0.0, "marker", v,
+                self.put(Events([Event(float(t + self._offset), 0.0, "marker", v,
                                            {"stream": self.key}) for t, v in zip(ts, values)]))
         else:
-            self.put(("samples", self.key, np.array(data, copy=True), ts))
+            self.put(Samples(self.key, np.array(data, copy=True), ts))
         self.samples += n
         self.last_timestamp = float(ts[-1])
         return n

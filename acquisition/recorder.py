@@ -31,6 +31,14 @@ from mimicsync import __version__
 from mimicsync.acquisition.camera import Camera, CameraError, CameraStreamer, Frame
 from mimicsync.acquisition.inlet_worker import InletWorker
 from mimicsync.acquisition.stream_select import StreamSelector, identity, missing, select
+from mimicsync.acquisition.write_queue import (
+    AddStream,
+    Events,
+    Message,
+    Rediscover,
+    VideoFrame,
+    WriteBatch,
+)
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording_writer import RecordingWriter, fsync_dir
@@ -375,7 +383,7 @@ class Recorder:
     # -- producers ------------------------------------------------------------------
     def add_events(self, events: list[Event]) -> None:
         """Thread-safe: protocol cues, annotations, detected taps become session events."""
-        self._q.put(("events", list(events)))
+        self._q.put(Events(list(events)))
 
     def annotate(self, text: str) -> None:
         self.add_events([Event(pylsl.local_clock(), 0.0, "annotation", text)])
@@ -406,7 +414,7 @@ class Recorder:
             color = (simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), self.cfg.jpeg_quality,
                                             colorspace="RGB") if jpeg else fr.color)
             row = (fr.host_index, fr.device_index, fr.device_time_ms, fr.host_time)
-            self._q.put(("frame", row, color, fr.depth))
+            self._q.put(VideoFrame(row, color, fr.depth))
 
     def _discovery_loop(self) -> None:
         """Late joiners: a selected stream that appears after the start is added."""
@@ -429,70 +437,37 @@ class Recorder:
                 w = InletWorker(key, info, meta, self._q.put, self.cfg.clock_interval,
                                 marker_events=self._marker_events(info))
                 w.inlet = inlet
-                self._q.put(("add_stream", key, meta, w))
+                self._q.put(AddStream(key, meta, w))
 
     # -- the writer -----------------------------------------------------------------
     def _writer_loop(self) -> None:
+        """Phases, in turn until stopped: collect messages, flush every ``flush_interval``,
+        check the free disk every 2 s; a failed write (disk full) stops the recording."""
         wr = self.writer
-        samples: dict[str, list] = {}
-        video: list[tuple] = []
-        events: list[Event] = []
-        offsets: dict[str, list] = {}
+        batch = WriteBatch()
+        jpeg = self.cfg.color_encoding == "jpeg"
         last_flush = time.monotonic()
         last_disk = 0.0
 
         def write_all() -> None:
-            for key, chunks in samples.items():
-                if not chunks:
-                    continue
-                if isinstance(chunks[0][0], list):
-                    data = [v for c, _ in chunks for v in c]
-                else:
-                    data = np.concatenate([c for c, _ in chunks])
-                wr.append_samples(key, data, np.concatenate([t for _, t in chunks]))
-                chunks.clear()
-            for key, rows in offsets.items():
-                if rows:
-                    wr.append_clock_offsets(key, np.concatenate(rows))
-                    rows.clear()
-            if video:
-                depth = [d for _, _, d in video]
-                wr.append_video(np.array([r for r, _, _ in video]),
-                                [c for _, c, _ in video] if self.cfg.color_encoding == "jpeg"
-                                else np.stack([c for _, c, _ in video]),
-                                None if depth[0] is None else np.stack(depth))
-                self.frames_written += len(video)
-                video.clear()
-            if events:
-                wr.append_events(events)
-                self.events_written += len(events)
-                events.clear()
-            wr.flush()
+            frames, events = batch.write(wr, jpeg)
+            self.frames_written += frames
+            self.events_written += events
 
-        def handle(item: tuple) -> None:
-            kind = item[0]
-            if kind == "samples":
-                samples.setdefault(item[1], []).append((item[2], item[3]))
-            elif kind == "offsets":
-                offsets.setdefault(item[1], []).append(item[2])
-            elif kind == "frame":
-                video.append(item[1:])
-            elif kind == "events":
-                events.extend(item[1])
-            elif kind == "event":
-                events.append(item[1])
-            elif kind == "add_stream":
-                _, key, meta, worker = item
+        def handle(msg: Message) -> None:
+            if isinstance(msg, AddStream):
                 if self._stop.is_set():
                     return
                 write_all()
-                wr.add_stream(meta, key)
-                self.workers[key] = worker
-                events.append(Event(pylsl.local_clock(), 0.0, "stream_added", meta.name,
-                                    {"stream": key}))
-                worker.start()
-            elif kind == "rediscover":
-                self._identities.discard(identity(self.workers[item[1]].info))
+                wr.add_stream(msg.meta, msg.key)
+                self.workers[msg.key] = msg.worker
+                batch.events.append(Event(pylsl.local_clock(), 0.0, "stream_added",
+                                          msg.meta.name, {"stream": msg.key}))
+                msg.worker.start()
+            elif isinstance(msg, Rediscover):
+                self._identities.discard(identity(self.workers[msg.key].info))
+            else:
+                batch.add(msg)
 
         try:
             while True:
@@ -512,8 +487,8 @@ class Recorder:
                     if self._free < self.cfg.min_free_bytes and not self._stop.is_set():
                         self.stop_reason = (f"disk nearly full ({self._free / GiB:.2f} GiB free); "
                                             "recording stopped cleanly")
-                        events.append(Event(pylsl.local_clock(), 0.0, "recording_stopped",
-                                            "disk_low"))
+                        batch.events.append(Event(pylsl.local_clock(), 0.0,
+                                                  "recording_stopped", "disk_low"))
                         self._stop.set()
                 if self._stopped.is_set() and self._q.empty():
                     write_all()

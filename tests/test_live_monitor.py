@@ -17,6 +17,7 @@ from mimicsync.acquisition.live.monitor import (
     minmax_columns,
 )
 from mimicsync.acquisition.live.stream_watch import StreamWatcher
+from mimicsync.acquisition.write_queue import Samples
 from mimicsync.dataset.stream_meta import StreamMeta
 
 
@@ -81,7 +82,7 @@ def test_gaps_in_timestamps_count_as_dropped_samples():
     keep = np.r_[0:300, 350:1000]  # 50 samples lost
     jitter = np.random.default_rng(0).normal(0, 2e-4, len(keep))  # jitter is not a gap
     for part in np.array_split(keep, 7):
-        ms.put(("samples", "x", np.ones((len(part), 2)), ts[part] + jitter[np.isin(keep, part)]))
+        ms.put(Samples("x", np.ones((len(part), 2)), ts[part] + jitter[np.isin(keep, part)]))
     assert ms.dropped == 50
 
 

@@ -30,6 +30,7 @@ from mimicsync.acquisition.camera import Frame
 from mimicsync.acquisition.inlet_worker import InletWorker
 from mimicsync.acquisition.live.signal_quality import QualityReport, QualityThresholds, assess
 from mimicsync.acquisition.stream_select import identity
+from mimicsync.acquisition.write_queue import ClockOffsets, Message, Samples
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.format import ChannelSpec
 
@@ -178,10 +179,9 @@ class MonitoredStream:
         # called with every chunk (data, timestamps) on the inlet thread, e.g. live taps
         self.listener: Callable[[np.ndarray, np.ndarray], None] | None = None
 
-    def put(self, item: tuple) -> None:
-        kind = item[0]
-        if kind == "samples":
-            _, _, data, ts = item
+    def put(self, msg: Message) -> None:
+        if isinstance(msg, Samples):
+            data, ts = msg.values, msg.time_stamps
             if self.regular:
                 self._count_gaps(ts)
                 data = np.asarray(data, dtype=np.float32)
@@ -196,8 +196,8 @@ class MonitoredStream:
             else:
                 for t, v in zip(ts, data):
                     self.markers.append((float(t), v if isinstance(v, str) else str(v)))
-        elif kind == "offsets":
-            self.clock_offset = float(item[2][-1, 1])
+        elif isinstance(msg, ClockOffsets):
+            self.clock_offset = float(msg.rows[-1, 1])
 
     def _count_gaps(self, ts: np.ndarray) -> None:
         """Samples missing between consecutive timestamps (jitter below ``_gap`` ignored)."""
