@@ -52,10 +52,10 @@ class UsageError(MimicsyncError, ValueError):
 
 
 def run(args: argparse.Namespace) -> int:
-    from mimicsync.cli import sync_commands
+    from mimicsync.cli import serve_command, sync_commands
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
             "info": info, "recover": recover_cmd, "brainflow": brainflow,
-            "plan": plan_cmd, "sync": sync_commands.run, "gui": gui,
+            "plan": plan_cmd, "sync": sync_commands.run, "gui": gui, "serve": serve_command.serve,
             **dataset_commands.COMMANDS}[args.command](args)
 
 

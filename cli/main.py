@@ -16,15 +16,16 @@ from pathlib import Path
 EXIT_ERROR = 2
 
 
-def _common_record_args(p: argparse.ArgumentParser) -> None:
+def _common_record_args(p: argparse.ArgumentParser, duration: bool = True) -> None:
     p.add_argument("--stream", action="append", default=[], metavar="SEL",
                    help="record streams matching SEL: a name, or name=/type=/source_id=/host=; "
                         "repeatable")
     p.add_argument("--require", action="append", default=[], metavar="SEL",
                    help="like --stream, and refuse to start while it is missing")
-    p.add_argument("--duration", type=float, default=None,
-                   help="stop after this many seconds (default: until Ctrl-C, or when the "
-                        "protocol ends); a protocol still running then is aborted")
+    if duration:
+        p.add_argument("--duration", type=float, default=None,
+                       help="stop after this many seconds (default: until Ctrl-C, or when the "
+                            "protocol ends); a protocol still running then is aborted")
     p.add_argument("--operator", default="", help="operator name kept in the provenance")
     p.add_argument("--color-encoding", choices=("jpeg", "lossless"), default=None,
                    help="video colour encoding (default jpeg)")
@@ -140,7 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("recover", help="finish a recording left behind by a crash")
     rc.add_argument("file", type=Path)
 
-    from mimicsync.cli import dataset_commands, sync_commands
+    from mimicsync.cli import dataset_commands, serve_command, sync_commands
+    sv = sub.add_parser("serve", help="a headless recorder driven over TCP by experiment "
+                                      "scripts (LabRecorder's remote control, with replies)")
+    serve_command.add_arguments(sv)
+    _device_args(sv)
+    _common_record_args(sv, duration=False)
     sync_commands.add_parser(sub)
     dataset_commands.add_parsers(sub)
 

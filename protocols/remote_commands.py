@@ -1,0 +1,180 @@
+"""The remote-control command language: LabRecorder's lines, plus a few of our own.
+
+Experiment programs (PsychoPy, MATLAB, Unity) drive LabRecorder through its remote
+control socket with plain text lines: ``select all``, ``select none``, ``update``,
+``filename {root:…} {template:…} {participant:…} {session:…} {task:…} {run:…}
+{acquisition:…} {modality:…}``, ``start``, ``stop``. LabRecorder trims each line,
+compares ``start``/``stop``/``update`` exactly and reads each ``{option:value}`` with
+option letters only (case-insensitive) and a value without ``{ } ? * | < > "`` or line
+breaks (so Windows paths like ``C:\\data\\my study`` pass). We accept the same words so
+existing clients work unchanged, and add ``status``, ``annotate TEXT`` and ``protocol
+NAME [seed]``. This module only turns one line into a :class:`Command` or a
+:class:`RemoteError`; it knows nothing of sockets or recorders, so it is tested on its own.
+
+Unlike LabRecorder, which ignores what it does not understand, a misspelt command or
+``filename`` option is an error reply: a script that checks replies learns of it, and
+one that does not loses nothing (nothing is changed by a refused line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_LINE_BYTES = 64 * 1024  # longer lines are refused (a 1 MB line is garbage, not a command)
+
+FILENAME_KEYS = ("root", "template", "participant", "session", "task", "run", "acquisition",
+                 "modality")
+COMMANDS = ("select all", "select none", "update", "filename", "start", "stop", "status",
+            "annotate", "protocol")
+
+# LabRecorder's own option syntax: {letters:value}, value free of {}?*|<>" and line breaks.
+_OPTION = re.compile(r'\{([A-Za-z]+):([^{}\n\r?*|<>"]+)\}')
+_LOOSE = re.compile(r"\{([^{}]*)\}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class RemoteError(ValueError):
+    """A refused command: ``field``, what is wrong and how to fix it, for one reply line."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(f"{field}: {problem}; {fix}")
+        self.field, self.problem, self.fix = field, problem, fix
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed line: ``name`` is a word of :data:`COMMANDS` (``select`` keeps its argument)."""
+
+    name: str
+    text: str = ""  # annotate: the note; protocol: the protocol name
+    seed: int | None = None  # protocol: trial order seed
+    fields: dict[str, str] = field(default_factory=dict)  # filename: option -> raw value
+
+
+def decode_line(raw: bytes) -> str:
+    """The text of one received line (newline already removed), or :class:`RemoteError`.
+
+    Binary data (not UTF-8, or control characters other than tab) is refused whole.
+    """
+    if len(raw) > MAX_LINE_BYTES:
+        raise overlong_error(len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteError("line", f"{len(raw)} bytes that are not UTF-8 text (binary data?)",
+                          "send text commands, one per line, e.g. 'start\\n'") from None
+    text = text.removesuffix("\r")
+    if _CONTROL.search(text):
+        raise RemoteError("line", "contains control characters (binary data?)",
+                          "send text commands, one per line, e.g. 'start\\n'")
+    return text
+
+
+def overlong_error(n: int) -> RemoteError:
+    return RemoteError("line", f"longer than {MAX_LINE_BYTES} bytes ({n} or more)",
+                       "send one short command per line, ending in a newline")
+
+
+def parse_command(text: str) -> Command:
+    """One trimmed text line -> :class:`Command`; anything else is a :class:`RemoteError`."""
+    line = text.strip()
+    word, _, rest = line.partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word == "select":
+        which = " ".join(rest.lower().split())
+        if which not in ("all", "none"):
+            raise RemoteError("select", f"expected 'all' or 'none', got {rest!r}",
+                              "send 'select all' (the streams listed now) or 'select none'")
+        return Command(f"select {which}")
+    if word in ("update", "start", "stop", "status"):
+        if rest:
+            raise RemoteError(word, f"takes no arguments, got {rest!r}", f"send just '{word}'")
+        return Command(word)
+    if word == "filename":
+        return Command("filename", fields=parse_filename(rest))
+    if word == "annotate":
+        if not rest:
+            raise RemoteError("annotate", "no text", "send 'annotate TEXT', e.g. 'annotate block 2 start'")
+        return Command("annotate", text=rest)
+    if word == "protocol":
+        return _parse_protocol(rest)
+    shown = line if len(line) <= 40 else line[:40] + "…"
+    raise RemoteError("command", f"unknown command {shown!r}",
+                      "use one of: " + ", ".join(COMMANDS))
+
+
+def _parse_protocol(rest: str) -> Command:
+    parts = rest.split()
+    if not parts or len(parts) > 2:
+        raise RemoteError("protocol", f"expected a name and an optional seed, got {rest!r}",
+                          "send 'protocol NAME [SEED]', e.g. 'protocol emotions 7'")
+    seed = None
+    if len(parts) == 2:
+        if not re.fullmatch(r"\d{1,10}", parts[1]):
+            raise RemoteError("seed", f"{parts[1]!r} is not a whole number >= 0",
+                              "send 'protocol NAME SEED' with SEED like 7, or no seed for a fresh one")
+        seed = int(parts[1])
+    return Command("protocol", text=parts[0], seed=seed)
+
+
+def parse_filename(rest: str) -> dict[str, str]:
+    """``{option:value}`` pairs of a ``filename`` line, option names lower-cased.
+
+    Everything between the pairs must be blank; an unknown option, an empty or forbidden
+    value, or an option given twice refuses the whole line.
+    """
+    found: dict[str, str] = {}
+    pos = 0
+    for m in _OPTION.finditer(rest):
+        _check_between(rest[pos:m.start()])
+        key, value = m.group(1).lower(), m.group(2).strip()
+        if key not in FILENAME_KEYS:
+            raise RemoteError("filename", f"unknown option {{{m.group(1)}:…}}",
+                              "use " + ", ".join(f"{{{k}:…}}" for k in FILENAME_KEYS))
+        if key in found:
+            raise RemoteError(key, "given twice in one filename command", "give each option once")
+        if not value:
+            raise _bad_option(m.group(0))
+        found[key] = value
+        pos = m.end()
+    _check_between(rest[pos:])
+    if not found:
+        raise RemoteError("filename", "no {option:value} given",
+                          "send e.g. 'filename {participant:07} {session:01} {task:emotions}'")
+    return found
+
+
+def _check_between(gap: str) -> None:
+    if not gap.strip():
+        return
+    loose = _LOOSE.search(gap)
+    if loose is not None:
+        raise _bad_option(loose.group(0))
+    raise RemoteError("filename", f"unexpected text {gap.strip()[:40]!r} outside {{option:value}}",
+                      "write every option as {option:value}, e.g. {participant:07}")
+
+
+def _bad_option(token: str) -> RemoteError:
+    key, colon, value = token[1:-1].partition(":")
+    if not colon or not re.fullmatch(r"[A-Za-z]+", key.strip()):
+        return RemoteError("filename", f"{token[:40]!r} is not {{option:value}}",
+                           "write e.g. {participant:07} (option letters only, then a colon)")
+    if not value.strip():
+        return RemoteError(key.lower(), "empty value", f"give a value, e.g. {{{key}:01}}")
+    return RemoteError(key.lower(), f"{value[:40]!r} contains a character LabRecorder does not "
+                       "allow in values ({ } ? * | < > \" or a line break)", "remove it")
+
+
+def ok(text: str) -> str:
+    """A success reply (one line, no newline)."""
+    return _one_line(f"OK {text}")
+
+
+def error_reply(e: RemoteError) -> str:
+    """``ERROR <field>: <problem>; <fix>`` on one line."""
+    return _one_line(f"ERROR {e}")
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\r\n]+", " ", text)

@@ -1,0 +1,184 @@
+"""The remote-control TCP socket: LabRecorder's port 22345, one controlling client at a time.
+
+Lines end with ``\\n`` (a ``\\r`` before it is dropped); each non-blank line gets exactly
+one reply line from a :class:`~mimicsync.protocols.remote_control.RemoteController`. A line
+longer than :data:`~mimicsync.protocols.remote_commands.MAX_LINE_BYTES` is answered with
+one error as soon as it is too long and the rest of it is discarded, so a runaway sender
+costs no memory. A second client is told who controls the recorder and closed; clients
+that connect once per command (some scripts do) are fine, the previous one is given a
+moment to go. A client that disconnects, even mid-recording, changes nothing: the
+recording goes on until a ``stop`` (from this or a later client) or the server closes.
+
+Loopback only by default: anyone who can reach the port can start and stop recordings.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+from mimicsync.protocols.remote_commands import MAX_LINE_BYTES, RemoteError, error_reply, overlong_error
+from mimicsync.protocols.remote_control import RemoteController
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 22345  # LabRecorder's remote control port
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class RemoteServerError(RuntimeError):
+    """The server could not listen; the one-line message names the fix."""
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK or host.startswith("127.")
+
+
+class RemoteControlServer:
+    """Listens on ``host:port`` (port 0: any free one) and feeds lines to ``controller``."""
+
+    def __init__(self, controller: RemoteController, host: str = "127.0.0.1",
+                 port: int = DEFAULT_PORT, *, on_log: Callable[[str], None] = log.info,
+                 handover_s: float = 0.5) -> None:
+        self.controller = controller
+        self.host, self.port = host, port
+        self.on_log = on_log
+        self.handover_s = handover_s
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self._client: socket.socket | None = None
+        self._client_gone = threading.Event()
+        self._client_gone.set()
+        self._threads: list[threading.Thread] = []
+        self._peer = ""
+
+    def start(self) -> "RemoteControlServer":
+        """Bind and listen; :class:`RemoteServerError` if the port is taken or the address wrong."""
+        try:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(4)
+        except OSError as e:
+            sock.close()
+            if e.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
+                raise RemoteServerError(
+                    f"port: {self.port} is in use on {self.host} (LabRecorder or another "
+                    "mimicsync serve?); close that program or choose another port") from None
+            raise RemoteServerError(f"bind: cannot listen on {self.host}:{self.port} ({e.strerror}); "
+                                    "give an address of this machine, e.g. 127.0.0.1") from None
+        sock.settimeout(0.2)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._spawn(self._accept_loop, "remote-accept")
+        return self
+
+    def _spawn(self, target, name: str, *args) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        t.start()
+        self._threads = [x for x in self._threads if x.is_alive()] + [t]
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, addr = self._sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = f"{addr[0]}:{addr[1]}"
+            if not self._client_gone.wait(self.handover_s):
+                self._refuse(conn, peer)
+                continue
+            self._client, self._peer = conn, peer
+            self._client_gone.clear()
+            self.on_log(f"client {peer} connected")
+            self._spawn(self._serve, "remote-client", conn, peer)
+
+    def _refuse(self, conn: socket.socket, peer: str) -> None:
+        e = RemoteError("client", f"another client ({self._peer}) controls this recorder",
+                        "close that connection first (one controlling client at a time)")
+        self.on_log(f"client {peer} refused: {self._peer} is connected")
+        try:
+            conn.sendall((error_reply(e) + "\n").encode())
+        except OSError:
+            pass
+        conn.close()
+
+    def _serve(self, conn: socket.socket, peer: str) -> None:
+        try:
+            self._read_lines(conn, peer)
+        except OSError as e:
+            self.on_log(f"client {peer}: connection error ({e.strerror or e})")
+        finally:
+            conn.close()
+            self._client = None
+            self.on_log(f"client {peer} disconnected")
+            self._client_gone.set()
+
+    def _read_lines(self, conn: socket.socket, peer: str) -> None:
+        buf = bytearray()
+        discarding = False  # inside a line already answered as too long
+        conn.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                chunk = conn.recv(65536)
+            except (TimeoutError, socket.timeout):
+                continue
+            if not chunk:
+                if buf and not discarding:
+                    self._answer(conn, peer, bytes(buf))  # a last line without its newline
+                return
+            buf += chunk
+            while True:
+                end = buf.find(b"\n")
+                if end < 0:
+                    break
+                line = bytes(buf[:end])
+                del buf[:end + 1]
+                if discarding:
+                    discarding = False
+                elif len(line) > MAX_LINE_BYTES:
+                    self._send(conn, error_reply(overlong_error(len(line))))
+                else:
+                    self._answer(conn, peer, line)
+            if len(buf) > MAX_LINE_BYTES:
+                if not discarding:
+                    self._send(conn, error_reply(overlong_error(len(buf))))
+                    self.on_log(f"client {peer}: line over {MAX_LINE_BYTES} bytes refused")
+                discarding = True
+                buf.clear()
+
+    def _answer(self, conn: socket.socket, peer: str, line: bytes) -> None:
+        reply = self.controller.handle_line(line)
+        if reply is None:
+            return
+        shown = line[:80].decode("utf-8", "replace")
+        self.on_log(f"{peer}: {shown} -> {reply[:200]}")
+        self._send(conn, reply)
+
+    @staticmethod
+    def _send(conn: socket.socket, reply: str) -> None:
+        conn.settimeout(5.0)  # a client that never reads must not block the server forever
+        try:
+            conn.sendall((reply + "\n").encode("utf-8"))
+        finally:
+            conn.settimeout(0.2)
+
+    def close(self) -> None:
+        """Stop listening and drop the client (a recording is the controller's business)."""
+        self._stop.set()
+        client = self._client
+        if client is not None:
+            try:
+                client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._sock is not None:
+            self._sock.close()
+        for t in self._threads:
+            t.join(timeout=5)
