@@ -53,6 +53,7 @@ from mimicsync.gui.recording_worker import (
     RecordingController,
 )
 from mimicsync.gui.session_form import SessionForm, device_setup
+from mimicsync.gui.remote import WindowRemoteControl
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
 from mimicsync.protocols import listeners as ev
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self._close_after_stop = False
 
         self.setup = SetupView()
+        self.remote = WindowRemoteControl(self, self.setup.remote)
         self.monitor_view = MonitorView(self.monitor, self.devices.preview)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.setup, "1  Setup")
@@ -458,6 +460,7 @@ class MainWindow(QMainWindow):
                 self.controller.stop("app closed by operator")
             event.ignore()
             return
+        self.remote.disable()
         self.fast.stop()
         self.slow.stop()
         self.cue.close()

@@ -32,6 +32,7 @@ from mimicsync.dataset.layout import LabelError, RecordingId, next_free_run
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.session_form import LABEL_FIELDS, SessionForm, task_from_protocol, validate
+from mimicsync.gui.remote import RemoteControlBox
 from mimicsync.gui.stream_table import StreamTable
 from mimicsync.gui.style import INLINE_ERROR_STYLE
 from mimicsync.protocols import available_protocols
@@ -115,6 +116,7 @@ class SetupView(QWidget):
                                    "works without hardware")
         self.streams = StreamTable()
         self.refresh = QPushButton("Refresh now")
+        self.remote = RemoteControlBox()  # off by default; gui/remote.py runs the server
 
         left = QVBoxLayout()
         left.addWidget(self._group("Study", [
@@ -139,7 +141,8 @@ class SetupView(QWidget):
         left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(self._group("Devices", [
-            ("Camera", self.camera, "camera"), ("", self.simulated, None)]))
+            ("Camera", self.camera, "camera"), ("", self.simulated, None),
+            ("Scripts", self.remote, None)]))
         streams_box = QGroupBox("Streams on the network (refreshed live)")
         sv = QVBoxLayout(streams_box)
         sv.addWidget(self.streams)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mimicsync.acquisition.stream_select import StreamSelector, missing
-from mimicsync.dataset.layout import RecordingId, check_label
+from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
 from mimicsync.protocols.plan import Plan, plan_trials
 from mimicsync.protocols.remote_commands import (Command, RemoteError, decode_line, error_reply, ok,
                                                  parse_command)
@@ -70,6 +70,12 @@ class Naming:
 class RecordingBackend(Protocol):
     """What the controller drives: the CLI's headless recorder or the operator app."""
 
+    def naming(self, current: Naming) -> Naming:
+        """The naming to use now (the operator app reads its fields; see :class:`BackendBase`)."""
+
+    def show_naming(self, naming: Naming) -> None:
+        """A ``filename`` command changed the naming (the operator app shows it)."""
+
     @property
     def recording(self) -> bool: ...
 
@@ -101,6 +107,16 @@ class RecordingBackend(Protocol):
         """Recording or not, file, elapsed, streams, drops, sync-event counts."""
 
 
+class BackendBase:
+    """Defaults for a backend without fields of its own: the controller's naming is it."""
+
+    def naming(self, current: Naming) -> Naming:
+        return current
+
+    def show_naming(self, naming: Naming) -> None:
+        pass
+
+
 class RemoteController:
     """Executes commands against ``backend``; thread-safe (one command at a time)."""
 
@@ -129,6 +145,7 @@ class RemoteController:
         """Run one command; every outcome, including a bug, is one reply line."""
         with self._lock:
             try:
+                self.naming = self.backend.naming(self.naming)
                 return ok(getattr(self, "_cmd_" + cmd.name.replace(" ", "_"))(cmd))
             except RemoteError as e:
                 return error_reply(e)
@@ -148,6 +165,7 @@ class RemoteController:
 
     def _cmd_filename(self, cmd: Command) -> str:
         self.naming, notes = apply_filename(self.naming, cmd.fields)
+        self.backend.show_naming(self.naming)
         later = " (for the next recording; the current one continues)" if self.backend.recording else ""
         return f"filename: {self.naming.describe()}{later}" + "".join(f"; {n}" for n in notes)
 
@@ -195,7 +213,6 @@ class RemoteController:
         self._not_recording("start")
         rid = self.naming.recording_id()
         if self.naming.run is None:
-            from mimicsync.dataset.layout import next_free_run
             rid = rid.with_run(next_free_run(self.naming.root, rid))
         elif rid.path(self.naming.root).exists() or rid.part_path(self.naming.root).exists():
             raise RemoteError("run", f"run {rid.run} of {rid.task} exists ({rid.path(self.naming.root).name})",
@@ -233,6 +250,7 @@ class RemoteController:
                     self.auto_start = "waiting for " + ", ".join(str(s) for s in gone)
                     continue
                 try:
+                    self.naming = self.backend.naming(self.naming)
                     self.naming.recording_id()
                     reply = "start: " + self._start(None)
                     self.auto_start = "done (started by itself)"

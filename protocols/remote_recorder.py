@@ -35,6 +35,7 @@ from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.plan import Plan
 from mimicsync.protocols.remote_commands import RemoteError
+from mimicsync.protocols.remote_control import BackendBase
 from mimicsync.protocols.session import RecordingSession, SessionResult
 from mimicsync.protocols.visit import PreparedBlock, RecordOptions, record_block
 
@@ -72,7 +73,33 @@ def describe_saved(result: SessionResult) -> str:
             f"{summary['events']} events{stopped})")
 
 
-class HeadlessBackend:
+def session_status(session: RecordingSession, recording: bool, cues: Counter[str],
+                   annotations: int) -> dict[str, Any]:
+    """The ``status`` reply of a recording session (``recording`` stays true until saved).
+
+    Sync-event counts: the protocol's tap cues (``cues``, counted by trial type), samples
+    of the recorded marker streams (the experiment's own triggers) and annotations.
+    """
+    rec = session.recorder
+    st = rec.status()
+    markers = sum(w.samples for w in list(rec.workers.values())
+                  if w.meta.is_string and w.meta.source_id != session.source_id)
+    protocol = None
+    if session.runner is not None:
+        protocol = {"name": session.plan.protocol.name, "seed": session.plan.seed,
+                    "state": session.runner.state, "trials": len(session.plan.trials)}
+    return {"recording": recording, "stopping": recording and not st.recording,
+            "file": str(rec.final_path or rec.path), "elapsed_s": round(st.elapsed_s, 3),
+            "file_bytes": st.file_bytes,
+            "streams": [{"name": s.name, "type": s.type, "samples": s.samples,
+                         "connected": s.connected} for s in st.streams],
+            "frames": st.frames, "dropped_frames": st.dropped_frames, "events": st.events,
+            "sync_events": {"tap_cues": cues[ev.TAP_CUE], "markers": markers,
+                            "annotations": annotations},
+            "protocol": protocol, "stop_reason": st.stop_reason, "errors": st.errors}
+
+
+class HeadlessBackend(BackendBase):
     """One recording at a time from ``setup``'s devices, recorded with ``options``."""
 
     def __init__(self, setup: DeviceSetup, options: RecordOptions, *, language: str = "en",
@@ -205,24 +232,7 @@ class HeadlessBackend:
 
     # -- status ----------------------------------------------------------------------
     def _snapshot(self, session: RecordingSession, recording: bool) -> dict[str, Any]:
-        """``recording`` stays true until the file is saved (a start waits for that)."""
-        rec = session.recorder
-        st = rec.status()
-        markers = sum(w.samples for w in list(rec.workers.values())
-                      if w.meta.is_string and w.meta.source_id != session.source_id)
-        protocol = None
-        if session.runner is not None:
-            r = session.runner
-            protocol = {"name": session.plan.protocol.name, "seed": session.plan.seed,
-                        "state": r.state, "trials": len(session.plan.trials)}
-        return {"recording": recording, "stopping": recording and not st.recording, "file": str(rec.final_path or rec.path),
-                "elapsed_s": round(st.elapsed_s, 3), "file_bytes": st.file_bytes,
-                "streams": [{"name": s.name, "type": s.type, "samples": s.samples,
-                             "connected": s.connected} for s in st.streams],
-                "frames": st.frames, "dropped_frames": st.dropped_frames, "events": st.events,
-                "sync_events": {"tap_cues": self._cues.counts[ev.TAP_CUE], "markers": markers,
-                                "annotations": self._annotations},
-                "protocol": protocol, "stop_reason": st.stop_reason, "errors": st.errors}
+        return session_status(session, recording, self._cues.counts, self._annotations)
 
     def status(self) -> dict[str, Any]:
         session = self._session
