@@ -9,7 +9,9 @@ The scripts speak LabRecorder's remote control (port 22345, ``select all``, ``fi
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import threading
 from pathlib import Path
 
 from mimicsync.acquisition.recorder import GiB
@@ -56,6 +58,10 @@ def serve(args: argparse.Namespace) -> int:
         raise _setup_error(e) from None
     options = RecordOptions(operator=args.operator, min_free_bytes=int(args.min_free_gb * GiB),
                             on_started=_started, on_note=lambda t: _say(f"note: {t}"))
+    # Saving a file summarizes it through mimicsync.sync (scipy: ~3 s to import on a busy
+    # machine); import it now, so the first 'stop' reply is not that much later.
+    threading.Thread(target=importlib.import_module, args=("mimicsync.sync.sync_store",),
+                     name="warm-imports", daemon=True).start()
     backend = HeadlessBackend(setup, options, language=args.language)
     naming = Naming(args.root, args.participant, args.session, args.task, args.acq)
     controller = RemoteController(backend, naming, on_log=_say)

@@ -332,3 +332,20 @@ def test_serve_refuses_a_taken_port_and_warns_for_a_non_loopback_address(tmp_pat
     proc.communicate(timeout=30)
     assert first.startswith("warning: remote control listens on 0.0.0.0:") and "trusted" in first
     assert proc.returncode == 0
+
+
+def test_the_readme_client_example_records(serve, outlet_factory, tmp_path, capsys):
+    """The PsychoPy-style example in the README, run as printed (only the port differs)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Remote control from experiment scripts", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 10
+    emg = outlet_factory(name=unique("rcs-readme"))
+    server, _ = serve(streams=[f"name={emg.name}"])
+    exec(compile(code.replace("22345", str(server.port)), "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("OK start: recording to ") and "sub-07_ses-01_task-emotions_run-01" in out[0]
+    assert out[1].startswith("OK stop: saved ")
+    with Recording(recordings(tmp_path / "study")[0]) as rec:
+        assert len(rec.stream(emg.name)) > 0
+        assert [e.value for e in rec.events if e.trial_type == "annotation"] == ["block 1"]
