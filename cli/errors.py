@@ -21,7 +21,7 @@ FLAGS = {
     "earlier": "--like", "resume": "--resume", "out": "--out", "scheduler": "--scheduler",
     "workers": "--workers", "led box": "--led-box", "width": "--width", "height": "--height",
     "fps": "--fps", "jpeg quality": "--jpeg-quality", "board params": "--param",
-    "board": "--board-id", "port": "--port", "force": "--force", "update": "--update",
+    "board": "--board-id", "port": "--port", "bind": "--bind", "force": "--force", "update": "--update",
     "new seed": "--new-seed",
 }
 

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.gui.recording import IDLE, plain_error
+from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.gui.recording_worker import IDLE, plain_error
 from mimicsync.gui.stream_table import selector_for
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.plan import Plan
-from mimicsync.protocols.remote_commands import RemoteError
 from mimicsync.protocols.remote_control import BackendBase, Naming, RemoteController
 from mimicsync.protocols.remote_recorder import describe_saved, session_status
 from mimicsync.protocols.remote_server import DEFAULT_PORT, RemoteControlServer, RemoteServerError
@@ -78,7 +78,7 @@ class _UiThread(QObject):
                 done.set()
         self.job.emit(run)
         if not done.wait(timeout):
-            raise RemoteError("app", f"the operator app did not answer within {timeout:g} s",
+            raise MimicsyncError("app", f"the operator app did not answer within {timeout:g} s",
                               "check the window (a dialog may be open)")
         if "error" in box:
             raise box["error"]
@@ -170,9 +170,9 @@ class WindowBackend(QObject, BackendBase):
         errors = s.errors()
         if errors:
             field, message = next(iter(errors.items()))
-            raise RemoteError(field, message, "fix it in the window's Setup")
+            raise MimicsyncError(field, message, "fix it in the window's Setup")
         if not self.w.start_recording():
-            raise RemoteError("start", "the window refused to start (see its messages)",
+            raise MimicsyncError("start", "the window refused to start (see its messages)",
                               "fix the setup in the window")
 
     def start(self, root: Path, rid: RecordingId, plan: Plan | None) -> str:
@@ -180,9 +180,9 @@ class WindowBackend(QObject, BackendBase):
         self._failure, self._cues, self._annotations = "", Counter(), 0
         self.ui.call(lambda: self._press_record(root, rid, plan))
         if not self._outcome.wait(ANSWER_S):
-            raise RemoteError("start", f"not recording after {ANSWER_S:g} s", "check the window")
+            raise MimicsyncError("start", f"not recording after {ANSWER_S:g} s", "check the window")
         if self._failure:
-            raise RemoteError("start", self._failure, "see the window's messages")
+            raise MimicsyncError("start", self._failure, "see the window's messages")
         st = self.w.controller.status
         spec = self.w.controller.spec
         with_protocol = f" with protocol {spec.plan.protocol.name}" if spec and spec.plan else ""
@@ -194,15 +194,16 @@ class WindowBackend(QObject, BackendBase):
         self._failure = ""
         self.ui.call(lambda: self.w.controller.stop(reason))
         if not self._outcome.wait(ANSWER_S):
-            raise RemoteError("stop", f"not saved after {ANSWER_S:g} s", "check the window")
+            raise MimicsyncError("stop", f"not saved after {ANSWER_S:g} s", "check the window")
         if self._failure:
-            raise RemoteError("stop", self._failure, "see the window's messages")
+            raise MimicsyncError("stop", self._failure, "see the window's messages")
         return describe_saved(self.w.controller.result)
 
     def annotate(self, text: str) -> float:
         def note() -> float:
             if not self.w.controller.annotate(text):
-                raise RemoteError("annotate", "not recording", "send start first")
+                raise MimicsyncError("annotate", "not recording", "send start first",
+                                 code=ErrorCode.STATE)
             self.w.say(f"note from the remote script: {text}")
             st = self.w.controller.status
             return st.elapsed_s if st else 0.0

@@ -9,7 +9,7 @@ option letters only (case-insensitive) and a value without ``{ } ? * | < > "`` o
 breaks (so Windows paths like ``C:\\data\\my study`` pass). We accept the same words so
 existing clients work unchanged, and add ``status``, ``annotate TEXT`` and ``protocol
 NAME [seed]``. This module only turns one line into a :class:`Command` or a
-:class:`RemoteError`; it knows nothing of sockets or recorders, so it is tested on its own.
+:class:`MimicsyncError`; it knows nothing of sockets or recorders, so it is tested on its own.
 
 Unlike LabRecorder, which ignores what it does not understand, a misspelt command or
 ``filename`` option is an error reply: a script that checks replies learns of it, and
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from mimicsync.errors import ErrorCode, MimicsyncError
 
 MAX_LINE_BYTES = 64 * 1024  # longer lines are refused (a 1 MB line is garbage, not a command)
 
@@ -34,14 +36,6 @@ _LOOSE = re.compile(r"\{([^{}]*)\}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-class RemoteError(ValueError):
-    """A refused command: ``field``, what is wrong and how to fix it, for one reply line."""
-
-    def __init__(self, field: str, problem: str, fix: str) -> None:
-        super().__init__(f"{field}: {problem}; {fix}")
-        self.field, self.problem, self.fix = field, problem, fix
-
-
 @dataclass(frozen=True)
 class Command:
     """One parsed line: ``name`` is a word of :data:`COMMANDS` (``select`` keeps its argument)."""
@@ -53,7 +47,7 @@ class Command:
 
 
 def decode_line(raw: bytes) -> str:
-    """The text of one received line (newline already removed), or :class:`RemoteError`.
+    """The text of one received line (newline already removed), or :class:`MimicsyncError`.
 
     Binary data (not UTF-8, or control characters other than tab) is refused whole.
     """
@@ -62,57 +56,57 @@ def decode_line(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise RemoteError("line", f"{len(raw)} bytes that are not UTF-8 text (binary data?)",
+        raise MimicsyncError("line", f"{len(raw)} bytes that are not UTF-8 text (binary data?)",
                           "send text commands, one per line, e.g. 'start\\n'") from None
     text = text.removesuffix("\r")
     if _CONTROL.search(text):
-        raise RemoteError("line", "contains control characters (binary data?)",
+        raise MimicsyncError("line", "contains control characters (binary data?)",
                           "send text commands, one per line, e.g. 'start\\n'")
     return text
 
 
-def overlong_error(n: int) -> RemoteError:
-    return RemoteError("line", f"longer than {MAX_LINE_BYTES} bytes ({n} or more)",
+def overlong_error(n: int) -> MimicsyncError:
+    return MimicsyncError("line", f"longer than {MAX_LINE_BYTES} bytes ({n} or more)",
                        "send one short command per line, ending in a newline")
 
 
 def parse_command(text: str) -> Command:
-    """One trimmed text line -> :class:`Command`; anything else is a :class:`RemoteError`."""
+    """One trimmed text line -> :class:`Command`; anything else is a :class:`MimicsyncError`."""
     line = text.strip()
     word, _, rest = line.partition(" ")
     word, rest = word.lower(), rest.strip()
     if word == "select":
         which = " ".join(rest.lower().split())
         if which not in ("all", "none"):
-            raise RemoteError("select", f"expected 'all' or 'none', got {rest!r}",
+            raise MimicsyncError("select", f"expected 'all' or 'none', got {rest!r}",
                               "send 'select all' (the streams listed now) or 'select none'")
         return Command(f"select {which}")
     if word in ("update", "start", "stop", "status"):
         if rest:
-            raise RemoteError(word, f"takes no arguments, got {rest!r}", f"send just '{word}'")
+            raise MimicsyncError(word, f"takes no arguments, got {rest!r}", f"send just '{word}'")
         return Command(word)
     if word == "filename":
         return Command("filename", fields=parse_filename(rest))
     if word == "annotate":
         if not rest:
-            raise RemoteError("annotate", "no text", "send 'annotate TEXT', e.g. 'annotate block 2 start'")
+            raise MimicsyncError("annotate", "no text", "send 'annotate TEXT', e.g. 'annotate block 2 start'")
         return Command("annotate", text=rest)
     if word == "protocol":
         return _parse_protocol(rest)
     shown = line if len(line) <= 40 else line[:40] + "…"
-    raise RemoteError("command", f"unknown command {shown!r}",
+    raise MimicsyncError("command", f"unknown command {shown!r}",
                       "use one of: " + ", ".join(COMMANDS))
 
 
 def _parse_protocol(rest: str) -> Command:
     parts = rest.split()
     if not parts or len(parts) > 2:
-        raise RemoteError("protocol", f"expected a name and an optional seed, got {rest!r}",
+        raise MimicsyncError("protocol", f"expected a name and an optional seed, got {rest!r}",
                           "send 'protocol NAME [SEED]', e.g. 'protocol emotions 7'")
     seed = None
     if len(parts) == 2:
         if not re.fullmatch(r"\d{1,10}", parts[1]):
-            raise RemoteError("seed", f"{parts[1]!r} is not a whole number >= 0",
+            raise MimicsyncError("seed", f"{parts[1]!r} is not a whole number >= 0",
                               "send 'protocol NAME SEED' with SEED like 7, or no seed for a fresh one")
         seed = int(parts[1])
     return Command("protocol", text=parts[0], seed=seed)
@@ -130,17 +124,17 @@ def parse_filename(rest: str) -> dict[str, str]:
         _check_between(rest[pos:m.start()])
         key, value = m.group(1).lower(), m.group(2).strip()
         if key not in FILENAME_KEYS:
-            raise RemoteError("filename", f"unknown option {{{m.group(1)}:…}}",
+            raise MimicsyncError("filename", f"unknown option {{{m.group(1)}:…}}",
                               "use " + ", ".join(f"{{{k}:…}}" for k in FILENAME_KEYS))
         if key in found:
-            raise RemoteError(key, "given twice in one filename command", "give each option once")
+            raise MimicsyncError(key, "given twice in one filename command", "give each option once")
         if not value:
             raise _bad_option(m.group(0))
         found[key] = value
         pos = m.end()
     _check_between(rest[pos:])
     if not found:
-        raise RemoteError("filename", "no {option:value} given",
+        raise MimicsyncError("filename", "no {option:value} given",
                           "send e.g. 'filename {participant:07} {session:01} {task:emotions}'")
     return found
 
@@ -151,18 +145,18 @@ def _check_between(gap: str) -> None:
     loose = _LOOSE.search(gap)
     if loose is not None:
         raise _bad_option(loose.group(0))
-    raise RemoteError("filename", f"unexpected text {gap.strip()[:40]!r} outside {{option:value}}",
+    raise MimicsyncError("filename", f"unexpected text {gap.strip()[:40]!r} outside {{option:value}}",
                       "write every option as {option:value}, e.g. {participant:07}")
 
 
-def _bad_option(token: str) -> RemoteError:
+def _bad_option(token: str) -> MimicsyncError:
     key, colon, value = token[1:-1].partition(":")
     if not colon or not re.fullmatch(r"[A-Za-z]+", key.strip()):
-        return RemoteError("filename", f"{token[:40]!r} is not {{option:value}}",
+        return MimicsyncError("filename", f"{token[:40]!r} is not {{option:value}}",
                            "write e.g. {participant:07} (option letters only, then a colon)")
     if not value.strip():
-        return RemoteError(key.lower(), "empty value", f"give a value, e.g. {{{key}:01}}")
-    return RemoteError(key.lower(), f"{value[:40]!r} contains a character LabRecorder does not "
+        return MimicsyncError(key.lower(), "empty value", f"give a value, e.g. {{{key}:01}}")
+    return MimicsyncError(key.lower(), f"{value[:40]!r} contains a character LabRecorder does not "
                        "allow in values ({ } ? * | < > \" or a line break)", "remove it")
 
 
@@ -171,7 +165,7 @@ def ok(text: str) -> str:
     return _one_line(f"OK {text}")
 
 
-def error_reply(e: RemoteError) -> str:
+def error_reply(e: MimicsyncError) -> str:
     """``ERROR <field>: <problem>; <fix>`` on one line."""
     return _one_line(f"ERROR {e}")
 

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from mimicsync.acquisition.stream_select import StreamSelector, missing
 from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
 from mimicsync.protocols.plan import Plan, plan_trials
-from mimicsync.protocols.remote_commands import (Command, RemoteError, decode_line, error_reply, ok,
+from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.protocols.remote_commands import (Command, decode_line, error_reply, ok,
                                                  parse_command)
 from mimicsync.protocols.schema import load_protocol
 
@@ -52,10 +53,10 @@ class Naming:
     run: int | None = None
 
     def recording_id(self) -> RecordingId:
-        """The entities as a :class:`RecordingId`; a missing one is a :class:`RemoteError`."""
+        """The entities as a :class:`RecordingId`; a missing one is a :class:`MimicsyncError`."""
         for name in ("participant", "session", "task"):
             if getattr(self, name) is None:
-                raise RemoteError(name, "not set", "send e.g. 'filename {participant:07} "
+                raise MimicsyncError(name, "not set", "send e.g. 'filename {participant:07} "
                                   "{session:01} {task:emotions}' first")
         return RecordingId(self.participant, self.session, self.task, self.run or 1, self.acq)
 
@@ -138,7 +139,7 @@ class RemoteController:
             if not text.strip():
                 return None
             return self.execute(parse_command(text))
-        except RemoteError as e:
+        except MimicsyncError as e:
             return error_reply(e)
 
     def execute(self, cmd: Command) -> str:
@@ -147,10 +148,8 @@ class RemoteController:
             try:
                 self.naming = self.backend.naming(self.naming)
                 return ok(getattr(self, "_cmd_" + cmd.name.replace(" ", "_"))(cmd))
-            except RemoteError as e:
-                return error_reply(e)
             except Exception as e:  # noqa: BLE001 - no error may reach the socket
-                return error_reply(as_remote_error(e, cmd.name))
+                return error_reply(as_remote_error(e, cmd.name.split()[0]))
 
     # -- commands --------------------------------------------------------------------
     def _cmd_select_all(self, cmd: Command) -> str:
@@ -174,7 +173,7 @@ class RemoteController:
 
     def _cmd_protocol(self, cmd: Command) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", cmd.text):
-            raise RemoteError("protocol", f"{cmd.text[:40]!r} is not a protocol name",
+            raise MimicsyncError("protocol", f"{cmd.text[:40]!r} is not a protocol name",
                               "send the name of a protocol in the study's protocols/ folder or a "
                               "shipped one, e.g. 'protocol emotions'")
         self._not_recording("protocol")
@@ -186,7 +185,8 @@ class RemoteController:
 
     def _cmd_stop(self, cmd: Command) -> str:
         if not self.backend.recording:
-            raise RemoteError("stop", "not recording", "send start first")
+            raise MimicsyncError("stop", "not recording", "send start first",
+                                 code=ErrorCode.STATE)
         return "stop: " + self.backend.stop("stopped by remote control")
 
     def _cmd_status(self, cmd: Command) -> str:
@@ -199,15 +199,16 @@ class RemoteController:
 
     def _cmd_annotate(self, cmd: Command) -> str:
         if not self.backend.recording:
-            raise RemoteError("annotate", "not recording", "send start first")
+            raise MimicsyncError("annotate", "not recording", "send start first",
+                                 code=ErrorCode.STATE)
         at = self.backend.annotate(cmd.text)
         return f"annotate: noted at {at:.3f} s"
 
     # -- starting --------------------------------------------------------------------
     def _not_recording(self, what: str) -> None:
         if self.backend.recording:
-            raise RemoteError(what, f"already recording ({self.backend.status().get('file', '')})",
-                              "send stop first")
+            raise MimicsyncError(what, f"already recording ({self.backend.status().get('file', '')})",
+                              "send stop first", code=ErrorCode.STATE)
 
     def _start(self, plan: Plan | None) -> str:
         self._not_recording("start")
@@ -215,7 +216,7 @@ class RemoteController:
         if self.naming.run is None:
             rid = rid.with_run(next_free_run(self.naming.root, rid))
         elif rid.path(self.naming.root).exists() or rid.part_path(self.naming.root).exists():
-            raise RemoteError("run", f"run {rid.run} of {rid.task} exists ({rid.path(self.naming.root).name})",
+            raise MimicsyncError("run", f"run {rid.run} of {rid.task} exists ({rid.path(self.naming.root).name})",
                               "send filename {run:N} with a free run, or leave run out for the "
                               "next free one (recordings are never overwritten)")
         self._disarm("a recording was started")
@@ -228,7 +229,7 @@ class RemoteController:
         """Start once by itself as soon as every required stream is on the network."""
         required = self.backend.required()
         if not required:
-            raise RemoteError("auto-start", "no required streams to wait for",
+            raise MimicsyncError("auto-start", "no required streams to wait for",
                               "name them as required streams (they decide when to start)")
         self.auto_start = "waiting for " + ", ".join(str(s) for s in required)
         self._auto = threading.Thread(target=self._auto_loop, args=(poll_interval,),
@@ -246,24 +247,19 @@ class RemoteController:
             with self._lock:
                 if not self.auto_start.startswith("waiting"):
                     return
-                if gone:
-                    self.auto_start = "waiting for " + ", ".join(str(s) for s in gone)
+                self.naming = self.backend.naming(self.naming)
+                unset = [n for n in ("participant", "session", "task") if getattr(self.naming, n) is None]
+                if gone or unset:
+                    self.auto_start = "waiting for " + ", ".join(
+                        [str(s) for s in gone] + [f"{n} (send filename)" for n in unset])
+                    if not gone and said != self.auto_start:
+                        said = self.auto_start
+                        self.on_log(f"auto-start: the required streams are here, {self.auto_start}")
                     continue
                 try:
-                    self.naming = self.backend.naming(self.naming)
-                    self.naming.recording_id()
-                    reply = "start: " + self._start(None)
+                    reply = ok("start: " + self._start(None))
                     self.auto_start = "done (started by itself)"
-                except RemoteError as e:
-                    if e.field in ("participant", "session", "task"):
-                        self.auto_start = f"waiting for {e.field} (send filename)"
-                        if said != self.auto_start:
-                            said = self.auto_start
-                            self.on_log(f"auto-start: all required streams are here; {e}")
-                        continue
-                    self.auto_start = f"failed ({e})"
-                    reply = error_reply(e)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:  # noqa: BLE001 - reported, never raised in this thread
                     err = as_remote_error(e, "start")
                     self.auto_start = f"failed ({err})"
                     reply = error_reply(err)
@@ -291,7 +287,7 @@ def apply_filename(naming: Naming, fields: dict[str, str]) -> tuple[Naming, list
             changes[name] = check_label(name, value)
         elif key == "run":
             if not re.fullmatch(r"\d{1,6}", value) or int(value) < 1:
-                raise RemoteError("run", f"{value!r} is not a whole number >= 1",
+                raise MimicsyncError("run", f"{value!r} is not a whole number >= 1",
                                   "send {run:1} or leave run out for the next free one")
             changes["run"] = int(value)
         elif key == "root":
@@ -309,7 +305,7 @@ def _root(current: Path, value: str) -> Path:
     p = p if p.is_absolute() else current / p
     probe = next((q for q in [p, *p.parents] if q.exists()), None)
     if probe is not None and not probe.is_dir():
-        raise RemoteError("root", f"{probe} is a file, not a folder", "send {root:FOLDER}")
+        raise MimicsyncError("root", f"{probe} is a file, not a folder", "send {root:FOLDER}")
     return p
 
 
@@ -321,16 +317,18 @@ def _template_note(template: str) -> str:
             "sub-<participant>/ses-<session>/sub-…_ses-…_task-…[_acq-…]_run-NN_recording.h5")
 
 
-def as_remote_error(e: BaseException, command: str) -> RemoteError:
-    """Any exception as a reply: our one-line errors keep their field; others say 'report it'."""
-    text = str(e)
-    for cli, remote in _REMOTE_WORDS:
-        text = text.replace(cli, remote)
-    ours = type(e).__module__.startswith("mimicsync") or isinstance(e, OSError)
-    if not ours:
-        return RemoteError(command, f"unexpected {type(e).__name__}: {text}",
-                           "the recording, if any, continues; please report this")
-    m = re.match(r"([a-z][\w.\-]{0,40}): (.*)", text, re.S)
-    field, rest = (m.group(1), m.group(2)) if m else (command, text)
-    problem, _, fix = rest.rpartition("; ")
-    return RemoteError(field, problem or rest, fix if problem else "see the message")
+def as_remote_error(e: BaseException, command: str) -> MimicsyncError:
+    """Any exception as a reply: ours keep field, problem and fix; others say 'report it'."""
+    if isinstance(e, MimicsyncError):
+        text = e.render()
+        for cli, remote in _REMOTE_WORDS:
+            text = text.replace(cli, remote)
+        parsed = MimicsyncError(text)
+        return MimicsyncError(parsed.field or command, parsed.problem,
+                              parsed.fix or "see the server's log", code=e.code)
+    if isinstance(e, OSError):
+        where = f" ({e.filename})" if e.filename else ""
+        return MimicsyncError("file", f"{e.strerror or e}{where}", "check the folder and its "
+                              "permissions", code=ErrorCode.IO)
+    return MimicsyncError(command, f"unexpected {type(e).__name__}: {e}",
+                          "the recording, if any, continues; please report this")

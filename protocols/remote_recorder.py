@@ -29,14 +29,14 @@ from mimicsync.acquisition.stream_select import (StreamSelector, identity, missi
                                                  select)
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
+from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.dataset.recording import Recording
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.plan import Plan
-from mimicsync.protocols.remote_commands import RemoteError
 from mimicsync.protocols.remote_control import BackendBase
-from mimicsync.protocols.session import RecordingSession, SessionResult
+from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
 from mimicsync.protocols.visit import PreparedBlock, RecordOptions, record_block
 
 
@@ -59,7 +59,7 @@ def pin(info: pylsl.StreamInfo) -> str:
     return f"source_id={info.source_id()}" if info.source_id() else f"name={info.name()}"
 
 
-def describe_saved(result: SessionResult) -> str:
+def describe_saved(result: ProtocolRecordingResult) -> str:
     """What the file on disk holds (read back, so the reply shows what was really saved)."""
     with Recording(result.path) as r:
         summary = r.summary()
@@ -73,7 +73,7 @@ def describe_saved(result: SessionResult) -> str:
             f"{summary['events']} events{stopped})")
 
 
-def session_status(session: RecordingSession, recording: bool, cues: Counter[str],
+def session_status(session: ProtocolRecording, recording: bool, cues: Counter[str],
                    annotations: int) -> dict[str, Any]:
     """The ``status`` reply of a recording session (``recording`` stays true until saved).
 
@@ -111,10 +111,10 @@ class HeadlessBackend(BackendBase):
         self._offered = parse_selectors(list(setup.streams) + list(setup.require))
         self._pinned: list[str] | None = None  # None: nothing chosen by a client yet
         self._thread: threading.Thread | None = None
-        self._session: RecordingSession | None = None
+        self._session: ProtocolRecording | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self.result: SessionResult | None = None
+        self.result: ProtocolRecordingResult | None = None
         self._cues = CueCounter()
         self._annotations = 0
         self._last: dict[str, Any] = {}
@@ -155,14 +155,14 @@ class HeadlessBackend(BackendBase):
         s = self.setup
         if self._pinned is not None:
             if not self._pinned and not s.require and s.camera == "none" and not s.simulate:
-                raise RemoteError("streams", "none selected ('select none' was sent)",
+                raise MimicsyncError("streams", "none selected ('select none' was sent)",
                                   "send 'select all' (the streams listed now)")
             return tuple(self._pinned), ""
         if s.streams or s.require or s.camera != "none" or s.simulate:
             return s.streams, ""
         infos = self._on_offer()
         if not infos:
-            raise RemoteError("streams", "nothing selected and no LSL stream on the network",
+            raise MimicsyncError("streams", "nothing selected and no LSL stream on the network",
                               "start the devices, then send 'select all'")
         return (tuple(pin(i) for i in infos),
                 f"; nothing was selected, so the {len(infos)} stream(s) listed now are recorded")
@@ -190,13 +190,13 @@ class HeadlessBackend(BackendBase):
         if not self._ready.is_set():
             self._thread.join()
             error, self._error = self._error, None
-            raise error if error is not None else RemoteError(
+            raise error if error is not None else MimicsyncError(
                 "start", "the recording ended before it started", "see the server's log")
         rec = self._session.recorder
         names = ", ".join(w.meta.name for w in list(rec.workers.values())) or "no streams"
         return f"recording to {rec.path} ({names}){note}"
 
-    def _started(self, session: RecordingSession) -> None:
+    def _started(self, session: ProtocolRecording) -> None:
         self._session = session
         if self.options.on_started is not None:
             self.options.on_started(session)
@@ -214,7 +214,8 @@ class HeadlessBackend(BackendBase):
     def stop(self, reason: str) -> str:
         session, thread = self._session, self._thread
         if not self.recording or session is None or thread is None:
-            raise RemoteError("stop", "not recording", "send start first")
+            raise MimicsyncError("stop", "not recording", "send start first",
+                                 code=ErrorCode.STATE)
         session.request_stop(reason)
         thread.join()
         if self._error is not None:
@@ -225,13 +226,14 @@ class HeadlessBackend(BackendBase):
     def annotate(self, text: str) -> float:
         session = self._session
         if not self.recording or session is None:
-            raise RemoteError("annotate", "not recording", "send start first")
+            raise MimicsyncError("annotate", "not recording", "send start first",
+                                 code=ErrorCode.STATE)
         session.recorder.annotate(text)
         self._annotations += 1
         return pylsl.local_clock() - session.recorder.start_lsl
 
     # -- status ----------------------------------------------------------------------
-    def _snapshot(self, session: RecordingSession, recording: bool) -> dict[str, Any]:
+    def _snapshot(self, session: ProtocolRecording, recording: bool) -> dict[str, Any]:
         return session_status(session, recording, self._cues.counts, self._annotations)
 
     def status(self) -> dict[str, Any]:

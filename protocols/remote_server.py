@@ -19,7 +19,8 @@ import socket
 import threading
 from collections.abc import Callable
 
-from mimicsync.protocols.remote_commands import MAX_LINE_BYTES, RemoteError, error_reply, overlong_error
+from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.protocols.remote_commands import MAX_LINE_BYTES, error_reply, overlong_error
 from mimicsync.protocols.remote_control import RemoteController
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,10 @@ DEFAULT_PORT = 22345  # LabRecorder's remote control port
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-class RemoteServerError(RuntimeError):
-    """The server could not listen; the one-line message names the fix."""
+class RemoteServerError(MimicsyncError, RuntimeError):
+    """The server could not listen (port taken, address not of this machine)."""
+
+    default_code = ErrorCode.STATE
 
 
 def is_loopback(host: str) -> bool:
@@ -66,9 +69,9 @@ class RemoteControlServer:
             sock.close()
             if e.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
                 raise RemoteServerError(
-                    f"port: {self.port} is in use on {self.host} (LabRecorder or another "
-                    "mimicsync serve?); close that program or choose another port") from None
-            raise RemoteServerError(f"bind: cannot listen on {self.host}:{self.port} ({e.strerror}); "
+                    "port", f"{self.port} is in use on {self.host} (LabRecorder or another "
+                    "mimicsync serve?)", "close that program or choose another {port}") from None
+            raise RemoteServerError("bind", f"cannot listen on {self.host}:{self.port} ({e.strerror})",
                                     "give an address of this machine, e.g. 127.0.0.1") from None
         sock.settimeout(0.2)
         self._sock = sock
@@ -100,8 +103,9 @@ class RemoteControlServer:
             self._spawn(self._serve, "remote-client", conn, peer)
 
     def _refuse(self, conn: socket.socket, peer: str) -> None:
-        e = RemoteError("client", f"another client ({self._peer}) controls this recorder",
-                        "close that connection first (one controlling client at a time)")
+        e = MimicsyncError("client", f"another client ({self._peer}) controls this recorder",
+                        "close that connection first (one controlling client at a time)",
+                           code=ErrorCode.STATE)
         self.on_log(f"client {peer} refused: {self._peer} is connected")
         try:
             conn.sendall((error_reply(e) + "\n").encode())

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from mimicsync.dataset.layout import LabelError
-from mimicsync.protocols.remote_commands import (MAX_LINE_BYTES, RemoteError, decode_line, error_reply,
+from mimicsync.errors import MimicsyncError
+from mimicsync.protocols.remote_commands import (MAX_LINE_BYTES, decode_line, error_reply,
                                                  parse_command, parse_filename)
 from mimicsync.protocols.remote_control import Naming, apply_filename, as_remote_error
 
@@ -46,7 +47,7 @@ def test_filename_reads_every_labrecorder_option_including_windows_paths_with_sp
     ("", "filename", "no {option:value}"),
 ])
 def test_a_bad_filename_line_is_refused_whole_naming_the_field(rest, field, needle):
-    with pytest.raises(RemoteError) as e:
+    with pytest.raises(MimicsyncError) as e:
         parse_filename(rest)
     assert e.value.field == field and needle in e.value.problem, str(e.value)
     assert e.value.fix
@@ -57,7 +58,7 @@ def test_a_bad_filename_line_is_refused_whole_naming_the_field(rest, field, need
     ("protocol", "protocol"), ("protocol emotions x", "seed"), ("record", "command"),
 ])
 def test_unknown_or_malformed_commands_name_what_to_send(line, field):
-    with pytest.raises(RemoteError) as e:
+    with pytest.raises(MimicsyncError) as e:
         parse_command(line)
     assert e.value.field == field
     reply = error_reply(e.value)
@@ -73,13 +74,13 @@ def test_extra_commands_parse():
 
 @pytest.mark.parametrize("raw", [b"\xff\xfe\x00binary", b"st\x00art", b"\x1b[A"])
 def test_binary_lines_are_refused(raw):
-    with pytest.raises(RemoteError) as e:
+    with pytest.raises(MimicsyncError) as e:
         decode_line(raw)
     assert e.value.field == "line"
 
 
 def test_overlong_line_is_refused():
-    with pytest.raises(RemoteError) as e:
+    with pytest.raises(MimicsyncError) as e:
         decode_line(b"x" * (MAX_LINE_BYTES + 1))
     assert "longer than" in e.value.problem
 
@@ -101,10 +102,10 @@ def test_filename_with_one_bad_field_changes_nothing(tmp_path: Path):
     before = Naming(tmp_path, "07", "01", "rest")
     with pytest.raises(LabelError, match="task"):
         apply_filename(before, {"participant": "08", "task": "resting_state"})
-    with pytest.raises(RemoteError, match="run"):
+    with pytest.raises(MimicsyncError, match="run"):
         apply_filename(before, {"participant": "08", "run": "two"})
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(RemoteError, match="is a file"):
+    with pytest.raises(MimicsyncError, match="is a file"):
         apply_filename(before, {"root": str(tmp_path / "afile" / "x")})
 
 

@@ -323,8 +323,8 @@ def test_serve_refuses_a_taken_port_and_warns_for_a_non_loopback_address(tmp_pat
                          capture_output=True, text=True, timeout=60)
     taken.close()
     assert out.returncode == 2
-    assert out.stderr.strip() == (f"mimicsync: error: port: {port} is in use on 127.0.0.1 (LabRecorder "
-                                  "or another mimicsync serve?); close that program or choose another port")
+    assert out.stderr.strip() == (f"mimicsync: error: --port: {port} is in use on 127.0.0.1 (LabRecorder "
+                                  "or another mimicsync serve?); close that program or choose another --port")
     proc = subprocess.Popen(MIMICSYNC + ["serve", "--root", str(tmp_path), "--port", "0",
                                          "--bind", "0.0.0.0"], stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()
