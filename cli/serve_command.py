@@ -22,6 +22,7 @@ from mimicsync.protocols.remote_recorder import HeadlessBackend
 from mimicsync.protocols.remote_server import DEFAULT_PORT, RemoteControlServer, is_loopback
 from mimicsync.protocols.visit import RecordOptions
 
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", type=Path, required=True, help="study root folder")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,

@@ -25,7 +25,6 @@ from mimicsync.dataset.layout import RecordingId
 from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.gui.recording_worker import IDLE, plain_error
 from mimicsync.gui.stream_table import selector_for
-from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.plan import Plan
 from mimicsync.protocols.remote_control import BackendBase, Naming, RemoteController
 from mimicsync.protocols.remote_recorder import describe_saved, session_status
@@ -79,7 +78,7 @@ class _UiThread(QObject):
         self.job.emit(run)
         if not done.wait(timeout):
             raise MimicsyncError("app", f"the operator app did not answer within {timeout:g} s",
-                              "check the window (a dialog may be open)")
+                                 "check the window (a dialog may be open)")
         if "error" in box:
             raise box["error"]
         return box.get("value")
@@ -173,7 +172,7 @@ class WindowBackend(QObject, BackendBase):
             raise MimicsyncError(field, message, "fix it in the window's Setup")
         if not self.w.start_recording():
             raise MimicsyncError("start", "the window refused to start (see its messages)",
-                              "fix the setup in the window")
+                                 "fix the setup in the window")
 
     def start(self, root: Path, rid: RecordingId, plan: Plan | None) -> str:
         self._outcome.clear()

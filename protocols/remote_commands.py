@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.errors import MimicsyncError
 
 MAX_LINE_BYTES = 64 * 1024  # longer lines are refused (a 1 MB line is garbage, not a command)
 
@@ -57,17 +57,17 @@ def decode_line(raw: bytes) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MimicsyncError("line", f"{len(raw)} bytes that are not UTF-8 text (binary data?)",
-                          "send text commands, one per line, e.g. 'start\\n'") from None
+                             "send text commands, one per line, e.g. 'start\\n'") from None
     text = text.removesuffix("\r")
     if _CONTROL.search(text):
         raise MimicsyncError("line", "contains control characters (binary data?)",
-                          "send text commands, one per line, e.g. 'start\\n'")
+                             "send text commands, one per line, e.g. 'start\\n'")
     return text
 
 
 def overlong_error(n: int) -> MimicsyncError:
     return MimicsyncError("line", f"longer than {MAX_LINE_BYTES} bytes ({n} or more)",
-                       "send one short command per line, ending in a newline")
+                          "send one short command per line, ending in a newline")
 
 
 def parse_command(text: str) -> Command:
@@ -79,7 +79,7 @@ def parse_command(text: str) -> Command:
         which = " ".join(rest.lower().split())
         if which not in ("all", "none"):
             raise MimicsyncError("select", f"expected 'all' or 'none', got {rest!r}",
-                              "send 'select all' (the streams listed now) or 'select none'")
+                                 "send 'select all' (the streams listed now) or 'select none'")
         return Command(f"select {which}")
     if word in ("update", "start", "stop", "status"):
         if rest:
@@ -95,19 +95,19 @@ def parse_command(text: str) -> Command:
         return _parse_protocol(rest)
     shown = line if len(line) <= 40 else line[:40] + "…"
     raise MimicsyncError("command", f"unknown command {shown!r}",
-                      "use one of: " + ", ".join(COMMANDS))
+                         "use one of: " + ", ".join(COMMANDS))
 
 
 def _parse_protocol(rest: str) -> Command:
     parts = rest.split()
     if not parts or len(parts) > 2:
         raise MimicsyncError("protocol", f"expected a name and an optional seed, got {rest!r}",
-                          "send 'protocol NAME [SEED]', e.g. 'protocol emotions 7'")
+                             "send 'protocol NAME [SEED]', e.g. 'protocol emotions 7'")
     seed = None
     if len(parts) == 2:
         if not re.fullmatch(r"\d{1,10}", parts[1]):
             raise MimicsyncError("seed", f"{parts[1]!r} is not a whole number >= 0",
-                              "send 'protocol NAME SEED' with SEED like 7, or no seed for a fresh one")
+                                 "send 'protocol NAME SEED' with SEED like 7, or no seed for a fresh one")
         seed = int(parts[1])
     return Command("protocol", text=parts[0], seed=seed)
 
@@ -125,7 +125,7 @@ def parse_filename(rest: str) -> dict[str, str]:
         key, value = m.group(1).lower(), m.group(2).strip()
         if key not in FILENAME_KEYS:
             raise MimicsyncError("filename", f"unknown option {{{m.group(1)}:…}}",
-                              "use " + ", ".join(f"{{{k}:…}}" for k in FILENAME_KEYS))
+                                 "use " + ", ".join(f"{{{k}:…}}" for k in FILENAME_KEYS))
         if key in found:
             raise MimicsyncError(key, "given twice in one filename command", "give each option once")
         if not value:
@@ -135,7 +135,7 @@ def parse_filename(rest: str) -> dict[str, str]:
     _check_between(rest[pos:])
     if not found:
         raise MimicsyncError("filename", "no {option:value} given",
-                          "send e.g. 'filename {participant:07} {session:01} {task:emotions}'")
+                             "send e.g. 'filename {participant:07} {session:01} {task:emotions}'")
     return found
 
 
@@ -146,18 +146,18 @@ def _check_between(gap: str) -> None:
     if loose is not None:
         raise _bad_option(loose.group(0))
     raise MimicsyncError("filename", f"unexpected text {gap.strip()[:40]!r} outside {{option:value}}",
-                      "write every option as {option:value}, e.g. {participant:07}")
+                         "write every option as {option:value}, e.g. {participant:07}")
 
 
 def _bad_option(token: str) -> MimicsyncError:
     key, colon, value = token[1:-1].partition(":")
     if not colon or not re.fullmatch(r"[A-Za-z]+", key.strip()):
         return MimicsyncError("filename", f"{token[:40]!r} is not {{option:value}}",
-                           "write e.g. {participant:07} (option letters only, then a colon)")
+                              "write e.g. {participant:07} (option letters only, then a colon)")
     if not value.strip():
         return MimicsyncError(key.lower(), "empty value", f"give a value, e.g. {{{key}:01}}")
     return MimicsyncError(key.lower(), f"{value[:40]!r} contains a character LabRecorder does not "
-                       "allow in values ({ } ? * | < > \" or a line break)", "remove it")
+                          "allow in values ({ } ? * | < > \" or a line break)", "remove it")
 
 
 def ok(text: str) -> str:

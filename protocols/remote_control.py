@@ -21,12 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from mimicsync.acquisition.stream_select import StreamSelector, missing
+from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
-from mimicsync.protocols.plan import Plan, plan_trials
 from mimicsync.errors import ErrorCode, MimicsyncError
-from mimicsync.protocols.remote_commands import (Command, decode_line, error_reply, ok,
-                                                 parse_command)
+from mimicsync.protocols.plan import Plan, plan_trials
+from mimicsync.protocols.remote_commands import Command, decode_line, error_reply, ok, parse_command
 from mimicsync.protocols.schema import load_protocol
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ class Naming:
         for name in ("participant", "session", "task"):
             if getattr(self, name) is None:
                 raise MimicsyncError(name, "not set", "send e.g. 'filename {participant:07} "
-                                  "{session:01} {task:emotions}' first")
+                                     "{session:01} {task:emotions}' first")
         return RecordingId(self.participant, self.session, self.task, self.run or 1, self.acq)
 
     def describe(self) -> str:
@@ -174,8 +173,8 @@ class RemoteController:
     def _cmd_protocol(self, cmd: Command) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", cmd.text):
             raise MimicsyncError("protocol", f"{cmd.text[:40]!r} is not a protocol name",
-                              "send the name of a protocol in the study's protocols/ folder or a "
-                              "shipped one, e.g. 'protocol emotions'")
+                                 "send the name of a protocol in the study's protocols/ folder "
+                                 "or a shipped one, e.g. 'protocol emotions'")
         self._not_recording("protocol")
         plan = plan_trials(load_protocol(cmd.text, study_root=self.naming.root), cmd.seed)
         started = self._start(plan)
@@ -208,7 +207,7 @@ class RemoteController:
     def _not_recording(self, what: str) -> None:
         if self.backend.recording:
             raise MimicsyncError(what, f"already recording ({self.backend.status().get('file', '')})",
-                              "send stop first", code=ErrorCode.STATE)
+                                 "send stop first", code=ErrorCode.STATE)
 
     def _start(self, plan: Plan | None) -> str:
         self._not_recording("start")
@@ -216,9 +215,11 @@ class RemoteController:
         if self.naming.run is None:
             rid = rid.with_run(next_free_run(self.naming.root, rid))
         elif rid.path(self.naming.root).exists() or rid.part_path(self.naming.root).exists():
-            raise MimicsyncError("run", f"run {rid.run} of {rid.task} exists ({rid.path(self.naming.root).name})",
-                              "send filename {run:N} with a free run, or leave run out for the "
-                              "next free one (recordings are never overwritten)")
+            raise MimicsyncError("run", f"run {rid.run} of {rid.task} exists "
+                                 f"({rid.path(self.naming.root).name})",
+                                 "send filename {run:N} with a free run, or leave run out for "
+                                 "the next free one (recordings are never overwritten)",
+                                 code=ErrorCode.EXISTS)
         self._disarm("a recording was started")
         described = self.backend.start(self.naming.root, rid, plan)
         self.naming = replace(self.naming, run=None)  # a run number is used once
@@ -230,7 +231,7 @@ class RemoteController:
         required = self.backend.required()
         if not required:
             raise MimicsyncError("auto-start", "no required streams to wait for",
-                              "name them as required streams (they decide when to start)")
+                                 "name them as required streams (they decide when to start)")
         self.auto_start = "waiting for " + ", ".join(str(s) for s in required)
         self._auto = threading.Thread(target=self._auto_loop, args=(poll_interval,),
                                       name="remote-auto-start", daemon=True)
@@ -288,7 +289,7 @@ def apply_filename(naming: Naming, fields: dict[str, str]) -> tuple[Naming, list
         elif key == "run":
             if not re.fullmatch(r"\d{1,6}", value) or int(value) < 1:
                 raise MimicsyncError("run", f"{value!r} is not a whole number >= 1",
-                                  "send {run:1} or leave run out for the next free one")
+                                     "send {run:1} or leave run out for the next free one")
             changes["run"] = int(value)
         elif key == "root":
             changes["root"] = _root(naming.root, value)
@@ -317,15 +318,19 @@ def _template_note(template: str) -> str:
             "sub-<participant>/ses-<session>/sub-…_ses-…_task-…[_acq-…]_run-NN_recording.h5")
 
 
+def _remote_words(text: str) -> str:
+    for cli, remote in _REMOTE_WORDS:
+        text = text.replace(cli, remote)
+    return text
+
+
 def as_remote_error(e: BaseException, command: str) -> MimicsyncError:
     """Any exception as a reply: ours keep field, problem and fix; others say 'report it'."""
     if isinstance(e, MimicsyncError):
-        text = e.render()
-        for cli, remote in _REMOTE_WORDS:
-            text = text.replace(cli, remote)
-        parsed = MimicsyncError(text)
-        return MimicsyncError(parsed.field or command, parsed.problem,
-                              parsed.fix or "see the server's log", code=e.code)
+        head = f"{e.field}: {e.problem}" if e.field else e.problem
+        fix = e.render()[len(head) + 2:] if e.fix else ""  # options named in the fix, unbraced
+        return MimicsyncError(e.field or command, _remote_words(e.problem),
+                              _remote_words(fix) or "see the server's log", code=e.code)
     if isinstance(e, OSError):
         where = f" ({e.filename})" if e.filename else ""
         return MimicsyncError("file", f"{e.strerror or e}{where}", "check the folder and its "

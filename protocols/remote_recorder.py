@@ -25,18 +25,17 @@ from typing import Any
 
 import pylsl
 
-from mimicsync.acquisition.stream_select import (StreamSelector, identity, missing, parse_selectors,
-                                                 select)
+from mimicsync.acquisition.stream_select import StreamSelector, identity, missing, parse_selectors, select
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.dataset.recording import Recording
+from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.plan import Plan
-from mimicsync.protocols.remote_control import BackendBase
 from mimicsync.protocols.protocol_recording import ProtocolRecording, ProtocolRecordingResult
+from mimicsync.protocols.remote_control import BackendBase
 from mimicsync.protocols.visit import PreparedBlock, RecordOptions, record_block
 
 
@@ -156,14 +155,14 @@ class HeadlessBackend(BackendBase):
         if self._pinned is not None:
             if not self._pinned and not s.require and s.camera == "none" and not s.simulate:
                 raise MimicsyncError("streams", "none selected ('select none' was sent)",
-                                  "send 'select all' (the streams listed now)")
+                                     "send 'select all' (the streams listed now)")
             return tuple(self._pinned), ""
         if s.streams or s.require or s.camera != "none" or s.simulate:
             return s.streams, ""
         infos = self._on_offer()
         if not infos:
             raise MimicsyncError("streams", "nothing selected and no LSL stream on the network",
-                              "start the devices, then send 'select all'")
+                                 "start the devices, then send 'select all'")
         return (tuple(pin(i) for i in infos),
                 f"; nothing was selected, so the {len(infos)} stream(s) listed now are recorded")
 

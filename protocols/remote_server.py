@@ -104,7 +104,7 @@ class RemoteControlServer:
 
     def _refuse(self, conn: socket.socket, peer: str) -> None:
         e = MimicsyncError("client", f"another client ({self._peer}) controls this recorder",
-                        "close that connection first (one controlling client at a time)",
+                           "close that connection first (one controlling client at a time)",
                            code=ErrorCode.STATE)
         self.on_log(f"client {peer} refused: {self._peer} is connected")
         try:

@@ -68,7 +68,8 @@ def test_remote_control_is_off_by_default_and_a_script_records_through_the_windo
     tick(w, emg.name)
     replies = run_script(qtbot, port, f"filename {{root:{study}}} {{participant:07}} {{session:01}} "
                          "{task:rest}", "start", "annotate from the script", "status", "stop",
-                         during=lambda: w.setup.participant.text() == "07" and w.controller.state == RECORDING)
+                         during=lambda: (w.setup.participant.text() == "07"
+                                         and w.controller.state == RECORDING))
     assert replies[0].startswith("OK filename: sub-07 ses-01 task-rest"), replies
     assert replies[1].startswith("OK start: recording to "), replies
     assert replies[2].startswith("OK annotate"), replies

@@ -10,7 +10,6 @@ runs share the LSL network.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -222,7 +221,8 @@ def _connect(port: int) -> Client | None:
     return None
 
 
-def test_garbage_binary_and_1mb_lines_get_one_error_each_and_recording_goes_on(serve, outlet_factory, tmp_path):
+def test_garbage_binary_and_1mb_lines_get_one_error_each_and_recording_goes_on(
+        serve, outlet_factory, tmp_path):
     emg = outlet_factory(name=unique("rcs-emg"))
     server, _ = serve(streams=[f"name={emg.name}"], naming=Naming(tmp_path / "study", "07", "01", "rest"))
     c = Client(server.port)
