@@ -17,12 +17,11 @@ import numpy as np
 from mimicsync.dataset.frame_views import FrameWindows, WindowSpec, frame_windows
 from mimicsync.dataset.processing import ChainParams, bandpass, bipolar, notch
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.dataset.sync_store import sync_group
 
 
 def is_synced(rec: Recording) -> bool:
     """True when the file holds a complete ``/sync`` result."""
-    return sync_group(rec.f) is not None
+    return rec.is_synced
 
 
 def _require(rec: Recording, require_sync: bool) -> None:

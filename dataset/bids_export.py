@@ -244,8 +244,8 @@ def export_recording(unit: ExportUnit) -> UnitResult:
                 files["video_json"] = stage / f"{unit.stem}_video.json"
                 bf.write_json(files["video_json"], {
                     "StartTime": round(float(times[0]), 6), "FrameCount": n,
-                    "NominalFrameRate": rec.fps, "Width": int(rec.f["video"].attrs["width"]) // 2 * 2,
-                    "Height": int(rec.f["video"].attrs["height"]) // 2 * 2, "Codec": "H.264",
+                    "NominalFrameRate": rec.fps, "Width": int(rec.video_attrs["width"]) // 2 * 2,
+                    "Height": int(rec.video_attrs["height"]) // 2 * 2, "Codec": "H.264",
                     "Description": "Frontal face video; presentation timestamps are seconds "
                                    "after StartTime, which is relative to the first sample "
                                    "of the data file beside it (variable frame rate)."})

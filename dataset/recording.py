@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +250,36 @@ class Recording:
         """The stored JPEG bytes of frame ``i`` (None for lossless colour)."""
         c = self.f["video"]["color"]
         return ragged.read(c, i) if isinstance(c, h5py.Group) else None
+
+    def iter_stored_color(self, block: int = 256) -> Iterator[bytes | np.ndarray]:
+        """Every colour frame in order as stored: JPEG bytes, or RGB arrays for lossless
+        colour. Reads ``block`` frames per file access, so a whole video streams quickly
+        (sync's scan) without decoding what the caller does not need."""
+        c = self.f["video"]["color"]
+        n = self.n_frames
+        if isinstance(c, h5py.Dataset):
+            for a in range(0, n, block):
+                yield from c[a : a + block]
+            return
+        index = c["index"]
+        for a in range(0, n, block):
+            rows = index[a : min(n, a + block)]
+            start, stop = int(rows[0, 0]), int(rows[-1, 0] + rows[-1, 1])
+            blob = c["bytes"][start:stop].tobytes()
+            for off, ln in rows:
+                yield blob[off - start : off - start + ln]
+
+    @property
+    def video_attrs(self) -> dict:
+        """The ``/video`` group's attributes (width, height, fps, camera, settings JSON,
+        frame_stream_key ...; docs/format.md), or {} without video."""
+        return dict(self.f["video"].attrs) if self.has_video else {}
+
+    @property
+    def is_synced(self) -> bool:
+        """True once ``mimicsync sync`` stored a complete ``/sync`` result."""
+        from mimicsync.dataset.sync_store import sync_group
+        return sync_group(self.f) is not None
 
     # -- events ---------------------------------------------------------------------
     @property

@@ -130,30 +130,13 @@ def emg_events(s: StreamView, times: np.ndarray, params: SyncParams) -> tuple[di
     return out, rejected
 
 
-def iter_color(rec: Recording, block: int = 256):
-    """Colour frames in order: JPEG bytes (read a block at a time) or RGB arrays."""
-    c = rec.f["video"]["color"]
-    n = rec.n_frames
-    if isinstance(c, h5py.Dataset):
-        for a in range(0, n, block):
-            yield from c[a : a + block]
-        return
-    index = c["index"]
-    for a in range(0, n, block):
-        rows = index[a : min(n, a + block)]
-        start, stop = int(rows[0, 0]), int(rows[-1, 0] + rows[-1, 1])
-        blob = c["bytes"][start:stop].tobytes()
-        for off, ln in rows:
-            yield blob[off - start : off - start + ln]
-
-
 def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
                  ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float, VideoOnsets]:
     """LED edges and tap strikes in the video, on the video clock, with their brackets;
     also the LED and tap traces, the LED score and the strongest tap candidates."""
-    g = rec.f["video"]
-    w, h = int(g.attrs["width"]), int(g.attrs["height"])
-    cells: CellScan = scan(iter_color(rec), w, h, target_width=params.target_width)
+    v = rec.video_attrs
+    w, h = int(v["width"]), int(v["height"])
+    cells: CellScan = scan(rec.iter_stored_color(), w, h, target_width=params.target_width)
     out: dict[str, VideoOnsets] = {}
     led, score = led_trace(cells, clock, params.led_box)
     has_led = params.led_box is not None or score >= params.min_led_score
@@ -216,7 +199,7 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
                         "samples; record at least a few seconds with taps")
     warnings: list[str] = []
     streams: dict[str, StreamMap] = {}
-    frame_key = str(rec.f["video"].attrs.get("frame_stream_key", ""))
+    frame_key = str(rec.video_attrs.get("frame_stream_key", ""))
     for key, s in rec.streams.items():
         if key == frame_key:
             continue

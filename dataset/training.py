@@ -119,7 +119,7 @@ class FrameDataset:
         if rec is None:
             rec = Recording(self.paths[r], cache_bytes=self.cache_bytes)
             self._open[r] = rec
-            self._readers[r] = WindowReader(rec.f["streams"][self._keys[r]]["data"], self._n[r])
+            self._readers[r] = WindowReader(rec.stream(self._keys[r]).group["data"], self._n[r])
             while len(self._open) > self.max_open:
                 old, old_rec = self._open.popitem(last=False)
                 self._readers.pop(old, None)

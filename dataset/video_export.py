@@ -29,7 +29,7 @@ def write_mp4(rec: Recording, path: Path, times: np.ndarray, *, crf: int = 18,
     n = rec.n_frames
     pts = np.round(np.asarray(times[:n], dtype=float) * TIME_BASE.denominator).astype(np.int64)
     keep = np.concatenate(([True], np.diff(pts) > 0))  # strictly increasing pts only
-    w, h = int(rec.f["video"].attrs["width"]), int(rec.f["video"].attrs["height"])
+    w, h = int(rec.video_attrs["width"]), int(rec.video_attrs["height"])
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.mp4")
     os.close(fd)
     written = 0

@@ -140,7 +140,7 @@ def read_earlier(path: Path | str) -> Earlier:
             raise EarlierError(f"{path.name}: its stored device setup is unreadable ({e})") from None
         camera = None
         if rec.has_video:
-            v = rec.f["video"].attrs
+            v = rec.video_attrs
             camera = (int(v["width"]), int(v["height"]), float(v["fps"]))
         plan_text = a.get("plan")
         duration = float(a.get("duration_s", 0.0) or 0.0)

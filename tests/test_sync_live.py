@@ -9,7 +9,7 @@ import pytest
 from sync_helpers import recording, shared_folder
 
 from mimicsync.dataset.recording import Recording
-from mimicsync.dataset.sync_recording import iter_color, synchronize
+from mimicsync.dataset.sync_recording import synchronize
 from mimicsync.sync.live import EmgTapStream, LiveSync, VideoTapStream
 from mimicsync.sync.video_cells import decode_small
 
@@ -28,7 +28,7 @@ def played(tmp_path_factory):
                            emg_channels=[i for i, t in enumerate(types) if t != "TRIG"])
         w = int(rec.f["video"].attrs["width"])
         h = int(rec.f["video"].attrs["height"])
-        frames = [decode_small(j, w, h) for j in iter_color(rec)]
+        frames = [decode_small(j, w, h) for j in rec.iter_stored_color()]
         host = rec.frames[:, 3]
     scale = w / frames[0].shape[1]
     live = LiveSync(emg, VideoTapStream(30.0, scale=scale, led_box=offline.led.roi))

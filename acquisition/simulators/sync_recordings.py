@@ -240,7 +240,7 @@ def read_truth(rec) -> Truth:
     from ``/video`` ``settings``, a clock reset from the root attribute ``simulation``.
     """
     import xml.etree.ElementTree as ET
-    extra = json.loads(rec.f.attrs.get(TRUTH_ATTR, "{}"))
+    extra = json.loads(rec.attrs.get(TRUTH_ATTR, "{}"))
     s = rec.emg_stream()
     sim = ET.fromstring(s.attrs["info_xml"]).find("./desc/simulation")
     g = {c.tag: c.text for c in sim}
@@ -263,7 +263,7 @@ def read_truth(rec) -> Truth:
         idx[a:b] = np.round(np.median(k[a:b] - run)) + run
     frame_t = np.zeros(0)
     if rec.has_video:
-        cam = json.loads(rec.f["video"].attrs["settings"])["simulation"]
+        cam = json.loads(rec.video_attrs["settings"])["simulation"]
         frame_t = cam["t_start"] + rec.frames[:, 1] / cam["fps"]
     return Truth(t_start + idx / srate, frame_t, {"emg": g, "camera": extra})
 
