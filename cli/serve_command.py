@@ -9,7 +9,6 @@ The scripts speak LabRecorder's remote control (port 22345, ``select all``, ``fi
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import threading
 from pathlib import Path
@@ -40,6 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="cue language of 'protocol NAME' runs (default en)")
 
 
+def _warm_imports() -> None:
+    """Saving a file summarizes it through dataset.sync_store, which imports mimicsync.sync
+    (scipy: 3-5 s on a busy machine); done now, the first 'stop' reply is not that late."""
+    from mimicsync.dataset import sync_store  # noqa: F401
+
+
 def _say(text: str) -> None:
     print(f"serve: {text}", file=sys.stderr, flush=True)
 
@@ -58,11 +63,9 @@ def serve(args: argparse.Namespace) -> int:
     except SetupError as e:
         raise _setup_error(e) from None
     options = RecordOptions(operator=args.operator, min_free_bytes=int(args.min_free_gb * GiB),
-                            on_started=_started, on_note=lambda t: _say(f"note: {t}"))
-    # Saving a file summarizes it through mimicsync.sync (scipy: ~3 s to import on a busy
-    # machine); import it now, so the first 'stop' reply is not that much later.
-    threading.Thread(target=importlib.import_module, args=("mimicsync.sync.sync_store",),
-                     name="warm-imports", daemon=True).start()
+                            on_started=_started, on_note=lambda t: _say(f"note: {t}"),
+                            app="mimicsync serve")
+    threading.Thread(target=_warm_imports, name="warm-imports", daemon=True).start()
     backend = HeadlessBackend(setup, options, language=args.language)
     naming = Naming(args.root, args.participant, args.session, args.task, args.acq)
     controller = RemoteController(backend, naming, on_log=_say)

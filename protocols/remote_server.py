@@ -39,6 +39,16 @@ def is_loopback(host: str) -> bool:
     return host in LOOPBACK or host.startswith("127.")
 
 
+def _tune(conn: socket.socket) -> None:
+    """Replies leave at once (no Nagle delay); a peer that vanished without closing (a
+    network cable pulled) is noticed within about a minute, so it does not keep control."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):  # Linux; other systems keep their defaults
+            conn.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
 class RemoteControlServer:
     """Listens on ``host:port`` (port 0: any free one) and feeds lines to ``controller``."""
 
@@ -92,7 +102,7 @@ class RemoteControlServer:
                 continue
             except OSError:
                 return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _tune(conn)
             peer = f"{addr[0]}:{addr[1]}"
             if not self._client_gone.wait(self.handover_s):
                 self._refuse(conn, peer)
