@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from lsl_helpers import PushingOutlet, unique  # noqa: E402
+
 from mimicsync.protocols.device_setup import DeviceSetup  # noqa: E402
 from mimicsync.protocols.remote_control import Naming, RemoteController  # noqa: E402
 from mimicsync.protocols.remote_recorder import HeadlessBackend  # noqa: E402

@@ -50,7 +50,13 @@ def _say(text: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from mimicsync.cli.commands import UsageError, _setup_error, _setup_overrides, _started, _until_signal
+    from mimicsync.cli.commands import (
+        UsageError,
+        _setup_error,
+        _setup_overrides,
+        _started,
+        _until_signal,
+    )
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a TCP port; give 1-65535 (default {DEFAULT_PORT})")
     if args.auto_start and not args.require:

@@ -52,8 +52,8 @@ from mimicsync.gui.recording_worker import (
     BlockStart,
     RecordingController,
 )
-from mimicsync.gui.session_form import SessionForm, device_setup
 from mimicsync.gui.remote import WindowRemoteControl
+from mimicsync.gui.session_form import SessionForm, device_setup
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
 from mimicsync.protocols import listeners as ev

@@ -31,8 +31,8 @@ from mimicsync.acquisition.live.stream_watch import StreamEntry
 from mimicsync.dataset.layout import LabelError, RecordingId, next_free_run
 from mimicsync.dataset.study_tree import read_participant
 from mimicsync.gui.background import run_in_background
-from mimicsync.gui.session_form import LABEL_FIELDS, SessionForm, task_from_protocol, validate
 from mimicsync.gui.remote import RemoteControlBox
+from mimicsync.gui.session_form import LABEL_FIELDS, SessionForm, task_from_protocol, validate
 from mimicsync.gui.stream_table import StreamTable
 from mimicsync.gui.style import INLINE_ERROR_STYLE
 from mimicsync.protocols import available_protocols

@@ -25,7 +25,13 @@ from typing import Any
 
 import pylsl
 
-from mimicsync.acquisition.stream_select import StreamSelector, identity, missing, parse_selectors, select
+from mimicsync.acquisition.stream_select import (
+    StreamSelector,
+    identity,
+    missing,
+    parse_selectors,
+    select,
+)
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording

@@ -14,9 +14,10 @@ from lsl_helpers import unique
 
 from mimicsync.acquisition import realsense
 from mimicsync.acquisition.camera import CameraError, CameraStreamer, Frame
-from mimicsync.acquisition.realsense import NO_CAMERA, RealSenseCamera, SoftwareRealSense
+from mimicsync.acquisition.realsense import NO_CAMERA, RealSenseCamera
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
+from mimicsync.acquisition.simulators.realsense_software import SoftwareRealSense
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
 
 

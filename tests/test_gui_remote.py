@@ -10,10 +10,11 @@ import socket
 import threading
 
 from lsl_helpers import unique
-from mimicsync.dataset.recording import Recording
-from mimicsync.gui.recording_worker import IDLE, RECORDING
 from test_gui import study, tick, wait_row, window  # noqa: F401 - fixtures
 from test_remote_server import Client
+
+from mimicsync.dataset.recording import Recording
+from mimicsync.gui.recording_worker import IDLE, RECORDING
 
 
 def free_port() -> int:

@@ -12,8 +12,13 @@ import pytest
 
 from mimicsync.dataset.layout import LabelError
 from mimicsync.errors import MimicsyncError
-from mimicsync.protocols.remote_commands import (MAX_LINE_BYTES, decode_line, error_reply,
-                                                 parse_command, parse_filename)
+from mimicsync.protocols.remote_commands import (
+    MAX_LINE_BYTES,
+    decode_line,
+    error_reply,
+    parse_command,
+    parse_filename,
+)
 from mimicsync.protocols.remote_control import Naming, apply_filename, as_remote_error
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from lsl_helpers import assert_exact_slice, unique
+
 from mimicsync.dataset.recording import Recording
 from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.remote_control import Naming, RemoteController
