@@ -51,11 +51,26 @@ def first_sample_utc(rec: Recording, t_first: float) -> dt.datetime | None:
 
 def to_mne_raw(rec: Recording, stream_key: str | None = None, *, line_freq: float = 50.0,
                events: Sequence[Event] | None = None, verbose: str = "ERROR") -> mne.io.RawArray:
-    """The sEMG stream (default: :meth:`Recording.emg_stream`) as a preloaded RawArray.
+    """The sEMG stream as a preloaded :class:`mne.io.RawArray`.
 
-    Channel types from the channel table (EMG→emg, TRIG→stim, MISC→misc), data in SI
-    units (µV→V), ``meas_date`` = first sample (UTC), annotations from ``events``
-    (default: all of the recording's events inside the data).
+    Parameters
+    ----------
+    rec : Recording
+        An open recording.
+    stream_key : str, optional
+        The stream to convert (default: :meth:`Recording.emg_stream`).
+    line_freq : float
+        Mains frequency stored in ``info["line_freq"]`` (Hz).
+    events : sequence of Event, optional
+        Annotations to add (default: all of the recording's events inside the data).
+    verbose : str
+        MNE's log level while building the object.
+
+    Returns
+    -------
+    mne.io.RawArray
+        Channel types from the channel table (EMG→emg, TRIG→stim, MISC→misc), data in SI
+        units (µV→V), ``meas_date`` = first sample (UTC).
     """
     s = rec.stream(stream_key) if stream_key else rec.emg_stream()
     specs = s.channel_specs

@@ -132,11 +132,33 @@ class StreamView:
 
 
 class Recording:
-    """A lazily read recording. Use as a context manager or call :meth:`close`."""
+    """A lazily read recording (finished, being written, or left by a crash).
+
+    Use as a context manager or call :meth:`close`. Reading needs h5py and numpy only.
+
+    Parameters
+    ----------
+    path : str | Path
+        A ``*_recording.h5`` file, or its ``.part`` while recording or after a crash.
+    cache_bytes : int, optional
+        HDF5's per-dataset chunk cache; random-access readers raise it so neighbouring
+        windows come from memory. None keeps h5py's default.
+
+    Raises
+    ------
+    RecordingError
+        The file is not HDF5, or not a mimicsync recording.
+
+    Examples
+    --------
+    >>> with Recording("sub-07_ses-01_task-functional_run-01_recording.h5") as rec:
+    ...     emg = rec.emg_stream()
+    ...     t = rec.timeline(emg.key)        # sample times, common timeline (s)
+    ...     x = emg.physical(0, 4096)        # first second, physical units
+    ...     frame0 = rec.color(0)            # (H, W, 3) uint8
+    """
 
     def __init__(self, path: str | Path, *, cache_bytes: int | None = None) -> None:
-        """``cache_bytes`` sizes HDF5's per-dataset chunk cache (random-access readers
-        raise it so neighbouring windows come from memory); None keeps h5py's default."""
         self.path = Path(path)
         self.f = open_h5(self.path, cache_bytes)
         if self.f.attrs.get("format") != FORMAT_NAME:
@@ -182,8 +204,20 @@ class Recording:
                              f"{', '.join(streams) or 'none'}); record one with --require type=EMG")
 
     def timeline(self, stream_key: str) -> np.ndarray:
-        """Times on the common timeline of a stream's samples, or of frames for "video"
-        (see :mod:`mimicsync.dataset.timeline`); computed once per open recording."""
+        """Times on the common timeline of a stream's samples, or of frames for ``"video"``.
+
+        Computed once per open recording (:func:`mimicsync.dataset.timeline.timeline`).
+
+        Parameters
+        ----------
+        stream_key : str
+            A key of :attr:`streams`, or ``"video"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 seconds, one per consistent sample (or frame).
+        """
         from mimicsync.dataset.timeline import timeline
         if stream_key not in self._timelines:
             self._timelines[stream_key] = timeline(self, stream_key)

@@ -109,7 +109,20 @@ def _fill(g: h5py.Group, r: "SyncResult", forced: bool) -> None:
 
 
 def write_sync(path: str | Path, result: "SyncResult", *, forced: bool = False) -> None:
-    """Replace ``/sync`` of ``path`` with ``result`` (module docstring: how atomically)."""
+    """Replace ``/sync`` of ``path`` with ``result``, atomically.
+
+    The new group is written under a temporary name with ``complete`` set last, then
+    swapped in; a crash at any point leaves the old result or the new one, never a mix.
+
+    Parameters
+    ----------
+    path : str | Path
+        A finished recording.
+    result : SyncResult
+        What :func:`mimicsync.dataset.sync_recording.synchronize` returned.
+    forced : bool
+        The result was accepted despite a low confidence (stored with it).
+    """
     tmp = f"{GROUP}.new-{uuid.uuid4().hex[:12]}"
     with h5py.File(path, "r+") as f:
         for stray in [k for k in f.keys() if k.startswith(f"{GROUP}.new-")

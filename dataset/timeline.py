@@ -33,8 +33,22 @@ log = logging.getLogger(__name__)
 
 
 def timeline(rec: "Recording", stream_key: str) -> np.ndarray:
-    """Times (s, common timeline) of every sample of ``stream_key`` (or of every frame
-    for ``VIDEO``): a new float64 array as long as the stream's consistent length."""
+    """Times (s, common timeline) of every sample of ``stream_key``, or every frame.
+
+    Parameters
+    ----------
+    rec : Recording
+        An open recording.
+    stream_key : str
+        A stream key, or :data:`mimicsync.format.VIDEO` for the frames.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new float64 array as long as the stream's consistent length: the stored
+        ``/sync`` mapping when the recording is synchronized, otherwise clock-offset
+        corrected LSL timestamps (frames: host arrival refitted through the device clock).
+    """
     synced = sync_times(rec, stream_key)
     if synced is not None:
         return synced

@@ -122,7 +122,26 @@ def _step_order(protocol: Protocol, rng: random.Random) -> list[str]:
 
 
 def plan_trials(protocol: Protocol, seed: int | None = None) -> Plan:
-    """The trial list of ``protocol`` for ``seed`` (a fresh seed if None; stored in the plan)."""
+    """The ordered trials of ``protocol`` for ``seed``.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        A loaded protocol.
+    seed : int, optional
+        The seed of the random order (a fresh one if None; it is stored in the plan, so a
+        later session repeats the same order).
+
+    Returns
+    -------
+    Plan
+        The protocol, the seed and the expanded trials in order.
+
+    Raises
+    ------
+    ValueError
+        ``seed`` is not a non-negative integer.
+    """
     if seed is None:
         seed = new_seed()
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

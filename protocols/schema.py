@@ -324,7 +324,27 @@ def available_protocols(study_root: Path | str | None = None) -> dict[str, Path]
 
 
 def load_protocol(name_or_path: str | Path, study_root: Path | str | None = None, check_media: bool = True) -> Protocol:
-    """Load a protocol by name (study folder first, then shipped) or by file path."""
+    """Load a protocol by name (study folder first, then shipped) or by file path.
+
+    Parameters
+    ----------
+    name_or_path : str | Path
+        A protocol name (``"functional"``) or a ``.toml`` file.
+    study_root : Path | str, optional
+        A study whose ``protocols/`` folder is searched before the shipped protocols.
+    check_media : bool
+        Check that the images a step names exist.
+
+    Returns
+    -------
+    Protocol
+        The validated protocol.
+
+    Raises
+    ------
+    ProtocolError
+        One line naming the file, step, field and fix.
+    """
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
         return load_protocol_file(name_or_path, check_media)
