@@ -30,6 +30,10 @@ class LabelError(MimicsyncError, ValueError):
     """An invalid BIDS label or entity; the message names the field and the fix."""
 
 
+# a label typed with its entity: "sub-07", "ses_01", "task-smile", "run 2", "acq-S"
+_ENTITY_PREFIX = re.compile(r"^(sub|ses|task|acq|run)[-_ ]+", re.IGNORECASE)
+
+
 def check_label(field: str, value: str | None, *, optional: bool = False) -> str | None:
     """Return ``value`` if it is a valid BIDS label, else raise :class:`LabelError`."""
     if value is None or value == "":
@@ -40,9 +44,17 @@ def check_label(field: str, value: str | None, *, optional: bool = False) -> str
         bad = sorted({c for c in value if not c.isascii() or not c.isalnum()})
         raise LabelError(
             f"{field}: '{value}' is not a BIDS label (letters and digits only; remove "
-            f"{' '.join(repr(c) for c in bad)}), e.g. '{re.sub(r'[^A-Za-z0-9]', '', value) or '01'}'"
+            f"{' '.join(repr(c) for c in bad)}), e.g. '{suggest_label(value)}'"
         )
     return value
+
+
+def suggest_label(value: str) -> str:
+    """What the operator probably meant: without a BIDS entity prefix (``sub-07`` -> ``07``:
+    the folder name adds ``sub-``, so ``sub07`` would become ``sub-sub07``), then only
+    letters and digits."""
+    stripped = _ENTITY_PREFIX.sub("", value.strip())
+    return re.sub(r"[^A-Za-z0-9]", "", stripped) or re.sub(r"[^A-Za-z0-9]", "", value) or "01"
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
 
     def _devices_changed(self) -> None:
         d = self.devices
-        self.setup.streams.hide_source_ids(d.own_source_ids())
+        self.setup.streams.set_own_source_ids(d.own_source_ids())
         kind = self.setup.camera.currentData()
         msg = ("no camera (choose one in Setup)" if kind == "none" else
                "starting the camera…" if d.busy else "the camera did not start: see messages")

@@ -13,27 +13,33 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from mimicsync.acquisition.camera import CameraStreamer
+from mimicsync.acquisition.live.display import DisplaySettings
 from mimicsync.acquisition.live.monitor import LiveMonitor, LiveSnapshot, PreviewSink
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
 from mimicsync.acquisition.recorder import RecorderStatus
 from mimicsync.sync.match import match_events
 
-MIN_CONFIDENCE = match_events.__kwdefaults__["min_confidence"]  # offline sync's threshold
 from mimicsync.gui.electrode_map import ElectrodeMap
 from mimicsync.gui.protocol_panel import ProtocolPanel
 from mimicsync.gui.style import GRADE_COLOR
-from mimicsync.gui.traces import SCALES, TracePanel
+from mimicsync.gui.trace_scale import SCALES
+from mimicsync.gui.traces import TracePanel, derived_quality
 from mimicsync.gui.video_view import VideoView
+
+MIN_CONFIDENCE = match_events.__kwdefaults__["min_confidence"]  # offline sync's threshold
+VIEWS = (("all channels", "all"), ("Fridlund bipolar pairs", "bipolar"), ("one channel", "single"))
 
 
 def human_bytes(n: float | None) -> str:
@@ -71,11 +77,32 @@ class MonitorView(QWidget):
         self.traces = TracePanel(window_s=monitor.window_s)
         self.protocol = ProtocolPanel()
         self.stream_choice = QComboBox()
-        self.stream_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.stream_choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.stream_choice.setMinimumContentsLength(34)
         self.scale = QComboBox()
         for text, value in SCALES:
             self.scale.addItem(text, value)
         self.scale.currentIndexChanged.connect(lambda: self.traces.set_scale(self.scale.currentData()))
+        self.view_choice = QComboBox()
+        for text, value in VIEWS:
+            self.view_choice.addItem(text, value)
+        self.channel_choice = QComboBox()
+        self.channel_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.channel_choice.hide()
+        self.zoom_in, self.zoom_out = QToolButton(), QToolButton()
+        for b, text, tip, zoom_in in ((self.zoom_in, "+", "zoom in (smaller µV per row)", True),
+                                      (self.zoom_out, "−", "zoom out (larger µV per row)", False)):
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _=False, z=zoom_in: self.zoom(z))
+        self.notch = QCheckBox("50 Hz notch")
+        self.highpass = QCheckBox("20 Hz high-pass")
+        for box in (self.notch, self.highpass):
+            box.setToolTip("display only: the recording keeps the raw signal")
+            box.toggled.connect(self._display_changed)
+        self.view_choice.currentIndexChanged.connect(self._display_changed)
+        self.channel_choice.currentIndexChanged.connect(self._single_changed)
         self.quality = QLabel("quality: waiting for data")
         self.quality.setTextFormat(Qt.TextFormat.RichText)
         self.quality.setWordWrap(True)
@@ -100,6 +127,10 @@ class MonitorView(QWidget):
         mv = QVBoxLayout(mbox)
         mv.addWidget(self.map, 1)
         mv.addWidget(self.quality)
+        mv.addWidget(QLabel(" ".join(f"<span style='color:{GRADE_COLOR[g]}'>■</span> {t}"
+                                     for g, t in ((GOOD, "good"), (WARN, "check"), (BAD, "bad"),
+                                                  (NONE, "not graded")))
+                            + " · <small>hover a square beside a trace for its figures</small>"))
         left.addWidget(mbox, 1)
 
         sbox = QGroupBox("Recording")
@@ -116,14 +147,19 @@ class MonitorView(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("stream"))
         bar.addWidget(self.stream_choice)
-        bar.addSpacing(16)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("view"))
+        bar.addWidget(self.view_choice)
+        bar.addWidget(self.channel_choice)
+        bar.addSpacing(12)
         bar.addWidget(QLabel("scale"))
         bar.addWidget(self.scale)
+        bar.addWidget(self.zoom_out)
+        bar.addWidget(self.zoom_in)
+        bar.addSpacing(12)
+        bar.addWidget(self.notch)
+        bar.addWidget(self.highpass)
         bar.addStretch(1)
-        legend = QLabel(" ".join(f"<span style='color:{GRADE_COLOR[g]}'>■</span> {t}"
-                                 for g, t in ((GOOD, "good"), (WARN, "check"), (BAD, "bad"),
-                                              (NONE, "not graded"))))
-        bar.addWidget(legend)
         tv.addLayout(bar)
         tv.addWidget(self.traces, 1)
         right.addWidget(tbox, 1)
@@ -142,12 +178,39 @@ class MonitorView(QWidget):
             self.video.clear(message)
 
     # -- fast tick: video and traces ----------------------------------------------------
-    def _chosen(self) -> tuple[LiveSnapshot | None, object]:
+    # -- what the traces show ------------------------------------------------------------
+    def set_view(self, view: str) -> None:
+        """``all``, ``bipolar`` or ``single`` (the channel picked beside it)."""
+        self.view_choice.setCurrentIndex(max(0, self.view_choice.findData(view)))
+
+    def zoom(self, zoom_in: bool) -> None:
+        """Step the µV ladder; the menu shows the fixed scale now in force."""
+        uv = self.traces.scale.zoom(zoom_in)
+        self.scale.blockSignals(True)
+        i = self.scale.findData(uv)
+        if i < 0:
+            self.scale.addItem(f"±{uv:g} µV", uv)
+            i = self.scale.count() - 1
+        self.scale.setCurrentIndex(i)
+        self.scale.blockSignals(False)
+
+    def _display_changed(self) -> None:
+        view = self.view_choice.currentData()
+        self.monitor.set_display(DisplaySettings(
+            bipolar=view == "bipolar", notch_hz=50.0 if self.notch.isChecked() else None,
+            highpass_hz=20.0 if self.highpass.isChecked() else None))
+        self.channel_choice.setVisible(view == "single")
+        self._single_changed()
+
+    def _single_changed(self) -> None:
+        single = self.view_choice.currentData() == "single"
+        self.traces.set_single(max(0, self.channel_choice.currentIndex()) if single else None)
+
+    def _chosen_stream(self):
+        """The monitored stream picked in the menu (None if it has no traces)."""
         key = self.stream_choice.currentData()
-        for ms in self.monitor.streams():
-            if ms.key == key and ms.envelope is not None:
-                return ms.view(), ms
-        return None, None
+        return next((ms for ms in self.monitor.streams()
+                     if ms.key == key and ms.envelope is not None), None)
 
     def tick_fast(self) -> None:
         """Called every ~16 ms: a new camera frame is drawn at once (no aliasing between the
@@ -160,12 +223,14 @@ class MonitorView(QWidget):
         self._tick += 1
         if self._tick % self.trace_every:
             return
-        view, ms = self._chosen()
-        if view is None:
-            self.traces.show_stream(None, None, None, 0.0)
+        ms = self._chosen_stream()
+        if ms is None:
+            self.traces.show_stream(None, [], None, None, 0.0)
             return
-        mins, maxs, _ = ms.envelope.snapshot()
-        self.traces.show_stream(view, mins, maxs, ms.envelope.bin_size / view.srate)
+        d = ms.display
+        mins, maxs, _ = d.envelope.snapshot()
+        self.traces.show_stream(ms.key, d.channels, mins, maxs,
+                                d.envelope.bin_size / ms.meta.nominal_srate)
 
     # -- slow tick: quality, figures ------------------------------------------------------
     def tick_slow(self, status: RecorderStatus | None, recording: bool,
@@ -178,7 +243,11 @@ class MonitorView(QWidget):
             self.map.set_channels(view.channels)
             self.traces.set_lost(not view.connected)
         found = self.map.set_quality(q.grade if q else None, q.reasons if q else None)
-        self.traces.show_quality(list(q.grade) if q else None)
+        ms = self._chosen_stream()
+        if ms is not None:
+            d = ms.display
+            self._update_channels(d.channels)
+            self.traces.show_quality(*derived_quality(q, d.sources, d.channels))
         if q is not None:
             c = q.counts()
             more = c[WARN] + c[BAD] - len(found)
@@ -194,6 +263,18 @@ class MonitorView(QWidget):
         self._figures(status, recording, free_bytes)
         self._stream_lines(views, status if recording else None)
 
+    def _update_channels(self, channels) -> None:
+        labels = [c.label for c in channels]
+        if labels == [self.channel_choice.itemText(i) for i in range(self.channel_choice.count())]:
+            return
+        current = self.channel_choice.currentText()
+        self.channel_choice.blockSignals(True)
+        self.channel_choice.clear()
+        self.channel_choice.addItems(labels)
+        self.channel_choice.setCurrentIndex(max(0, labels.index(current) if current in labels else 0))
+        self.channel_choice.blockSignals(False)
+        self._single_changed()
+
     def _update_choices(self, views: list[LiveSnapshot]) -> None:
         numeric = [v for v in views if not v.is_string and v.srate > 0 and v.type != "VideoFrames"]
         keys = [v.key for v in numeric]
@@ -202,8 +283,11 @@ class MonitorView(QWidget):
         current = self.stream_choice.currentData()
         self.stream_choice.blockSignals(True)
         self.stream_choice.clear()
-        for v in numeric:
-            self.stream_choice.addItem(f"{v.name} ({len(v.channels)} ch, {v.srate:g} Hz)", v.key)
+        hosts = {m.key: m.meta.hostname for m in self.monitor.streams()}
+        names = [v.name for v in numeric]
+        for v in numeric:  # the same name from two machines: say which is which
+            at = f" @{hosts.get(v.key, '?')}" if names.count(v.name) > 1 else ""
+            self.stream_choice.addItem(f"{v.name}{at} ({len(v.channels)} ch, {v.srate:g} Hz)", v.key)
         emg = next((v.key for v in numeric if v.is_emg), keys[0] if keys else None)
         i = self.stream_choice.findData(current if current in keys else emg)
         self.stream_choice.setCurrentIndex(max(i, 0))

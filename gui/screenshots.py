@@ -138,6 +138,17 @@ def _take(root: Path, out: Path) -> list[Path]:
     w.cue_button.click()
     _settle(w, 0.5)
 
+    mv = w.monitor_view
+    mv.set_view("bipolar")  # the lab's 22 Fridlund channels, display-filtered
+    mv.notch.setChecked(True)
+    mv.highpass.setChecked(True)
+    wait_until(lambda: "HOLD" in panel.now.text(), 60, "a movement")
+    _settle(w, 2.0)
+    _save(shots, out, "monitor-bipolar.png", grab(w))
+    mv.set_view("all")
+    mv.notch.setChecked(False)
+    mv.highpass.setChecked(False)
+
     asked: list[str] = []
     _answer_next_question(QMessageBox.StandardButton.Yes, asked)
     panel.abort.click()  # as the operator; the confirmation is answered on screen

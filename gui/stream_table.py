@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from mimicsync.acquisition.live.stream_watch import StreamEntry
 from mimicsync.acquisition.stream_select import StreamSelector
 
-COLUMNS = ("Record", "Required", "Name", "Type", "Rate", "Ch", "Host", "Status")
-REC, REQ, NAME, TYPE, RATE, CH, HOST, STATUS = range(len(COLUMNS))
+COLUMNS = ("Record", "Required", "Name", "Type", "Rate", "Ch", "Host", "Source id", "Status")
+REC, REQ, NAME, TYPE, RATE, CH, HOST, SOURCE, STATUS = range(len(COLUMNS))
 MISSING_REQUIRED = QColor("#d1302f")
 MISSING = QColor("#b07000")
 ONLINE = QColor("#2e7d32")
@@ -59,21 +59,23 @@ class StreamTable(QTableWidget):
         h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         self._rows: dict[str, _Row] = {}  # by stream identity
-        self._hidden: set[str] = set()
+        self._own: set[str] = set()
         self._updating = False
         self.itemChanged.connect(self._on_item)
 
     # -- data -------------------------------------------------------------------------
-    def hide_source_ids(self, ids: set[str]) -> None:
-        """Streams this app publishes itself (its camera's frame index) are not offered."""
-        self._hidden = set(ids)
+    def set_own_source_ids(self, ids: set[str]) -> None:
+        """Streams this app publishes itself (its camera's frame index): listed ticked and
+        fixed, since the recorder records them with the camera, never offered to untick."""
+        self._own = set(ids)
+        self._render()
 
     def update_entries(self, entries: tuple[StreamEntry, ...]) -> None:
         """Merge a fresh network snapshot: new rows, vanished ones kept if selected."""
         seen = set()
         for e in entries:
-            if e.source_id in self._hidden:
-                continue
+            if e.source_id in self._own:
+                self._rows.setdefault(_key(e), _Row(e))
             seen.add(_key(e))
             row = self._rows.get(_key(e))
             if row is None:
@@ -81,7 +83,9 @@ class StreamTable(QTableWidget):
             else:
                 row.entry, row.online = e, True
         for ident in list(self._rows):
-            if ident not in seen:
+            if self._rows[ident].entry.source_id in self._own and ident not in seen:
+                del self._rows[ident]
+            elif ident not in seen:
                 if self._rows[ident].record or self._rows[ident].required:
                     self._rows[ident].online = False
                 else:
@@ -92,19 +96,26 @@ class StreamTable(QTableWidget):
         """Tick rows whose entry satisfies ``predicate``; returns how many."""
         n = 0
         for row in self._rows.values():
-            if predicate(row.entry):
+            if predicate(row.entry) and not self._is_own(row):
                 row.record, row.required, n = record or required, required, n + 1
         self._render()
         self.selection_changed.emit()
         return n
 
+    def _is_own(self, row: _Row) -> bool:
+        return bool(row.entry.source_id) and row.entry.source_id in self._own
+
+    def _picked(self) -> list[_Row]:
+        return [r for r in self._rows.values() if not self._is_own(r)]
+
     def selected_entries(self, online_only: bool = True) -> list[StreamEntry]:
-        return [r.entry for r in self._rows.values() if r.record and (r.online or not online_only)]
+        return [r.entry for r in self._picked() if r.record and (r.online or not online_only)]
 
     def selectors(self) -> tuple[list[StreamSelector], list[StreamSelector]]:
-        """``(streams, require)`` as RecorderConfig takes them."""
-        streams = [selector_for(r.entry) for r in self._rows.values() if r.record and not r.required]
-        require = [selector_for(r.entry) for r in self._rows.values() if r.required]
+        """``(streams, require)`` as RecorderConfig takes them (the app's own camera
+        stream is not among them: the recorder records it with the camera)."""
+        streams = [selector_for(r.entry) for r in self._picked() if r.record and not r.required]
+        require = [selector_for(r.entry) for r in self._picked() if r.required]
         return streams, require
 
     def missing_required(self) -> list[str]:
@@ -112,32 +123,42 @@ class StreamTable(QTableWidget):
 
     def row_of(self, name: str) -> int:
         for i in range(self.rowCount()):
-            if self.item(i, NAME).text() == name:
+            text = self.item(i, NAME).text()
+            if text == name or text.startswith(name + "  @"):
                 return i
         return -1
 
     # -- view -------------------------------------------------------------------------
     def _render(self) -> None:
         self._updating = True
-        rows = sorted(self._rows.items(), key=lambda kv: (not kv[1].record, kv[1].entry.type,
-                                                          kv[1].entry.name))
+        rows = sorted(self._rows.items(), key=lambda kv: (not (kv[1].record or self._is_own(kv[1])),
+                                                          kv[1].entry.type, kv[1].entry.name))
+        names = [r.entry.name for _, r in rows]
         self.setRowCount(len(rows))
         for i, (ident, r) in enumerate(rows):
             e = r.entry
-            for col, checked in ((REC, r.record), (REQ, r.required)):
+            own = self._is_own(r)
+            for col, checked in ((REC, r.record or own), (REQ, r.required)):
                 item = QTableWidgetItem()
-                item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+                item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                              if not own else Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
                 item.setData(Qt.ItemDataRole.UserRole, ident)
                 self.setItem(i, col, item)
             rate = f"{e.srate:g} Hz" if e.srate else "irregular"
-            texts = {NAME: e.name, TYPE: e.type, RATE: rate, CH: str(e.channels), HOST: e.host}
+            # the same name from another machine (or device): host and source id tell them apart
+            twin = names.count(e.name) > 1
+            name = f"{e.name}  @{e.host}" + (f" [{e.source_id}]" if e.source_id else "") if twin else e.name
+            texts = {NAME: name, TYPE: e.type, RATE: rate, CH: str(e.channels), HOST: e.host,
+                     SOURCE: e.source_id or "—"}
             for col, text in texts.items():
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{e.name}\nsource_id: {e.source_id or '(none)'}\n"
                                 f"format: {e.fmt}\nhost: {e.host}")
                 self.setItem(i, col, item)
-            if r.online:
+            if own:
+                status, color = "this app's camera (recorded)", ONLINE
+            elif r.online:
                 status, color = "online", ONLINE
             elif r.required:
                 status, color = "MISSING (required)", MISSING_REQUIRED

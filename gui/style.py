@@ -12,6 +12,7 @@ GRADE_TEXT = {GOOD: "good", WARN: "check", BAD: "bad", NONE: "—"}
 GRADE_BRUSH = {g: pg.mkBrush(c) for g, c in GRADE_COLOR.items()}
 TRACE_PEN = pg.mkPen(QColor(20, 50, 110), width=1)
 GRID_PEN = pg.mkPen(QColor(225, 225, 230), width=1)
+SCALEBAR_PEN = pg.mkPen(QColor(150, 20, 20), width=3)
 ERROR_STYLE = ("QLabel { background: #fde2e1; color: #7a1010; border: 1px solid #d1302f; "
                "border-radius: 4px; padding: 6px; }")
 WARN_STYLE = ("QLabel { background: #fff4d6; color: #6b4e00; border: 1px solid #e5a50a; "

@@ -2,10 +2,11 @@
 
 Each group (Fridlund left, Fridlund right, Kuramoto, ...) is one plot with one curve:
 all its channels stacked, separated by NaN breaks, drawn from the min/max envelope the
-live monitor keeps (two points per display column). A channel is scaled on its own,
-automatically from its recent amplitude or to a fixed µV range, and clipped to its row
-so a tap spike never paints over its neighbours. Channel names and a coloured square
-per channel (its quality grade) sit beside each plot in a static widget.
+live monitor keeps (two points per display column). The rows share one µV scale with a
+scale bar, or each channel has its own (:mod:`.trace_scale`); a stroke is clipped to its
+row so a tap spike never paints over its neighbours. One channel can be shown alone
+(the whole height). Channel names and a coloured square per channel (its quality grade)
+sit beside each plot in a static widget; hovering a row shows its figures.
 """
 
 from __future__ import annotations
@@ -14,20 +15,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
-from mimicsync.acquisition.live.monitor import LiveSnapshot
-from mimicsync.acquisition.live.signal_quality import NONE
+from mimicsync.acquisition.live.signal_quality import BAD, NONE, WARN, QualityReport
 from mimicsync.format import ChannelSpec
-from mimicsync.gui.style import GRADE_COLOR, GRID_PEN, TRACE_PEN
+from mimicsync.gui.style import GRADE_COLOR, GRADE_TEXT, GRID_PEN, SCALEBAR_PEN, TRACE_PEN
+from mimicsync.gui.trace_scale import TraceScale
 
-#: Display ranges the operator can pick; None = each channel scaled to its own amplitude.
-SCALES: tuple[tuple[str, float | None], ...] = (
-    ("auto, per channel", None), ("±5 µV", 5.0), ("±20 µV", 20.0), ("±100 µV", 100.0),
-    ("±500 µV", 500.0))
-REST_FILL = 0.08  # auto scale: the quiet level fills this much of a row (0.5 = half a row)
 MAX_GENERIC_ROWS = 24
 ROW_MARGIN = 0.6  # rows of space above the first and below the last trace
 
@@ -83,18 +79,6 @@ def stack_rows(mins: np.ndarray, maxs: np.ndarray, gain: np.ndarray, center: np.
     return np.tile(x, k), y.ravel()
 
 
-def auto_gain(mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel (gain, center) from the channel's quiet level, not its peaks.
-
-    The quietest tenth of the columns (rest) fills ``REST_FILL`` of a row, so rest looks
-    like a thin band on every channel, whatever its electrode impedance, and activity
-    stands out: about five times the rest level reaches the row's edge.
-    """
-    center = np.median((mins + maxs) / 2, axis=0)
-    quiet = np.percentile((maxs - mins) / 2, 10, axis=0)
-    return REST_FILL / np.maximum(quiet, 1e-3), center
-
-
 class ChannelLabels(QWidget):
     """Channel names and quality squares beside a plot, painted only when they change.
 
@@ -106,14 +90,26 @@ class ChannelLabels(QWidget):
         super().__init__()
         self.labels, self.margin = labels, margin
         self.grades: list[str] = [NONE] * len(labels)
-        self.setFont(QFont("Sans", 7))
+        self.tips: list[str] = list(labels)  # hover text per row (quality figures, scale)
+        self.setFont(QFont("Sans", 7 if len(labels) > 1 else 10))
         fm = QFontMetrics(self.font())
         self.setFixedWidth(max([fm.horizontalAdvance(t) for t in labels] + [20]) + 18)
 
-    def set_grades(self, grades: list[str]) -> None:
+    def set_grades(self, grades: list[str], tips: list[str] | None = None) -> None:
+        if tips is not None:
+            self.tips = tips
         if grades != self.grades:
             self.grades = grades
             self.update()
+
+    def event(self, e: QEvent) -> bool:  # noqa: D102 - Qt API
+        if e.type() == QEvent.Type.ToolTip and self.labels:
+            k = len(self.labels)
+            span = (k - 1) + 2 * self.margin
+            r = int(round(e.pos().y() / max(self.height(), 1) * span - self.margin))
+            QToolTip.showText(e.globalPos(), self.tips[min(max(r, 0), k - 1)], self)
+            return True
+        return super().event(e)
 
     def row_y(self, r: int) -> float:
         """Pixel centre of row ``r``: the same mapping as the plot's y range."""
@@ -133,29 +129,123 @@ class ChannelLabels(QWidget):
             p.fillRect(QRectF(w - 10, y - 3.5, 7, 7), QColor(GRADE_COLOR[grade]))
 
 
+
+
+_WORST = {BAD: 0, WARN: 1, NONE: 3}
+
+
+def derived_quality(report: QualityReport | None, sources: Sequence[Sequence[int]],
+                    channels: Sequence[ChannelSpec]) -> tuple[list[str], list[str]]:
+    """Grade and hover text of each shown channel; a bipolar channel takes the worse of
+    its two electrodes and lists both."""
+    grades, tips = [], []
+    for ch, src in zip(channels, sources):
+        if report is None:
+            grades.append(NONE)
+            tips.append(f"{ch.label}: no quality yet")
+            continue
+        g = min((report.grade[i] for i in src), key=lambda x: _WORST.get(x, 2))
+        lines = [f"electrode {i + 1}: {GRADE_TEXT[report.grade[i]]} · rest "
+                 f"{report.rest_rms_uv[i]:.1f} µV RMS · 50 Hz {report.line_ratio[i]:.2f}× EMG"
+                 f" · {report.reasons[i]}" for i in src]
+        grades.append(g)
+        tips.append(f"{ch.label} ({GRADE_TEXT[g]})\n" + "\n".join(lines))
+    return grades, tips
+
+
+class _Column:
+    """One plot of stacked rows with its labels, title, scale bar and footer."""
+
+    def __init__(self, title: str, idx: list[int], labels: list[str], window_s: float) -> None:
+        self.idx = idx
+        self.widget = QWidget()
+        v = QVBoxLayout(self.widget)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        self.title = title
+        self.head = QLabel(f"<b>{title}</b>")
+        self.head.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        v.addWidget(self.head)
+        row = QHBoxLayout()
+        row.setSpacing(0)
+        self.labels = ChannelLabels(labels)
+        self.plot = pg.PlotWidget()
+        item = self.plot.getPlotItem()
+        for ax in ("left", "bottom"):
+            item.hideAxis(ax)
+        item.setContentsMargins(0, 0, 0, 0)
+        item.layout.setContentsMargins(0, 0, 0, 0)
+        item.setMouseEnabled(False, False)
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        item.vb.setDefaultPadding(0)
+        k = len(idx)
+        self.plot.setXRange(-window_s, 0, padding=0)
+        self.plot.setYRange(-(k - 1) - ROW_MARGIN, ROW_MARGIN, padding=0)
+        for t in np.arange(-np.floor(window_s), 0):  # a faint line per second
+            self.plot.addItem(pg.InfiniteLine(pos=t, angle=90, pen=GRID_PEN))
+        self.curve = pg.PlotCurveItem(pen=TRACE_PEN, connect="finite", skipFiniteCheck=True)
+        self.plot.addItem(self.curve)
+        # scale bar: half a row (= the row's ±µV) at the left edge, bottom row
+        x0, y0 = -window_s * 0.995, -(k - 1) - 0.5
+        self.bar = pg.PlotCurveItem([x0, x0], [y0, y0 + 0.5], pen=SCALEBAR_PEN)
+        self.bar_text = pg.TextItem("", color=(150, 20, 20), anchor=(0, 1))
+        self.bar_text.setPos(x0 + window_s * 0.01, y0 + 0.5)
+        self.plot.addItem(self.bar)
+        self.plot.addItem(self.bar_text)
+        row.addWidget(self.labels)
+        row.addWidget(self.plot, 1)
+        v.addLayout(row, 1)
+        self.foot = QLabel("")
+        self.foot.setStyleSheet("QLabel { color: #666; font-size: 8pt; }")
+        self.foot.setAlignment(Qt.AlignmentFlag.AlignRight)
+        v.addWidget(self.foot)
+        self.window_s = window_s
+        self._scale_text: str | None = None
+
+    def show_scale(self, row_uv: float | None) -> None:
+        text = f"{row_uv:g} µV" if row_uv else ""
+        if text == self._scale_text:
+            return
+        self._scale_text = text
+        self.bar.setVisible(bool(row_uv))
+        self.bar_text.setText(text)
+        scale = (f"±{row_uv:g} µV per row · bar {row_uv:g} µV" if row_uv
+                 else "each channel its own scale (hover a name)")
+        self.foot.setText(f"{scale}  ·  −{self.window_s:g} s  ·  1 s grid  ·  now →")
+
+
 class TracePanel(QWidget):
     """Shows one numeric stream; ``show_stream`` is called from the window's frame timer."""
 
     def __init__(self, window_s: float = 4.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.window_s = window_s
-        self.scale: float | None = None
+        self.scale = TraceScale()
+        self.only: int | None = None  # one channel alone (index into the shown channels)
         self.redraws = 0
         self._layout_key: tuple | None = None
-        self._columns: list[tuple[pg.PlotWidget, pg.PlotCurveItem, ChannelLabels, QLabel, list[int]]] = []
+        self._columns: list[_Column] = []
+        self._channels: list[ChannelSpec] = []
         self._gain: np.ndarray | None = None
         self._center: np.ndarray | None = None
         self._gain_age = 0
-        self._trig: np.ndarray | None = None
+        self._emg: np.ndarray = np.zeros(0, bool)
+        self._trig: np.ndarray = np.zeros(0, bool)
         self._box = QHBoxLayout(self)
         self._box.setContentsMargins(0, 0, 0, 0)
         self._empty = QLabel("no sEMG stream selected")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._box.addWidget(self._empty)
 
-    def set_scale(self, scale: float | None) -> None:
-        self.scale = scale
+    def set_scale(self, scale: str | float) -> None:
+        self.scale.set(scale)
         self._gain = None
+
+    def set_single(self, index: int | None) -> None:
+        """Show only shown-channel ``index`` (None: all)."""
+        self.only = index
+        self._layout_key = None
 
     def _clear(self) -> None:
         while self._box.count():
@@ -164,94 +254,68 @@ class TracePanel(QWidget):
                 item.widget().deleteLater()
         self._columns = []
 
-    def _build(self, view: LiveSnapshot) -> None:
+    def _build(self, channels: Sequence[ChannelSpec]) -> None:
         self._clear()
         self._empty.hide()
-        for title, idx in channel_groups(view.channels):
-            col = QWidget()
-            v = QVBoxLayout(col)
-            v.setContentsMargins(0, 0, 0, 0)
-            v.setSpacing(2)
-            head = QLabel(f"<b>{title}</b>")
-            head.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            v.addWidget(head)
-            row = QHBoxLayout()
-            row.setSpacing(0)
-            labels = ChannelLabels([view.channels[i].label for i in idx])
-            plot = pg.PlotWidget()
-            item = plot.getPlotItem()
-            for ax in ("left", "bottom"):
-                item.hideAxis(ax)
-            item.setContentsMargins(0, 0, 0, 0)
-            item.layout.setContentsMargins(0, 0, 0, 0)
-            item.setMouseEnabled(False, False)
-            item.hideButtons()
-            item.setMenuEnabled(False)
-            item.vb.setDefaultPadding(0)
-            plot.setXRange(-self.window_s, 0, padding=0)
-            plot.setYRange(-(len(idx) - 1) - ROW_MARGIN, ROW_MARGIN, padding=0)
-            for t in np.arange(-np.floor(self.window_s), 0):  # a faint line per second
-                plot.addItem(pg.InfiniteLine(pos=t, angle=90, pen=GRID_PEN))
-            curve = pg.PlotCurveItem(pen=TRACE_PEN, connect="finite", skipFiniteCheck=True)
-            plot.addItem(curve)
-            row.addWidget(labels)
-            row.addWidget(plot, 1)
-            v.addLayout(row, 1)
-            foot = QLabel(f"−{self.window_s:g} s  ·  1 s grid  ·  now →")
-            foot.setStyleSheet("QLabel { color: #666; font-size: 8pt; }")
-            foot.setAlignment(Qt.AlignmentFlag.AlignRight)
-            v.addWidget(foot)
-            self._box.addWidget(col, 1)
-            self._columns.append((plot, curve, labels, head, idx))
-        self._trig = np.array([c.type == "TRIG" for c in view.channels])
+        groups = (channel_groups(channels) if self.only is None or self.only >= len(channels)
+                  else [(f"{channels[self.only].label} · {channels[self.only].muscle}",
+                         [self.only])])
+        for title, idx in groups:
+            col = _Column(title, idx, [channels[i].label for i in idx], self.window_s)
+            self._box.addWidget(col.widget, 1)
+            self._columns.append(col)
+        self._channels = list(channels)
+        self._trig = np.array([c.type == "TRIG" for c in channels])
+        self._emg = np.array([c.type == "EMG" for c in channels])
         self._gain = None
 
-    def show_stream(self, view: LiveSnapshot | None, mins: np.ndarray, maxs: np.ndarray,
-                    dt: float) -> None:
+    def show_stream(self, key: str | None, channels: Sequence[ChannelSpec], mins: np.ndarray,
+                    maxs: np.ndarray, dt: float) -> None:
         """Redraw from an envelope snapshot (``(n_bins, channels)``, ``dt`` s per bin)."""
-        if view is None:
+        if key is None:
             if self._layout_key is not None:
                 self._clear()
                 self._layout_key = None
                 self._box.addWidget(self._empty)
                 self._empty.show()
             return
-        key = (view.key, tuple(c.label for c in view.channels))
-        if key != self._layout_key:
-            self._layout_key = key
-            self._build(view)
-        if len(mins) < 2:
+        layout = (key, tuple(c.label for c in channels), self.only)
+        if layout != self._layout_key:
+            self._layout_key = layout
+            self._build(channels)
+        if len(mins) < 2 or mins.shape[1] != len(self._channels):
             return
         gain, center = self._gains(mins, maxs)
-        for _, curve, _, _, idx in self._columns:
-            x, y = stack_rows(mins[:, idx], maxs[:, idx], gain[idx], center[idx], dt)
-            curve.setData(x, y)
+        for col in self._columns:
+            x, y = stack_rows(mins[:, col.idx], maxs[:, col.idx], gain[col.idx],
+                              center[col.idx], dt)
+            col.curve.setData(x, y)
+            col.show_scale(self.scale.row_uv)
         self.redraws += 1
 
     def _gains(self, mins: np.ndarray, maxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Auto gains are re-estimated every 15 redraws (about 0.5 s), smoothed."""
+        """Re-estimated every 15 redraws (about 0.5 s): a scale must not flicker."""
         self._gain_age += 1
         if self._gain is None or self._gain_age >= 15:
             self._gain_age = 0
-            if self.scale is None:
-                g, c = auto_gain(mins, maxs)
-                if self._gain is not None and len(self._gain) == len(g):
-                    g = np.exp(0.8 * np.log(self._gain) + 0.2 * np.log(g))
-            else:
-                g = np.full(mins.shape[1], 0.5 / self.scale)
-                c = np.median((mins + maxs) / 2, axis=0)
-            trig = self._trig if self._trig is not None and len(self._trig) == len(g) else None
-            if trig is not None:  # 0/1 trigger: fixed, bottom to top of its row
-                g[trig], c[trig] = 0.9, 0.5
+            g, c = self.scale.gains(mins, maxs, self._emg)
+            g, c = g.copy(), c.copy()
+            g[self._trig], c[self._trig] = 0.9, 0.5  # 0/1 trigger: fixed, bottom to top of its row
             self._gain, self._center = g, c
         return self._gain, self._center
 
-    def show_quality(self, grades: Sequence[str] | None) -> None:
-        for _, _, labels, _, idx in self._columns:
-            labels.set_grades([grades[i] if grades is not None else NONE for i in idx])
+    def show_quality(self, grades: Sequence[str], tips: Sequence[str]) -> None:
+        """Per shown channel: its grade (square colour) and hover text."""
+        per = self.scale.row_uv
+        for col in self._columns:
+            extra = [f"\nscale ±{per:g} µV" if per else
+                     (f"\nscale ±{0.5 / self._gain[i]:.3g} µV" if self._gain is not None
+                      and i < len(self._gain) else "") for i in col.idx]
+            col.labels.set_grades([grades[i] if i < len(grades) else NONE for i in col.idx],
+                                  [(tips[i] if i < len(tips) else "") + e
+                                   for i, e in zip(col.idx, extra)])
 
     def set_lost(self, lost: bool) -> None:
-        for _, _, _, head, _ in self._columns:
-            title = head.text().split(" — ")[0].replace("<b>", "").replace("</b>", "")
-            head.setText(f"<b>{title}</b> — <b style='color:#c00000'>LOST</b>" if lost
-                         else f"<b>{title}</b>")
+        for col in self._columns:
+            col.head.setText(f"<b>{col.title}</b> — <b style='color:#c00000'>LOST</b>" if lost
+                             else f"<b>{col.title}</b>")

@@ -14,8 +14,10 @@ from mimicsync.dataset.events import Event
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.electrode_map import problems
 from mimicsync.gui.session_form import SessionForm, task_from_protocol, validate
-from mimicsync.gui.stream_table import StreamTable
-from mimicsync.gui.traces import auto_gain, channel_groups, stack_rows
+from mimicsync.gui.stream_table import NAME, REC, STATUS, StreamTable
+from PySide6.QtCore import Qt
+from mimicsync.gui.trace_scale import AUTO, TraceScale, auto_gain, step
+from mimicsync.gui.traces import channel_groups, stack_rows
 from mimicsync.protocols import load_protocol
 
 
@@ -27,12 +29,32 @@ def test_form_rules_are_the_clis(tmp_path):
     e = validate(bad)
     assert set(e) == {"root", "participant", "session", "task", "acq", "seed"}
     assert e["participant"].startswith("participant: 'sub-07' is not a BIDS label")
-    assert "remove '-'" in e["participant"] and "e.g. 'sub07'" in e["participant"]
+    assert "remove '-'" in e["participant"] and "e.g. '07'" in e["participant"]
     assert e["session"].startswith("session: a label is required")
     (tmp_path / "file").write_text("x")
     assert "is a file" in validate(SessionForm(root=str(tmp_path / "file" / "study"),
                                                participant="1", session="1", task="t"))["root"]
     assert task_from_protocol("emotions-reference") == "emotionsreference"
+
+
+def test_typing_the_entity_prefix_suggests_the_bare_label(qtbot, tmp_path):
+    """'sub-07' typed as participant: the app suggests '07' (the folder adds 'sub-'),
+    not 'sub07', which would become sub-sub07."""
+    from mimicsync.gui.app import AppOptions, MainWindow
+    w = MainWindow(AppOptions(sim_suffix=unique("label")))
+    qtbot.addWidget(w)
+    w.show()
+    s = w.setup
+    s.root.setText(str(tmp_path / "study"))
+    for field, typed, meant in (("participant", "sub-07", "07"), ("session", "ses-01", "01"),
+                                ("task", "task_smile", "smile"), ("participant", "S 07", "S07")):
+        getattr(s, field).setText(typed)
+        err = s._errors[field]
+        qtbot.waitUntil(lambda: err.isVisible() and typed in err.text(), timeout=3000)
+        assert f"e.g. '{meant}'" in err.text(), err.text()
+    s.participant.setText("07")  # taking the suggestion clears the message
+    qtbot.waitUntil(lambda: not s._errors["participant"].isVisible(), timeout=3000)
+    w.close()
 
 
 def test_traces_grouped_by_scheme_and_side():
@@ -60,10 +82,12 @@ def test_stacked_rows_are_clipped_and_separated():
     np.testing.assert_allclose(rows[0, :6], [-0.1, 0.0, -0.2, -0.1, 0.0, 0.1])
     assert rows[1, 0] == -1.5  # -100 µV clipped to the bottom of row 1 (centred at -1)
     np.testing.assert_allclose(x[:6], [-1.0, -1.0, -0.5, -0.5, 0.0, 0.0])  # now = 0
-    quiet = np.full((100, 1), 1.0)
-    quiet[:5] = 30.0  # a few loud columns do not set the scale
-    g, c = auto_gain(-quiet, quiet)
-    assert g[0] == pytest.approx(0.08) and c[0] == 0.0
+    x = np.full((100, 2), 1.0)
+    x[:1, 0] = 30.0  # a tap in one column does not set channel 0's scale ...
+    x[:30, 1] = 20.0  # ... a burst sets channel 1's: it fills the row, not clipped
+    g, c = auto_gain(-x, x)
+    assert 0.5 / 1.6 < g[0] < 0.5 and list(c) == [0.0, 0.0]
+    assert 0.4 < g[1] * 20.0 <= 0.5
 
 
 def test_problem_electrodes_worst_first():
@@ -96,9 +120,17 @@ def test_stream_list_keeps_missing_selected_streams(qtbot):
     t.update_entries((c,))  # a and b disappear
     assert t.missing_required() == [a.name]
     assert t.rowCount() == 3 and [e.name for e in t.selected_entries()] == []
-    t.hide_source_ids({"sid-c"})
-    t.update_entries((a,))
-    assert t.row_of(c.name) == -1 and t.missing_required() == []
+    t.set_own_source_ids({"sid-c"})  # the app's own camera stream: shown ticked, fixed
+    t.update_entries((a, c))
+    own = t.item(t.row_of(c.name), REC)
+    assert own.checkState() == Qt.CheckState.Checked and not own.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert "this app's camera" in t.item(t.row_of(c.name), STATUS).text()
+    assert c.name not in [e.name for e in t.selected_entries()] and t.missing_required() == []
+    assert all(s.value != "sid-c" for s in t.selectors()[0] + t.selectors()[1])
+    twin = _entry(a.name, "sid-a2")  # the same name, another machine/device
+    t.update_entries((a, twin))
+    names = {t.item(i, NAME).text() for i in range(t.rowCount())}
+    assert {f"{a.name}  @{a.host} [sid-a]", f"{a.name}  @{twin.host} [sid-a2]"} <= names
 
 
 def test_cue_window_speaks_the_protocols_language(qtbot):
@@ -178,3 +210,25 @@ def test_participant_window_on_a_single_screen(qtbot):
     cue.close()  # as the window manager's X does
     assert not cue.isVisible() and not w.cue_button.isChecked()
     w.close()
+
+
+def test_common_trace_scale_fits_bursts_and_does_not_pump():
+    """One µV scale for every row (with a scale bar): round values, grows with a burst
+    at once, shrinks only when far too large; zoom steps the same ladder."""
+    sc = TraceScale()
+    assert sc.mode == AUTO
+    emg = np.ones(10, bool)
+    rest = np.full((200, 10), 3.0)
+    g, _ = sc.gains(-rest, rest, emg)
+    assert sc.row_uv == 5.0 and np.allclose(g, 0.5 / 5.0)
+    burst = rest.copy()
+    burst[:60, :4] = 80.0  # 4 of 10 channels active: the loud ones fit
+    sc.gains(-burst, burst, emg)
+    assert sc.row_uv == 100.0
+    rest30 = np.full((200, 10), 30.0)
+    sc.gains(-rest30, rest30, emg)
+    assert sc.row_uv == 100.0  # 50 would do, but one step is not worth a jump
+    sc.gains(-rest, rest, emg)
+    assert sc.row_uv == 5.0
+    assert sc.zoom(zoom_in=False) == 10.0 and sc.mode == "fixed"
+    assert step(10.0, zoom_in=True) == 5.0

@@ -22,12 +22,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pylsl
 
 from mimicsync.acquisition.camera import Frame
 from mimicsync.acquisition.inlet_worker import InletWorker
+from mimicsync.acquisition.live.display import DisplayChain, DisplaySettings
 from mimicsync.acquisition.live.signal_quality import QualityReport, QualityThresholds, assess
 from mimicsync.acquisition.stream_select import identity
 from mimicsync.acquisition.write_queue import ClockOffsets, Message, Samples
@@ -133,6 +135,15 @@ class MinMaxEnvelope:
 
 
 # -- one stream -------------------------------------------------------------------------
+class Display(NamedTuple):
+    """The traces' channels (raw or derived), the raw channels each is made of, and
+    their min/max envelope."""
+
+    channels: list[ChannelSpec]
+    sources: list[tuple[int, ...]]
+    envelope: MinMaxEnvelope | None
+
+
 @dataclass
 class LiveSnapshot:
     """A reader's copy of one monitored stream's state (no live objects inside)."""
@@ -168,8 +179,12 @@ class MonitoredStream:
         n = meta.channel_count
         self.ring = SampleRing(int(srate * ring_s), n) if self.regular else None
         bin_size = max(1, int(np.ceil(srate * window_s / columns))) if self.regular else 1
-        self.envelope = MinMaxEnvelope(n, bin_size, int(np.ceil(srate * window_s / bin_size))) \
-            if self.regular else None
+        self._window_n = int(np.ceil(srate * window_s / bin_size)) * bin_size
+        envelope = MinMaxEnvelope(n, bin_size, self._window_n // bin_size) if self.regular else None
+        # what the traces draw, replaced as one tuple so a reader never mixes two settings
+        self.display: Display = Display(list(meta.channels), [(i,) for i in range(n)], envelope)
+        self._chain: DisplayChain | None = None
+        self._want: DisplaySettings | None = None
         self.markers: collections.deque[tuple[float, str]] = collections.deque(maxlen=20)
         self.dropped = 0
         self.clock_offset: float | None = None
@@ -186,7 +201,11 @@ class MonitoredStream:
                 self._count_gaps(ts)
                 data = np.asarray(data, dtype=np.float32)
                 self.ring.extend(data, ts)
-                self.envelope.extend(data, ts)
+                if self._want is not None:
+                    self._rebuild_display()  # includes this chunk (it is in the ring)
+                else:
+                    chain = self._chain
+                    self.display.envelope.extend(chain(data) if chain else data, ts)
                 listener = self.listener
                 if listener is not None:
                     try:
@@ -198,6 +217,26 @@ class MonitoredStream:
                     self.markers.append((float(t), v if isinstance(v, str) else str(v)))
         elif isinstance(msg, ClockOffsets):
             self.clock_offset = float(msg.rows[-1, 1])
+
+    @property
+    def envelope(self) -> MinMaxEnvelope | None:
+        return self.display.envelope
+
+    def set_display(self, settings: DisplaySettings) -> None:
+        """Takes effect with the next chunk, on the inlet thread (the chain's state lives there)."""
+        self._want = settings
+
+    def _rebuild_display(self) -> None:
+        """A new chain and envelope, filled at once from the ring (no blank window)."""
+        settings, self._want = self._want, None
+        chain = DisplayChain(self.meta.channels, self.meta.nominal_srate, settings)
+        old = self.display.envelope
+        envelope = MinMaxEnvelope(len(chain.channels), old.bin_size, old.n_bins)
+        data, ts = self.ring.latest(self._window_n)
+        if len(ts):
+            envelope.extend(chain(data), ts)
+        self._chain = None if chain.is_identity else chain
+        self.display = Display(chain.channels, chain.sources, envelope)
 
     def _count_gaps(self, ts: np.ndarray) -> None:
         """Samples missing between consecutive timestamps (jitter below ``_gap`` ignored)."""
@@ -231,6 +270,7 @@ class LiveMonitor:
         self._streams: dict[Identity, MonitoredStream] = {}
         self._opening: set[Identity] = set()
         self._wanted: set[Identity] = set()
+        self.display_settings = DisplaySettings()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.errors: collections.deque[str] = collections.deque(maxlen=20)
@@ -268,6 +308,8 @@ class LiveMonitor:
             return
         key = meta.key(set())
         ms = MonitoredStream(key, meta, self.window_s, self.columns, self.ring_s)
+        if self.display_settings != DisplaySettings() and ms.regular:
+            ms.set_display(self.display_settings)
         worker = InletWorker(key, info, meta, ms.put, clock_interval=5.0)
         worker.name = f"monitor:{key}"
         worker.inlet = inlet
@@ -293,6 +335,13 @@ class LiveMonitor:
                     ms.quality = assess(data, ms.meta.nominal_srate, emg, self.thresholds)
                 except Exception as e:  # noqa: BLE001
                     log.warning("quality of %s: %s", ms.key, e)
+
+    def set_display(self, settings: DisplaySettings) -> None:
+        """What every monitored stream's traces show (display only, the raw data stays)."""
+        self.display_settings = settings
+        for ms in self.streams():
+            if ms.regular:
+                ms.set_display(settings)
 
     def start_taps(self, fps: float = 30.0) -> bool:
         """Feed the first sEMG stream's chunks to ``taps`` from now on (False: no sEMG)."""
