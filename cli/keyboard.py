@@ -14,7 +14,8 @@ import threading
 from typing import Protocol as TypingProtocol
 from typing import TextIO
 
-KEYS = {"p": "toggle_pause", "r": "repeat", "s": "skip", "a": "abort"}
+from mimicsync.protocols.protocol_recording import OPERATOR_KEYS as KEYS
+
 HELP = "keys: p pause/resume, r repeat trial, s skip, a abort"
 
 

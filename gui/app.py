@@ -53,12 +53,13 @@ from mimicsync.gui.recording_worker import (
     RecordingController,
 )
 from mimicsync.gui.remote import WindowRemoteControl
-from mimicsync.gui.session_form import SessionForm, device_setup
+from mimicsync.gui.session_form import SessionForm, app_devices, device_setup
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.style import ERROR_STYLE, IDLE_STYLE, REC_STYLE
+from mimicsync.gui.workflow import Workflow
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.device_setup import OpenDevices
-from mimicsync.protocols.like import protocol_block
+from mimicsync.protocols.like import protocol_block, resume_block
 from mimicsync.protocols.protocol_recording import ProtocolRecordingResult
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class AppOptions:
     watch_interval: float = 1.0  # stream list refresh
 
 
-class MainWindow(QMainWindow):
+class MainWindow(Workflow, QMainWindow):
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()
         self.options = o = options or AppOptions()
@@ -98,6 +99,9 @@ class MainWindow(QMainWindow):
         self._seen_errors: set[str] = set()
         self._lost: set[str] = set()
         self._close_after_stop = False
+        self._banner_cause = ""
+        self._resume: tuple[Path, bool] | None = None  # the run being resumed, force
+        self._previewed: tuple | None = None  # the protocol choice the Monitor tab shows
 
         self.setup = SetupView()
         self.remote = WindowRemoteControl(self, self.setup.remote)
@@ -172,6 +176,8 @@ class MainWindow(QMainWindow):
         self.relay.countdown.connect(self.monitor_view.protocol.on_countdown)
         self.relay.countdown.connect(self.cue.on_countdown)
         self.monitor_view.protocol.start_requested.connect(self.toggle_recording)
+        self.setup.resume.clicked.connect(lambda: self.resume_run())
+        self._install_shortcuts()
 
         self.fast = QTimer(self, interval=o.frame_ms)
         self.fast.timeout.connect(self.monitor_view.tick_fast)
@@ -184,17 +190,6 @@ class MainWindow(QMainWindow):
     # -- messages -----------------------------------------------------------------------
     def say(self, text: str) -> None:
         self.messages.insertItem(0, f"{dt.datetime.now():%H:%M:%S}  {text}")
-
-    def show_error(self, text: str) -> None:
-        """Plain words in the window (never only in a terminal)."""
-        self.banner.setText(text)
-        self.banner.show()
-        self.dismiss.show()
-        self.say(f"⚠ {text}")
-
-    def clear_error(self) -> None:
-        self.banner.hide()
-        self.dismiss.hide()
 
     # -- devices and streams ------------------------------------------------------------
     def _devices_requested(self, simulated: bool, camera: str) -> None:
@@ -245,34 +240,9 @@ class MainWindow(QMainWindow):
         self.monitor_view.tick_slow(st, recording, c.free_bytes)
         self.controller.watch_root(self.setup.form().root_path if self.setup.root.text() else None)
         self._check_health(st if recording else None)
+        self._clear_fixed_error()
+        self._preview_protocol()
         self._update_state()
-
-    def _check_health(self, st) -> None:
-        for e in list(self.monitor.errors):
-            self._error_once(e)
-        cam = self.devices.streamer
-        if cam is not None and cam.error:
-            self._error_once(cam.error)
-        if st is None:
-            return
-        for e in st.errors:
-            self._error_once(e)
-        for s in st.streams:
-            if not s.connected and s.name not in self._lost:
-                self._lost.add(s.name)
-                self.show_error(f"stream '{s.name}' is lost (device stopped, unplugged or out of "
-                                "network). The other streams keep recording; it is picked up "
-                                "again automatically when it comes back.")
-            elif s.connected and s.name in self._lost:
-                self._lost.discard(s.name)
-                self.say(f"stream '{s.name}' is back and recording again")
-                if not self._lost:
-                    self.clear_error()
-
-    def _error_once(self, text: str) -> None:
-        if text not in self._seen_errors:
-            self._seen_errors.add(text)
-            self.show_error(text)
 
     def _update_state(self) -> None:
         c = self.controller
@@ -302,22 +272,23 @@ class MainWindow(QMainWindow):
         elif self.controller.state == IDLE:
             self.start_recording()
 
-    def start_recording(self) -> bool:
-        """Validate the form; start in the background. False (and inline messages) if invalid."""
-        errors = self.setup.errors()
+    def start_recording(self, resume: tuple[Path, bool] | None = None) -> bool:
+        """Validate the form; start in the background. False (and inline messages) if invalid.
+
+        ``resume``: (aborted recording, force) to continue its run instead of the form's protocol.
+        """
+        errors = self._start_errors()
         form = self.setup.form()
         streams, require = self.setup.streams.selectors()
-        if not streams and not require and form.camera == "none" and "streams" not in errors:
-            errors["streams"] = ("nothing to record: tick Record for a stream, or choose a camera")
-        if form.camera != "none" and self.devices.streamer is None and "camera" not in errors:
-            errors["camera"] = ("camera: not running yet (see messages); wait for the preview, "
-                                "or choose None")
+        if resume is not None:
+            errors.pop("run", None)  # a resumed run takes the next free run itself
         self.setup.show_errors(errors)
         if errors:
             self.tabs.setCurrentWidget(self.setup)
-            self.show_error("Cannot start: " + "; ".join(errors.values()))
+            self.show_error("Cannot start: " + "; ".join(errors.values()), "start")
             return False
         self.clear_error()
+        self._resume = resume
         streamer = self.devices.streamer if form.camera != "none" else None
         lab = self.devices.lab
         lab_emg = lab.emg.source_id if lab is not None else None
@@ -326,9 +297,13 @@ class MainWindow(QMainWindow):
 
         def prepare() -> BlockStart:
             setup = device_setup(form, streams, require, streamer, lab_emg)
-            block, earlier = protocol_block(form.root_path, form.recording_id(), setup,
-                                            form.protocol or None, form.seed_value(),
-                                            form.language, repeat_earlier=repeat)
+            if resume is not None:  # as `record --resume`: the stored plan, the next trials
+                block, earlier = resume_block(str(resume[0]), overrides=app_devices(setup),
+                                              force=resume[1]), None
+            else:
+                block, earlier = protocol_block(form.root_path, form.recording_id(), setup,
+                                                form.protocol or None, form.seed_value(),
+                                                form.language, repeat_earlier=repeat)
             update_participant(form.root_path, form.participant, {
                 "consent_data_public": "yes" if form.consent_data else "no",
                 "consent_video_public": "yes" if form.consent_video else "no"})
@@ -361,6 +336,9 @@ class MainWindow(QMainWindow):
         self.say(f"recording to {path}")
         if spec.earlier is not None:
             self.say(f"repeating the plan of {spec.earlier.describe()}")
+        point = spec.block.resume_from
+        if point is not None and self._resume is not None:
+            self.say(f"resuming {self._resume[0].name} from trial {point.next_index + 1}")
         for note in spec.notes:
             self.show_error(f"recording despite a difference from the earlier session: {note}")
         self.monitor_view.protocol.set_plan(plan.protocol if plan else None, plan, spec.language)
@@ -390,6 +368,7 @@ class MainWindow(QMainWindow):
         self.setup.set_locked(False)
         self.setup.after_recording()
         self.say(f"saved {path}" + (f" ({reason})" if reason else ""))
+        self._offer_resume(result)
         if reason and reason not in EXPECTED_STOPS:  # disk nearly full, writer failure, ...
             self.show_error(f"the recording stopped by itself: {reason}. The file is saved: {path}")
         run_in_background(lambda: _summary_line(path), self.say, lambda e: None, name="summary")
@@ -403,6 +382,8 @@ class MainWindow(QMainWindow):
         self.record.setStyleSheet(IDLE_STYLE)
         self.state.setText("not recording")
         self.setup.set_locked(False)
+        if self._resume_forced(message):
+            return
         self.show_error(message)
         if self._close_after_stop:
             self._close_after_stop = False
@@ -413,31 +394,6 @@ class MainWindow(QMainWindow):
             st = self.controller.status
             self.say(f"note at {clock(st.elapsed_s) if st else '0:00:00'}: {text}")
             self.note.clear()
-
-    def _toggle_cue(self, on: bool) -> None:
-        if on:
-            full = self.cue.present(self.setup.screen.currentData() or 0,
-                                    self.setup.fullscreen.isChecked(), self.screen())
-            if self.setup.fullscreen.isChecked() and not full:
-                self.say("participant screen: a window on this screen (full screen only on a "
-                         "second screen; Escape closes it, F11 toggles full screen)")
-        else:
-            self.cue.hide()
-
-    def _cue_closed(self) -> None:
-        """Closed by its X or Escape: the toggle follows, so the next click opens it."""
-        self.cue_button.blockSignals(True)
-        self.cue_button.setChecked(False)
-        self.cue_button.blockSignals(False)
-
-    def _screens_changed(self, *_args) -> None:
-        """An external screen came or went: the participant window must not end up
-        full screen over the operator's window."""
-        self.setup.refresh_screens()
-        if self.cue.isVisible() and self.cue.isFullScreen() and self.cue.screen() is self.screen():
-            self.cue.leave_full_screen()
-            self.say("participant screen disconnected: the participant window is a normal "
-                     "window now")
 
     # -- closing --------------------------------------------------------------------------
     def ask(self, title: str, text: str) -> bool:

@@ -61,7 +61,7 @@ class ProtocolPanel(QGroupBox):
         self.plan: Plan | None = None
         self.language = "en"
         self.paused = False
-        self.title = QLabel("no protocol chosen")
+        self.title = QLabel("no protocol: free recording (until ■ Stop)")
         self.now = QLabel("—")
         f = QFont()
         f.setPointSize(13)
@@ -75,6 +75,7 @@ class ProtocolPanel(QGroupBox):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m trials")
         self.progress.setMaximumHeight(16)
+        self.progress.hide()  # shown for a protocol run only
         self.start = QPushButton("Start protocol")
         self.pause = QPushButton("Pause")
         self.repeat = QPushButton("Repeat trial")
@@ -90,7 +91,7 @@ class ProtocolPanel(QGroupBox):
         self.pause.clicked.connect(self._pause)
         self.repeat.clicked.connect(lambda: self.session and self.session.repeat())
         self.skip.clicked.connect(lambda: self.session and self.session.skip())
-        self.abort.clicked.connect(self._abort)
+        self.abort.clicked.connect(self.ask_abort)
         g = QGridLayout(self)
         g.addWidget(self.title, 0, 0, 1, 2)
         g.addWidget(self.now, 1, 0)
@@ -105,21 +106,28 @@ class ProtocolPanel(QGroupBox):
         self.set_controls(can_start=False)
 
     # -- setup --------------------------------------------------------------------------
-    def set_plan(self, protocol: Protocol | None, plan: Plan | None, language: str) -> None:
+    def set_plan(self, protocol: Protocol | None, plan: Plan | None, language: str,
+                 preview: str = "", error: str = "") -> None:
+        """The run to show; ``preview``: chosen in Setup, not recording yet, and what it
+        says of the order (drawn at the start, or fixed by a seed or the earlier plan)."""
         self.protocol, self.plan, self.language = protocol, plan, language
         if protocol is None or plan is None:
-            self.title.setText("no protocol chosen (free recording)")
-            self.progress.setMaximum(1)
-            self.progress.setValue(0)
+            self.title.setText(f"protocol: {error}" if error else
+                               "no protocol: free recording (until ■ Stop)")
+            self.progress.hide()  # no trials to count
             self.now.setText("—")
             self.next.setText("")
             return
+        seed = preview or f"seed {plan.seed}"
         self.title.setText(f"{protocol.title}: {len(plan.trials)} trials, planned "
-                           f"{_fmt_s(plan.planned_duration)}, seed {plan.seed}")
+                           f"{_fmt_s(plan.planned_duration)}, {seed}")
+        self.progress.show()
         self.progress.setMaximum(len(plan.trials))
         self.progress.setValue(0)
-        self.now.setText("starting once the recorder has every stream…")
-        self.next.setText(f"first: {self._label(plan.trials[0].step_id)}" if plan.trials else "")
+        self.now.setText("press Start protocol (or ● Record) to begin" if preview else
+                         "starting once the recorder has every stream…")
+        self.next.setText(f"first: {self._label(plan.trials[0].step_id)}"
+                          if plan.trials and not preview else "")
 
     def attach(self, session) -> None:
         """The running ProtocolRecording (None when not recording)."""
@@ -134,7 +142,7 @@ class ProtocolPanel(QGroupBox):
         for b in (self.pause, self.repeat, self.skip, self.abort):
             b.setEnabled(running)
 
-    def _abort(self) -> None:
+    def ask_abort(self) -> None:
         """Abort ends the run for good (only a new run can resume it): ask first."""
         if self.session is None:
             return

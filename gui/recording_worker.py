@@ -62,6 +62,8 @@ _CLI_WORDS = (
     ("with --root", "as study root"),
     ("another --root", "another study root"),
     ("another --run", "another run"),
+    ("drop the overriding option, or add --force", "connect the same devices, or record anyway"),
+    ("--resume: ", "resume: "),
     ("`mimicsync streams`", "the stream list in Setup"),
     ("start the device (or `mimicsync simulate`)", "start the device (or the simulated lab)"),
 )

@@ -97,3 +97,10 @@ def device_setup(form: "SessionForm", streams: list[StreamSelector], require: li
         height=info.height if info is not None else 720,
         fps=int(round(info.fps)) if info is not None else 30,
         simulate=lab_emg_source_id is not None)
+
+
+def app_devices(setup: DeviceSetup) -> dict[str, object]:
+    """The settings the app decides (its streams and camera), as overrides of a stored
+    setup: resuming a run compares them with the earlier recording's."""
+    return {n: getattr(setup, n) for n in ("streams", "require", "camera", "width", "height",
+                                           "fps", "simulate")}

@@ -103,6 +103,17 @@ class SetupView(QWidget):
         self.earlier_hint.setWordWrap(True)
         self.earlier_hint.setStyleSheet("QLabel { color: #555; font-size: 9pt; }")
         self.earlier_hint.hide()
+        self.resume_path: Path | None = None
+        self.resume_hint = QLabel("no aborted run to resume")
+        self.resume_hint.setWordWrap(True)
+        self.resume_hint.setStyleSheet("QLabel { color: #555; font-size: 9pt; }")
+        self.resume = QPushButton("Resume")
+        self.resume.setToolTip("record the remaining trials of an aborted protocol run in the "
+                               "next run (same plan, linked), as `mimicsync record --resume`")
+        self.resume.setEnabled(False)
+        self.resume_pick = QPushButton("Choose…")
+        self.resume_pick.setToolTip("choose an aborted protocol recording to resume")
+        self.resume_pick.clicked.connect(self._pick_resume)
         self.screen = QComboBox()
         self.fullscreen = QCheckBox("full screen (on a second screen)")
         self.fullscreen.setToolTip("full screen only on a screen other than the operator's; "
@@ -137,6 +148,7 @@ class SetupView(QWidget):
             ("Seed", self.seed, "seed"),
             ("", self.repeat_earlier, None),
             ("", self.earlier_hint, None),
+            ("Resume", self._row(self.resume_hint, self.resume, self.resume_pick), None),
             ("Participant screen", self._row(self.screen, self.fullscreen), None)]))
         left.addStretch(1)
         right = QVBoxLayout()
@@ -358,10 +370,32 @@ class SetupView(QWidget):
         """While recording nothing that defines the recording may change."""
         for w in (self.root, self.participant, self.session, self.task, self.acq, self.run,
                   self.protocol, self.seed, self.consent_data, self.consent_video, self.camera,
-                  self.repeat_earlier,
+                  self.repeat_earlier, self.resume, self.resume_pick,
                   self.simulated, self.operator, self.language):
             w.setEnabled(not locked)
+        self.resume.setEnabled(not locked and self.resume_path is not None)
         self.streams.set_locked(locked)
+
+    def offer_resume(self, path: Path | None, left: str = "") -> None:
+        """Offer to resume ``path`` (None: nothing to resume)."""
+        self.resume_path = Path(path) if path is not None else None
+        self.resume.setEnabled(path is not None)
+        self.resume_hint.setText(f"{Path(path).name}: {left}" if path is not None
+                                 else "no aborted run to resume")
+
+    def fill_labels(self, rid: RecordingId, root: Path) -> None:
+        """The labels of a recording (a resumed run records under the same ones)."""
+        self.root.setText(str(root))
+        for name, value in (("participant", rid.participant), ("session", rid.session),
+                            ("task", rid.task), ("acq", rid.acq or "")):
+            getattr(self, name).setText(value)
+
+    def _pick_resume(self) -> None:
+        start = str(self.resume_path.parent if self.resume_path else self.form().root_path)
+        f, _ = QFileDialog.getOpenFileName(self, "Aborted protocol recording", start,
+                                           "recordings (*_recording.h5)")
+        if f:
+            self.offer_resume(Path(f), "chosen; press Resume")
 
     def after_recording(self) -> None:
         """A finished run takes its number: look up the next free one."""

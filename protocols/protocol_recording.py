@@ -94,6 +94,11 @@ def marker_source_id(run_id: str) -> str:
     return f"mimicsync-protocol-{socket.gethostname()}-{run_id}"
 
 
+#: The operator's single-key controls of a running protocol, the same in the terminal
+#: (``cli.keyboard``) and the window: key -> :class:`ProtocolRecording` method.
+OPERATOR_KEYS = {"p": "toggle_pause", "r": "repeat", "s": "skip", "a": "abort"}
+
+
 class ProtocolRecording:
     """Records with ``config``; with a ``plan``, runs it and stops when it ends.
 

@@ -244,7 +244,9 @@ def test_bad_input_is_shown_inline_and_nothing_starts(qtbot, window, study, outl
     assert w.tabs.currentWidget() is w.setup and w.banner.isVisible()
     assert "Cannot start" in w.banner.text()
 
-    w.setup.participant.setText("01")  # fixed; now the required device disappears
+    w.setup.participant.setText("01")  # fixed: the banner goes by itself
+    qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=3000)
+    # now the required device disappears
     o.drop_outlet()
     t = w.setup.streams
     qtbot.waitUntil(lambda: t.item(t.row_of(o.name), STATUS).text() == "MISSING (required)",
@@ -284,6 +286,8 @@ def test_lost_stream_is_shown_and_closing_asks_first(qtbot, window, study, outle
     qtbot.waitUntil(lambda: w.controller.state == RECORDING, timeout=15000)
     qtbot.waitUntil(lambda: w.controller.status is not None
                     and all(s.samples > 0 for s in w.controller.status.streams), timeout=10000)
+    panel = w.monitor_view.protocol  # a free recording: no trial count
+    assert "free recording" in panel.title.text() and not panel.progress.isVisible()
 
     b.drop_outlet()  # unplugged mid-recording
     qtbot.waitUntil(lambda: w.banner.isVisible() and "is lost" in w.banner.text(), timeout=15000)
@@ -321,3 +325,65 @@ def test_qt_binding_keeps_none_alive(qtbot):
     for i in range(500):
         lab.setText(str(i))
     assert sys.getrefcount(None) > before - 50
+
+
+def test_aborted_run_is_resumed_from_the_gui(qtbot, window, study, monkeypatch):
+    """Abort asks first; the aborted run is offered in Setup, and Resume records the
+    remaining trials in the next run, linked as `mimicsync record --resume` links them."""
+    slow = TINY.replace('name = "tiny"', 'name = "tinyslow"').replace(
+        "instruction = 0.3, countdown = 0.3, hold = 0.3, relax = 0.3",
+        "instruction = 0.5, countdown = 0.5, hold = 0.5, relax = 1.5")
+    (study / "protocols" / "tinyslow.toml").write_text(slow, encoding="utf-8")
+    w = window
+    fill(w, study, participant="05", session="01")
+    s = w.setup
+    qtbot.waitUntil(lambda: s.protocol.findData("tinyslow") >= 0, timeout=5000)
+    s.protocol.setCurrentIndex(s.protocol.findData("tinyslow"))
+    s.simulated.setChecked(True)
+    qtbot.waitUntil(lambda: w.devices.lab is not None, timeout=10000)
+    qtbot.waitUntil(lambda: [e.name for e in s.streams.selected_entries()] == [w.devices.lab.emg.name],
+                    timeout=10000)
+    panel = w.monitor_view.protocol
+    # chosen, not yet recording: the Monitor tab already shows the run and its length
+    qtbot.waitUntil(lambda: "2 trials, planned 0:" in panel.title.text(), timeout=5000)
+    qtbot.mouseClick(w.record, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.progress.value() >= 1, timeout=20000)  # trial 1 held
+    w.note.setFocus()
+    qtbot.keyClicks(w.note, "p")  # typing a note is not a shortcut ...
+    assert w.note.text() == "p" and "PAUSED" not in panel.now.text()
+    w.record.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_P)  # ... p elsewhere pauses, as in the CLI
+    qtbot.waitUntil(lambda: "PAUSED" in panel.now.text(), timeout=3000)
+    qtbot.keyClick(w, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: "PAUSED" not in panel.now.text(), timeout=3000)
+    qtbot.waitUntil(lambda: panel.progress.value() == 1 and "HOLD" not in panel.now.text(),
+                    timeout=10000)  # the paused trial 2 runs again from its start
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    qtbot.mouseClick(panel.abort, Qt.MouseButton.LeftButton)
+    assert asked and w.protocol_running()  # "No": nothing aborted
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(panel.abort, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.controller.state == IDLE and w.controller.final_path is not None,
+                    timeout=20000)
+    first = w.controller.final_path
+    assert w.controller.result.report.status == "aborted"
+    assert s.resume.isEnabled() and "aborted after 1 of 2 trials" in s.resume_hint.text()
+
+    s.participant.setText("99")  # the resumed run records under the aborted run's labels
+    qtbot.mouseClick(s.resume, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.controller.state == IDLE and w.controller.final_path != first,
+                    timeout=30000)
+    second = w.controller.final_path
+    assert second.name == "sub-05_ses-01_task-tinyslow_run-02_recording.h5"
+    assert w.controller.result.report.status == "completed"
+    assert not s.resume.isEnabled()  # nothing left to resume
+    with Recording(first) as a, Recording(second) as b:
+        assert b.attrs["resumes"] == first.name
+        assert json.loads(b.attrs["plan"]) == json.loads(a.attrs["plan"])
+        done_a = [e.value for e in a.events if e.trial_type == "relax"]
+        done_b = [e.value for e in b.events if e.trial_type == "relax"]
+        assert done_a == ["smile-open"] and done_b == ["forehead"]
+        start = next(e for e in b.events if e.trial_type == "run_start")
+        assert start.extra["start_trial"] == 1

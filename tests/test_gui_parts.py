@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pylsl
-import pytest
 from lsl_helpers import unique
 
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage
-
 from mimicsync.dataset.recording import Recording
+from PySide6.QtGui import QImage
 
 REPO_PARENT = str(Path(__file__).resolve().parents[2])
 
