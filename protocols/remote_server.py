@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 22345  # LabRecorder's remote control port
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+LAST_COMMAND_S = 60.0  # how long a closed client's last command may keep the next one waiting
 
 
 class RemoteServerError(MimicsyncError, RuntimeError):
@@ -37,6 +38,16 @@ class RemoteServerError(MimicsyncError, RuntimeError):
 
 def is_loopback(host: str) -> bool:
     return host in LOOPBACK or host.startswith("127.")
+
+
+def _peer_closed(conn: socket.socket) -> bool:
+    """True once the peer has closed and everything it sent has been read."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError, TimeoutError):  # nothing to read: still there
+        return False
+    except OSError:
+        return True
 
 
 def _tune(conn: socket.socket) -> None:
@@ -104,13 +115,21 @@ class RemoteControlServer:
                 return
             _tune(conn)
             peer = f"{addr[0]}:{addr[1]}"
-            if not self._client_gone.wait(self.handover_s):
+            if not self._client_gone.wait(self.handover_s) and not self._last_words():
                 self._refuse(conn, peer)
                 continue
             self._client, self._peer = conn, peer
             self._client_gone.clear()
             self.on_log(f"client {peer} connected")
             self._spawn(self._serve, "remote-client", conn, peer)
+
+    def _last_words(self) -> bool:
+        """The controlling client closed its side and only its last command still runs
+        (``start`` takes seconds): wait for that, then the next client takes over, in order."""
+        client = self._client
+        if client is None or not _peer_closed(client):
+            return self._client_gone.is_set()
+        return self._client_gone.wait(LAST_COMMAND_S)
 
     def _refuse(self, conn: socket.socket, peer: str) -> None:
         e = MimicsyncError("client", f"another client ({self._peer}) controls this recorder",
@@ -144,7 +163,7 @@ class RemoteControlServer:
             except (TimeoutError, socket.timeout):
                 continue
             if not chunk:
-                if buf and not discarding:
+                if buf and not discarding and not self._stop.is_set():
                     self._answer(conn, peer, bytes(buf))  # a last line without its newline
                 return
             buf += chunk

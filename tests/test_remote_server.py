@@ -349,3 +349,18 @@ def test_the_readme_client_example_records(serve, outlet_factory, tmp_path, caps
     with Recording(recordings(tmp_path / "study")[0]) as rec:
         assert len(rec.stream(emg.name)) > 0
         assert [e.value for e in rec.events if e.trial_type == "annotation"] == ["block 1"]
+
+
+def test_scripts_that_connect_once_per_command_work(serve, outlet_factory, tmp_path):
+    """connect, send, close per command (no reading): the next connection waits its turn."""
+    emg = outlet_factory(name=unique("rcs-emg"))
+    server, _ = serve(streams=[f"name={emg.name}"], naming=Naming(tmp_path / "study", "07", "01", "rest"))
+    for line in (b"filename {task:percmd}\n", b"start\n"):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(line)
+        s.close()  # start takes about a second; the next client comes at once
+    c = Client(server.port)
+    st = c.status()
+    assert st["recording"] and st["file"].endswith("task-percmd_run-01_recording.h5")
+    assert c.ask("stop").startswith("OK stop: saved")
+    c.close()
