@@ -15,6 +15,7 @@ Loopback only by default: anyone who can reach the port can start and stop recor
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 22345  # LabRecorder's remote control port
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MAX_UNREAD_BYTES = 1 << 20  # replies kept for a client that does not read them
 LAST_COMMAND_S = 60.0  # how long a closed client's last command may keep the next one waiting
 
 
@@ -58,6 +60,61 @@ def _tune(conn: socket.socket) -> None:
     for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
         if hasattr(socket, name):  # Linux; other systems keep their defaults
             conn.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
+class _Client:
+    """One connection's bytes: lines in (framed, overlong ones cut), replies out.
+
+    Replies never block: a script that never reads them (LabRecorder's clients do not)
+    fills its socket buffer after a few hundred replies; the rest wait here, up to
+    :data:`MAX_UNREAD_BYTES`, and beyond that are dropped, but its commands still run.
+    """
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.inbox = bytearray()
+        self.outbox = bytearray()
+        self.discarding = False  # inside a line already answered as too long
+        self.dropped = 0
+        conn.settimeout(0.2)
+
+    def receive(self) -> list[bytes | None] | None:
+        """The complete lines that arrived (None for one too long); None once closed."""
+        self.flush()
+        try:
+            chunk = self.conn.recv(65536)
+        except (TimeoutError, socket.timeout):
+            return []
+        if not chunk:
+            return None
+        self.inbox += chunk
+        lines: list[bytes | None] = []
+        while (end := self.inbox.find(b"\n")) >= 0:
+            line = bytes(self.inbox[:end])
+            del self.inbox[:end + 1]
+            if self.discarding:
+                self.discarding = False
+            else:
+                lines.append(None if len(line) > MAX_LINE_BYTES else line)
+        if len(self.inbox) > MAX_LINE_BYTES:
+            if not self.discarding:
+                lines.append(None)
+            self.discarding = True
+            self.inbox.clear()
+        return lines
+
+    def reply(self, text: str) -> None:
+        data = (text + "\n").encode("utf-8")
+        if len(self.outbox) + len(data) > MAX_UNREAD_BYTES:
+            self.dropped += 1
+            return
+        self.outbox += data
+        self.flush()
+
+    def flush(self) -> None:
+        while self.outbox and select.select([], [self.conn], [], 0)[1]:
+            sent = self.conn.send(self.outbox)
+            del self.outbox[:sent]
 
 
 class RemoteControlServer:
@@ -143,64 +200,37 @@ class RemoteControlServer:
         conn.close()
 
     def _serve(self, conn: socket.socket, peer: str) -> None:
+        client = _Client(conn)
         try:
-            self._read_lines(conn, peer)
+            while not self._stop.is_set():
+                lines = client.receive()
+                if lines is None:  # closed: a last line without its newline still counts
+                    if client.inbox and not client.discarding and not self._stop.is_set():
+                        self._answer(client, peer, bytes(client.inbox))
+                    return
+                for line in lines:
+                    if line is None:
+                        client.reply(error_reply(overlong_error(MAX_LINE_BYTES + 1)))
+                        self.on_log(f"client {peer}: line over {MAX_LINE_BYTES} bytes refused")
+                    else:
+                        self._answer(client, peer, line)
         except OSError as e:
             self.on_log(f"client {peer}: connection error ({e.strerror or e})")
         finally:
             conn.close()
+            if client.dropped:
+                self.on_log(f"client {peer} never read its replies: {client.dropped} dropped")
             self._client = None
             self.on_log(f"client {peer} disconnected")
             self._client_gone.set()
 
-    def _read_lines(self, conn: socket.socket, peer: str) -> None:
-        buf = bytearray()
-        discarding = False  # inside a line already answered as too long
-        conn.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                chunk = conn.recv(65536)
-            except (TimeoutError, socket.timeout):
-                continue
-            if not chunk:
-                if buf and not discarding and not self._stop.is_set():
-                    self._answer(conn, peer, bytes(buf))  # a last line without its newline
-                return
-            buf += chunk
-            while True:
-                end = buf.find(b"\n")
-                if end < 0:
-                    break
-                line = bytes(buf[:end])
-                del buf[:end + 1]
-                if discarding:
-                    discarding = False
-                elif len(line) > MAX_LINE_BYTES:
-                    self._send(conn, error_reply(overlong_error(len(line))))
-                else:
-                    self._answer(conn, peer, line)
-            if len(buf) > MAX_LINE_BYTES:
-                if not discarding:
-                    self._send(conn, error_reply(overlong_error(len(buf))))
-                    self.on_log(f"client {peer}: line over {MAX_LINE_BYTES} bytes refused")
-                discarding = True
-                buf.clear()
-
-    def _answer(self, conn: socket.socket, peer: str, line: bytes) -> None:
+    def _answer(self, client: "_Client", peer: str, line: bytes) -> None:
         reply = self.controller.handle_line(line)
         if reply is None:
             return
         shown = line[:80].decode("utf-8", "replace")
         self.on_log(f"{peer}: {shown} -> {reply[:200]}")
-        self._send(conn, reply)
-
-    @staticmethod
-    def _send(conn: socket.socket, reply: str) -> None:
-        conn.settimeout(5.0)  # a client that never reads must not block the server forever
-        try:
-            conn.sendall((reply + "\n").encode("utf-8"))
-        finally:
-            conn.settimeout(0.2)
+        client.reply(reply)
 
     def close(self) -> None:
         """Stop listening and drop the client (a recording is the controller's business)."""
