@@ -47,9 +47,23 @@ class Command:
 
 
 def decode_line(raw: bytes) -> str:
-    """The text of one received line (newline already removed), or :class:`MimicsyncError`.
+    """The text of one received line; binary data is refused whole.
 
-    Binary data (not UTF-8, or control characters other than tab) is refused whole.
+    Parameters
+    ----------
+    raw : bytes
+        The line without its ``\n`` (a trailing ``\r`` is dropped here).
+
+    Returns
+    -------
+    str
+        The decoded text.
+
+    Raises
+    ------
+    MimicsyncError
+        Field ``line``: longer than :data:`MAX_LINE_BYTES`, not UTF-8, or holding control
+        characters other than tab.
     """
     if len(raw) > MAX_LINE_BYTES:
         raise overlong_error(len(raw))
@@ -71,7 +85,23 @@ def overlong_error(n: int) -> MimicsyncError:
 
 
 def parse_command(text: str) -> Command:
-    """One trimmed text line -> :class:`Command`; anything else is a :class:`MimicsyncError`."""
+    """The :class:`Command` of one text line.
+
+    Parameters
+    ----------
+    text : str
+        A decoded line (surrounding blanks are ignored; the command word is case-insensitive).
+
+    Returns
+    -------
+    Command
+        ``name`` one of :data:`COMMANDS`; ``fields``, ``text`` and ``seed`` as the command takes.
+
+    Raises
+    ------
+    MimicsyncError
+        An unknown command (field ``command``) or bad arguments (field: the command or option).
+    """
     line = text.strip()
     word, _, rest = line.partition(" ")
     word, rest = word.lower(), rest.strip()
@@ -113,10 +143,23 @@ def _parse_protocol(rest: str) -> Command:
 
 
 def parse_filename(rest: str) -> dict[str, str]:
-    """``{option:value}`` pairs of a ``filename`` line, option names lower-cased.
+    """The ``{option:value}`` pairs of a ``filename`` line.
 
-    Everything between the pairs must be blank; an unknown option, an empty or forbidden
-    value, or an option given twice refuses the whole line.
+    Parameters
+    ----------
+    rest : str
+        The line after the word ``filename``.
+
+    Returns
+    -------
+    dict of str to str
+        Option name (lower case, one of :data:`FILENAME_KEYS`) to its value (stripped).
+
+    Raises
+    ------
+    MimicsyncError
+        Text outside the pairs, an unknown option, an option given twice, or an empty or
+        forbidden value: the whole line is refused.
     """
     found: dict[str, str] = {}
     pos = 0

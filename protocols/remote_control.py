@@ -118,7 +118,18 @@ class BackendBase:
 
 
 class RemoteController:
-    """Executes commands against ``backend``; thread-safe (one command at a time)."""
+    """Executes commands against ``backend``; thread-safe (one command at a time).
+
+    Parameters
+    ----------
+    backend : RecordingBackend
+        What records: :class:`~mimicsync.protocols.remote_recorder.HeadlessBackend` or the
+        operator app's window.
+    naming : Naming
+        The study root and the entities known before any ``filename`` command.
+    on_log : callable, optional
+        Receives one line per notable event (auto-start); the server logs commands.
+    """
 
     def __init__(self, backend: RecordingBackend, naming: Naming, *,
                  on_log: Callable[[str], None] = log.info) -> None:
@@ -132,7 +143,18 @@ class RemoteController:
 
     # -- lines ---------------------------------------------------------------------
     def handle_line(self, raw: bytes) -> str | None:
-        """The reply to one received line (without its newline); None for a blank line."""
+        """The reply to one received line.
+
+        Parameters
+        ----------
+        raw : bytes
+            The line without its newline.
+
+        Returns
+        -------
+        str or None
+            ``OK …`` or ``ERROR <field>: <problem>; <fix>`` (no newline); None for a blank line.
+        """
         try:
             text = decode_line(raw)
             if not text.strip():
@@ -279,7 +301,28 @@ class RemoteController:
 
 
 def apply_filename(naming: Naming, fields: dict[str, str]) -> tuple[Naming, list[str]]:
-    """The naming after a ``filename`` command (all fields checked before any applies)."""
+    """The naming after a ``filename`` command; every field is checked before any applies.
+
+    Parameters
+    ----------
+    naming : Naming
+        The naming before.
+    fields : dict of str to str
+        From :func:`~mimicsync.protocols.remote_commands.parse_filename`.
+
+    Returns
+    -------
+    Naming
+        The new naming (unchanged fields kept).
+    list of str
+        Notes for the reply (``template``/``modality`` ignored, and why).
+
+    Raises
+    ------
+    MimicsyncError
+        A label that is not a BIDS label, a run that is not a whole number >= 1, a root
+        that is a file.
+    """
     changes: dict[str, Any] = {}
     notes: list[str] = []
     for key, value in fields.items():
@@ -325,7 +368,20 @@ def _remote_words(text: str) -> str:
 
 
 def as_remote_error(e: BaseException, command: str) -> MimicsyncError:
-    """Any exception as a reply: ours keep field, problem and fix; others say 'report it'."""
+    """Any exception as a reply error: ours keep field, problem and fix; others say 'report it'.
+
+    Parameters
+    ----------
+    e : BaseException
+        What a command raised.
+    command : str
+        The command's first word: the field when the error names none.
+
+    Returns
+    -------
+    MimicsyncError
+        With a field always set; command-line hints put in remote-control words.
+    """
     if isinstance(e, MimicsyncError):
         head = f"{e.field}: {e.problem}" if e.field else e.problem
         fix = e.render()[len(head) + 2:] if e.fix else ""  # options named in the fix, unbraced

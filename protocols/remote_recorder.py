@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -55,11 +54,11 @@ class CueCounter(RunListener):
         self.counts[event.trial_type] += 1
 
 
-def describe_info(info: pylsl.StreamInfo) -> str:
+def _describe_info(info: pylsl.StreamInfo) -> str:
     return f"{info.name()} ({info.type() or 'no type'}, {info.hostname()})"
 
 
-def pin(info: pylsl.StreamInfo) -> str:
+def _pin(info: pylsl.StreamInfo) -> str:
     """A selector for exactly this stream: its source_id, else its name."""
     return f"source_id={info.source_id()}" if info.source_id() else f"name={info.name()}"
 
@@ -105,7 +104,20 @@ def session_status(session: ProtocolRecording, recording: bool, cues: Counter[st
 
 
 class HeadlessBackend(BackendBase):
-    """One recording at a time from ``setup``'s devices, recorded with ``options``."""
+    """One recording at a time from ``setup``'s devices, recorded with ``options``.
+
+    Parameters
+    ----------
+    setup : DeviceSetup
+        Streams on offer (``streams``), required streams, camera, simulation.
+    options : RecordOptions
+        How to record (operator, free-disk limit, console cues, callbacks), as for
+        ``mimicsync record``; ``controls`` is not used (no keyboard or signals in a worker).
+    language : str
+        Cue language of ``protocol`` runs.
+    list_wait : float
+        Seconds ``update``/``select all`` look for streams.
+    """
 
     def __init__(self, setup: DeviceSetup, options: RecordOptions, *, language: str = "en",
                  list_wait: float = 1.0) -> None:
@@ -132,14 +144,14 @@ class HeadlessBackend(BackendBase):
         return list({identity(i): i for i in infos}.values())
 
     def list_streams(self) -> list[str]:
-        return [describe_info(i) for i in sorted(self._on_offer(), key=lambda i: i.name())]
+        return [_describe_info(i) for i in sorted(self._on_offer(), key=lambda i: i.name())]
 
     def select_all(self) -> str:
         infos = sorted(self._on_offer(), key=lambda i: i.name())
-        self._pinned = [pin(i) for i in infos]
+        self._pinned = [_pin(i) for i in infos]
         if not infos:
             return "no stream on offer now, nothing selected (start the devices, then select again)"
-        return (f"{len(infos)} stream(s): " + "; ".join(describe_info(i) for i in infos)
+        return (f"{len(infos)} stream(s): " + "; ".join(_describe_info(i) for i in infos)
                 + " (streams that appear later are not added)")
 
     def select_none(self) -> str:
@@ -169,7 +181,7 @@ class HeadlessBackend(BackendBase):
         if not infos:
             raise MimicsyncError("streams", "nothing selected and no LSL stream on the network",
                                  "start the devices, then send 'select all'")
-        return (tuple(pin(i) for i in infos),
+        return (tuple(_pin(i) for i in infos),
                 f"; nothing was selected, so the {len(infos)} stream(s) listed now are recorded")
 
     # -- recording -------------------------------------------------------------------
@@ -250,12 +262,3 @@ class HeadlessBackend(BackendBase):
         if self._error is not None:
             out["error"] = str(self._error)
         return out
-
-    def wait_stopped(self, timeout: float | None = None) -> bool:
-        """Until a recording that ends by itself (protocol done, disk full) is saved."""
-        t_end = None if timeout is None else time.monotonic() + timeout
-        while self.recording:
-            if t_end is not None and time.monotonic() > t_end:
-                return False
-            time.sleep(0.05)
-        return True

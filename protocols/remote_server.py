@@ -118,7 +118,21 @@ class _Client:
 
 
 class RemoteControlServer:
-    """Listens on ``host:port`` (port 0: any free one) and feeds lines to ``controller``."""
+    """Listens on ``host:port`` and feeds each client line to ``controller``.
+
+    Parameters
+    ----------
+    controller : RemoteController
+        Turns a line into its reply.
+    host : str
+        The address to listen on; anything but loopback lets other machines in.
+    port : int
+        TCP port; 0 takes a free one (read :attr:`port` after :meth:`start`).
+    on_log : callable, optional
+        One line per connection, command and reply.
+    handover_s : float
+        How long a new client waits for the previous one to go before it is refused.
+    """
 
     def __init__(self, controller: RemoteController, host: str = "127.0.0.1",
                  port: int = DEFAULT_PORT, *, on_log: Callable[[str], None] = log.info,
@@ -136,7 +150,18 @@ class RemoteControlServer:
         self._peer = ""
 
     def start(self) -> "RemoteControlServer":
-        """Bind and listen; :class:`RemoteServerError` if the port is taken or the address wrong."""
+        """Bind, listen and accept clients in a thread.
+
+        Returns
+        -------
+        RemoteControlServer
+            Itself, listening.
+
+        Raises
+        ------
+        RemoteServerError
+            The port is taken, or the address is not one of this machine.
+        """
         try:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
