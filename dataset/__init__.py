@@ -17,11 +17,12 @@ from __future__ import annotations
 import importlib
 
 _API = {
-    "Recording": "recording", "RecordingError": "recording",
+    "Recording": "recording", "RecordingError": "recording", "UnsyncedWarning": "recording",
     "Study": "study", "RecordingRef": "study", "open_recordings": "study",
     "timeline": "timeline",
     "FrameDataset": "training",
     "WindowSpec": "frame_views", "frame_windows": "frame_views", "frame_features": "frame_views",
+    "FrameFeatures": "frame_views", "group_split": "splits",
     "process_emg": "processing", "ChainParams": "processing",
     "movement_intervals": "labels",
     "to_mne_raw": "mne_raw",

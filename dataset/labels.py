@@ -26,6 +26,12 @@ from mimicsync.dataset.events import Event
 
 REST = "rest"
 PERFORM = "perform"  # protocols.listeners.PERFORM (not imported: dataset stays below protocols)
+TAP_INSTRUCTION, TAP_CUE = "tap_instruction", "tap_cue"  # protocols.listeners, likewise
+ANNOTATION = "annotation"
+# Labels of what is not a held movement but is not rest either (masks of the same names).
+TAP, TAP_BLOCK = "tap", "tap_block"
+CONTEXT_LABELS = (TAP, TAP_BLOCK, ANNOTATION)
+TAP_SPAN_S = 0.5  # a tap cue without a duration (simulator, markers) covers this long
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,72 @@ def labels_at(intervals: Sequence[Interval], times: np.ndarray, rest: str = REST
     return out
 
 
+def context_intervals(events: Iterable[Event]) -> dict[str, list[Interval]]:
+    """Tap blocks, taps and annotations as intervals (``movement`` = the context name).
+
+    A tap block runs from its ``tap_instruction`` to the end of its last ``tap_cue``
+    (the next protocol step closes it); a tap is a ``tap_cue`` (or a detected ``tap``)
+    from its onset for its duration (:data:`TAP_SPAN_S` when it has none); an
+    annotation covers its duration.
+    """
+    out: dict[str, list[Interval]] = {TAP_BLOCK: [], TAP: [], ANNOTATION: []}
+    flat = [decode_marker_event(e) if e.trial_type == "marker" else e for e in events]
+    block: list[float] = []
+
+    def close() -> None:
+        if block:
+            out[TAP_BLOCK].append(Interval(block[0], block[1], TAP_BLOCK))
+            block.clear()
+
+    for e in sorted((e for e in flat if e is not None), key=lambda e: e.onset):
+        if e.trial_type == TAP_INSTRUCTION:
+            close()
+            block[:] = [e.onset, e.onset + e.duration]
+        elif e.trial_type in (TAP_CUE, TAP):
+            end = e.onset + (e.duration if e.duration > 0 else TAP_SPAN_S)
+            out[TAP].append(Interval(e.onset, end, TAP))
+            if block:
+                block[1] = max(block[1], end)
+        elif e.trial_type == ANNOTATION:
+            out[ANNOTATION].append(Interval(e.onset, e.onset + max(e.duration, 0.0), ANNOTATION))
+        elif e.trial_type in _PROTOCOL_STEPS:
+            close()
+    close()
+    return out
+
+
+_PROTOCOL_STEPS = {"instruction", "countdown", PERFORM, "relax", "run_end", "abort"}
+
+
+def interval_mask(intervals: Sequence[Interval], times: np.ndarray) -> np.ndarray:
+    """True where a time falls inside any of ``intervals`` (end exclusive)."""
+    times = np.asarray(times, dtype=float)
+    out = np.zeros(times.shape, bool)
+    for iv in intervals:
+        out |= (times >= iv.start) & (times < iv.end)
+    return out
+
+
+def context_masks(events: Sequence[Event], times: np.ndarray) -> dict[str, np.ndarray]:
+    """``{"tap_block", "tap", "annotation"}`` → bool mask over ``times``."""
+    return {k: interval_mask(v, times) for k, v in context_intervals(events).items()}
+
+
+def item_labels(events: Sequence[Event], times: np.ndarray) -> np.ndarray:
+    """The label of each time: the held movement; else ``tap``, ``tap_block`` or
+    ``annotation`` when inside one (in that order); else ``rest``."""
+    out = np.full(np.shape(times), REST, dtype=object)
+    masks = context_masks(events, times)
+    for name in (ANNOTATION, TAP_BLOCK, TAP):  # later ones win
+        out[masks[name]] = name
+    held = labels_at(movement_intervals(events), times, rest="")
+    out[held != ""] = held[held != ""]
+    return out
+
+
 def class_names(found: Iterable[str]) -> list[str]:
-    """A stable label vocabulary: the known movements in protocol order, then any others
-    found, sorted; index 0 is ``rest``."""
-    known = [REST] + [m for m in MOVEMENTS if m != REST]
+    """A stable label vocabulary: the known movements in protocol order, then the context
+    labels (tap, tap_block, annotation), then any others found, sorted; index 0 is ``rest``."""
+    known = [REST] + [m for m in MOVEMENTS if m != REST] + list(CONTEXT_LABELS)
     extra = sorted(set(found) - set(known))
     return known + extra

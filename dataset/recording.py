@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,14 @@ from mimicsync.format import FORMAT_NAME, ChannelSpec
 
 class RecordingError(MimicsyncError, ValueError):
     """A file that is not a readable recording; the message says what to do."""
+
+
+class UnsyncedWarning(UserWarning):
+    """A reader combined video and sEMG of a recording that ``mimicsync sync`` has not
+    aligned: frame times still carry the camera's latency (tens of ms)."""
+
+
+_WARNED_UNSYNCED: set[str] = set()
 
 
 def recovery_hint(path: str | Path) -> str:
@@ -222,6 +231,27 @@ class Recording:
         if stream_key not in self._timelines:
             self._timelines[stream_key] = timeline(self, stream_key)
         return self._timelines[stream_key]
+
+    def check_synced(self, require_synced: bool = False) -> bool:
+        """Before pairing video with sEMG: raise if ``require_synced`` and the file is not
+        synchronised, else warn (once per recording and process) and go on.
+
+        Raises
+        ------
+        RecordingError
+            ``require_synced`` and no complete ``/sync`` result in the file.
+        """
+        if self.is_synced:
+            return True
+        what = (f"file: {self.path.name} is not synchronised (frame times would miss the "
+                f"camera's latency); run `mimicsync sync {self.path}`")
+        if require_synced:
+            raise RecordingError(what)
+        key = str(self.path.resolve())
+        if key not in _WARNED_UNSYNCED:
+            _WARNED_UNSYNCED.add(key)
+            warnings.warn(what, UnsyncedWarning, stacklevel=3)
+        return False
 
     @property
     def frame_times(self) -> np.ndarray:

@@ -23,7 +23,8 @@ import numpy as np
 from h5py import h5s
 
 from mimicsync.dataset.frame_views import FrameWindows, WindowSpec, frame_windows
-from mimicsync.dataset.labels import class_names
+from mimicsync.dataset.labels import class_names, context_masks
+from mimicsync.dataset.layout import LabelError, RecordingId
 from mimicsync.dataset.recording import Recording, RecordingError, recovery_hint
 from mimicsync.dataset.study import RecordingRef
 
@@ -53,34 +54,58 @@ class WindowReader:
         return out
 
 
-class FrameDataset:
-    """One item per video frame (with a valid EMG window) over many recordings.
+def _entities(r: str | Path | RecordingRef) -> tuple[str, str]:
+    """(participant, session) of a recording, from its BIDS name ("n/a" if it has none)."""
+    if isinstance(r, RecordingRef):
+        return r.rid.participant, r.rid.session
+    try:
+        rid = RecordingId.from_path(Path(r))
+        return rid.participant, rid.session
+    except LabelError:
+        return "n/a", "n/a"
 
-    Item keys: ``emg`` (window, (n, channels) float32 in the channel units), ``label``
-    (int, index into :attr:`classes`), ``movement`` (str), ``time`` (s, common timeline),
-    ``recording`` (int, index into :attr:`paths`), ``frame_index`` (int), and, when
-    asked for, ``frame`` ((H, W, 3) uint8 RGB) and ``depth`` ((h, w) uint16).
-    ``transform`` (optional) is applied to the item dict last.
+
+class FrameDataset:
+    """One item per video frame (or per ``window.fps`` grid time) with a valid EMG window,
+    over many recordings.
+
+    Item keys: ``emg`` (window, ``(n, channels)`` float32 in the channel units, channels
+    in the stream's order, trigger included), ``label`` (int, index into
+    :attr:`classes`), ``movement`` (str), ``time`` (s, common timeline: the window's
+    anchor), ``recording`` (int, index into :attr:`paths`), ``frame_index`` (int, the
+    nearest recorded frame), and, when asked for, ``frame`` ((H, W, 3) uint8 RGB) and
+    ``depth`` ((h, w) uint16). ``transform`` (optional) is applied to the item dict last.
+
+    Per-item arrays for splits and masks: :attr:`participants`, :attr:`sessions`,
+    :attr:`recordings`, :attr:`labels`, :attr:`masks` (``tap_block``, ``tap``,
+    ``annotation``). Unsynchronised recordings give one
+    :class:`~mimicsync.dataset.recording.UnsyncedWarning` each, or an error with
+    ``require_synced=True``.
     """
 
     def __init__(self, recordings: Iterable[str | Path | RecordingRef],
                  window: WindowSpec = WindowSpec(), *, frames: bool = True,
                  depth: bool = False, stream_key: str | None = None,
                  transform: Callable[[dict], dict] | None = None,
+                 require_synced: bool = False,
                  cache_bytes: int = DEFAULT_CACHE_BYTES, max_open: int = 16) -> None:
+        recordings = list(recordings)
         self.paths = [r.path if isinstance(r, RecordingRef) else Path(r) for r in recordings]
+        ents = [_entities(r) for r in recordings]
         self.window = window
         self.with_frames, self.with_depth = frames, depth
         self.transform = transform
         self.cache_bytes, self.max_open = cache_bytes, max_open
         views: list[FrameWindows] = []
+        masks: list[dict[str, np.ndarray]] = []
         self._scales: list[np.ndarray | None] = []
         for p in self.paths:
             with Recording(p) as rec:
-                v = frame_windows(rec, window, stream_key)
+                v = frame_windows(rec, window, stream_key, require_synced=require_synced)
                 s = rec.stream(v.stream_key)
                 scale = s.scale
                 self._scales.append(None if np.all(scale == 1.0) else scale.astype(np.float32))
+                masks.append(context_masks(rec.events, v.times))
             views.append(v)
         self._keys = [v.stream_key for v in views]
         self._n = [v.n_samples for v in views]
@@ -93,6 +118,10 @@ class FrameDataset:
         self._start = cat(lambda v: v.starts, np.int64)
         self._time = cat(lambda v: v.times, np.float64)
         self._label = cat(lambda v: np.array([code[m] for m in v.labels], np.int16), np.int16)
+        self.participants = np.array([ents[r][0] for r in self._rec], dtype=object)
+        self.sessions = np.array([ents[r][1] for r in self._rec], dtype=object)
+        self.masks = {k: np.concatenate([m[k] for m in masks] or [np.zeros(0, bool)])
+                      for k in ("tap_block", "tap", "annotation")}
         self._open: OrderedDict[int, Recording] = OrderedDict()
         self._readers: dict[int, WindowReader] = {}
         self._pid = os.getpid()
@@ -104,6 +133,16 @@ class FrameDataset:
     def labels(self) -> np.ndarray:
         """Class index of every item (for samplers that balance classes)."""
         return self._label
+
+    @property
+    def recordings(self) -> np.ndarray:
+        """Index into :attr:`paths` of every item."""
+        return self._rec
+
+    @property
+    def times(self) -> np.ndarray:
+        """Time of every item (s, common timeline)."""
+        return self._time
 
     # -- per-process file handles ---------------------------------------------------
     def __getstate__(self) -> dict:

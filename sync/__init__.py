@@ -17,7 +17,7 @@ A whole recording (imported on demand, they read files):
   :mod:`.brackets`), all event kinds combined (:mod:`.event_fit`, :mod:`.interval_fit`);
 - :mod:`.sync_store` writes ``/sync`` (``write_sync``) and reads it back
   (``stored_times``, used by :func:`mimicsync.dataset.timeline.timeline`);
-- :mod:`.report` text summary and PNG; :mod:`.aligned` per-frame EMG windows and features;
+- :mod:`.report` text summary and PNG;
 - :mod:`.live` incremental detection and running offset while recording;
 - :mod:`.simulated_session` simulated recordings with ground truth (tests, bench).
 """

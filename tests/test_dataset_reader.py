@@ -119,11 +119,11 @@ def test_processing_chain_steps_match_scipy_definitions():
 
 def test_frame_features_follow_the_movements(study):
     with Study(study).recordings(participant="01", session="01")[0].open() as rec:
-        feats, labels = frame_features(rec)
-        assert feats.shape == (rec.n_frames, 22)
+        f = frame_features(rec)
+        assert f.values.shape == (rec.n_frames, 22)
         v = frame_windows(rec)
-        zyg = feats[v.frames, labels.index("medFront_L")]
-        assert zyg[v.labels == "forehead"].mean() > 4 * zyg[v.labels == "rest"].mean()
+        zyg = f.values[v.frames, f.channels.index("medFront_L")]
+        assert np.nanmean(zyg[v.labels == "forehead"]) > 4 * np.nanmean(zyg[v.labels == "rest"])
 
 
 def test_frame_dataset_items(study):

@@ -10,8 +10,7 @@ import pytest
 from sync_helpers import recording, shared_folder
 
 from mimicsync.acquisition.simulators.sync_recordings import read_truth
-from mimicsync.dataset.aligned import emg_features, emg_windows, frame_times, is_synced
-from mimicsync.dataset.frame_views import WindowSpec
+from mimicsync.dataset.frame_views import WindowSpec, frame_features, frame_windows
 from mimicsync.dataset.processing import ChainParams, bandpass, bipolar, notch, remove_mean
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.sync_recording import synchronize
@@ -30,19 +29,19 @@ def synced_copy(tmp_path_factory):
 def test_windows_start_at_the_sample_taken_with_the_frame(synced_copy):
     raw, path = synced_copy
     with Recording(path) as rec:
-        assert is_synced(rec)
-        w = emg_windows(rec, WindowSpec(0.5, "start"))
+        assert rec.is_synced
+        w = frame_windows(rec, WindowSpec(0.5, "start"), require_synced=True)
         truth = read_truth(rec)
         fs = rec.emg_stream().srate
         # true time of each window's first sample vs the frame's true exposure time
         lag = truth.emg_times[w.starts] - truth.frame_times[w.frames]
         assert w.n_samples == 2048 and len(w.frames) > 0.9 * rec.n_frames
         assert lag.min() > -2e-3 and lag.max() < 1 / fs + 2e-3  # sync error + one sample
-        assert np.array_equal(w.times, frame_times(rec)[w.frames])
+        assert np.array_equal(w.times, rec.frame_times[w.frames])
     with Recording(raw) as rec:
         with pytest.raises(RecordingError, match="not synchronised.*mimicsync sync"):
-            emg_windows(rec)
-        w = emg_windows(rec, require_sync=False)  # clock level only: the camera latency stays
+            frame_windows(rec, require_synced=True)
+        w = frame_windows(rec)  # clock level only: the camera latency stays
         truth = read_truth(rec)
         lag = truth.emg_times[w.starts] - truth.frame_times[w.frames]
         assert np.median(np.abs(lag)) > 0.1
@@ -52,14 +51,14 @@ def test_features_at_frame_times_match_a_direct_computation(synced_copy):
     _, path = synced_copy
     with Recording(path) as rec:
         spec = WindowSpec(0.25, "center")
-        f = emg_features(rec, spec, block_s=7.0)  # several blocks: margins must not show
+        f = frame_features(rec, spec, block_s=7.0)  # several blocks: margins must not show
         s = rec.emg_stream()
         x = remove_mean(s.physical())
         x, labels = bipolar(x, s.channel_specs)
         p = ChainParams()
         x = bandpass(notch(x, s.srate, p.notch_hz, p.notch_q), s.srate, p.band_hz, p.fir_taps)
         t_emg, t_fr = rec.timeline(s.key), rec.frame_times
-    assert f.labels == labels and f.values.shape == (len(t_fr), len(labels))
+    assert f.channels == labels and f.values.shape == (len(t_fr), len(labels))
     assert f.valid.sum() > 0.95 * len(t_fr)
     for j in np.flatnonzero(f.valid)[:: max(1, f.valid.sum() // 25)]:
         a = np.searchsorted(t_emg, t_fr[j] - 0.125)
