@@ -308,6 +308,10 @@ def demo(args: argparse.Namespace) -> int:
         recorded.append(r.path)
 
     record_visit(args.root, [block], options, on_result=on_result)
+    if recorded:  # a simulated participant: nothing private, so `mimicsync export` works
+        from mimicsync.dataset.study_tree import update_participant
+        update_participant(args.root, block.participant, {
+            "consent_data_public": "yes", "consent_video_public": "yes"})
     if args.no_camera or not recorded:
         return 0
     # the operator leaves with a synchronized, verified session: align video and sEMG now

@@ -29,7 +29,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "sync", help="align the video with the sEMG (every stream onto one timeline) and "
                      "store the result in the file's /sync group")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, nargs="?", default=None,
+                   help="one recording (or give --root for a whole study)")
+    p.add_argument("--root", type=Path, default=None,
+                   help="synchronise every finished recording of this study not yet synced")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --root: local worker processes (default: CPUs - 1; 1 = no pool)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="with --root: run on a Dask cluster, e.g. tcp://host:8786")
+    p.add_argument("--no-progress", action="store_true")
     p.add_argument("--report", type=Path, default=None, metavar="PNG",
                    help="also write a figure: matched events, residuals, drift line")
     p.add_argument("--force", action="store_true",
@@ -55,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
     if args.min_confidence is not None:
         params = replace(params, events=replace(params.events,
                                                 min_confidence=args.min_confidence))
+    if (args.file is None) == (args.root is None):
+        print("mimicsync: error: sync: give one recording FILE or --root STUDY (not both)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.root is not None:
+        if args.report or args.dry_run:
+            print("mimicsync: error: --report and --dry-run work on one FILE, not --root",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return sync_root(args, params)
     return sync_file(args.file, params, force=args.force, report=args.report,
                      dry_run=args.dry_run, debug=getattr(args, "debug", False))
 
@@ -96,6 +114,21 @@ def sync_file(path: Path, params=None, *, force: bool = False, report: Path | No
                      EXIT_BAD_INPUT)
     print(f"  written: {path}:/sync")
     return 0
+
+
+def sync_root(args: argparse.Namespace, params) -> int:
+    """``--root``: every recording of the study; the table; 0 when none was refused or
+    failed (3 when one was refused, 2 when one cannot be synced or failed)."""
+    import os
+
+    from mimicsync.dataset.sync_study import CANNOT, FAILED, REFUSED, sync_study, table_lines
+    workers = args.workers if args.workers is not None else max(1, (os.cpu_count() or 2) - 1)
+    rows = sync_study(args.root, params, force=args.force, workers=workers,
+                      scheduler=args.scheduler, progress=not args.no_progress)
+    for line in table_lines(rows):
+        print(line)
+    status = {r.status for r in rows}
+    return EXIT_BAD_INPUT if status & {CANNOT, FAILED} else EXIT_REFUSED if REFUSED in status else 0
 
 
 def _fail(debug: bool, exc: BaseException, message: str, code: int) -> int:

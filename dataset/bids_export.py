@@ -41,6 +41,7 @@ from mimicsync.dataset.privacy import (
     pseudonyms,
     public_participant_row,
     scan_for,
+    without_public,
 )
 from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.study import Study
@@ -94,7 +95,7 @@ class ExportUnit:
     video: bool
     config: ExportConfig
     fingerprint: str
-    needles: tuple[str, ...] = ()  # private strings that must not appear in its files
+    needles: tuple[tuple[str, str], ...] = ()  # (private string, its field): never in its files
 
     @property
     def stem(self) -> str:
@@ -249,10 +250,10 @@ def export_recording(unit: ExportUnit) -> UnitResult:
                     "Description": "Frontal face video; presentation timestamps are seconds "
                                    "after StartTime, which is relative to the first sample "
                                    "of the data file beside it (variable frame rate)."})
-        hits = scan_for([*files.values(), *shared.values()], unit.needles)
+        hits = scan_for([*files.values(), *shared.values()], dict(unit.needles))
         if hits:
-            raise ExportError(f"privacy: {hits[0][0].name} would contain a private value; "
-                              "nothing of this recording was published (report this bug)")
+            raise ExportError(f"privacy: {hits[0].describe()}; nothing of this recording "
+                              "was published (report this bug)")
         dest = out / f"sub-{unit.sub}" / f"ses-{unit.ses}" / datatype
         dest.mkdir(parents=True, exist_ok=True)
         for p in [*files.values(), *shared.values()]:
@@ -284,20 +285,25 @@ def _fingerprint(src: Path, video: bool, pseudo: str, shift: int, cfg: ExportCon
                           f"{cfg.digest()}".encode()).hexdigest()[:24]
 
 
-def _recording_private_values(path: Path) -> set[str]:
-    """Operator, host and user names, real dates: never to be found in an export."""
-    out = {path.name}
+def _recording_private_values(path: Path) -> dict[str, str]:
+    """Operator, host and user names, real dates: never to be found in an export
+    (value → the field it comes from, for the message)."""
+    out = {path.name: "the recording's file name"}
     try:
         with Recording(path) as rec:
             a, prov = rec.attrs, rec.provenance
-            out |= {str(a.get("operator", "")), str(prov.get("host", "")),
-                    str(prov.get("user", "")), str(prov.get("operator", ""))}
             for k in ("start_utc", "stop_utc"):
-                out.add(str(a.get(k, ""))[:10])  # the real date
-            out |= {str(s.attrs.get("hostname", "")) for s in rec.streams.values()}
+                out.setdefault(str(a.get(k, ""))[:10], f"the real date ({k})")
+            out.setdefault(str(a.get("operator", "")), "the recording's operator")
+            out.setdefault(str(prov.get("operator", "")), "the provenance's operator")
+            out.setdefault(str(prov.get("host", "")), "the provenance's host name")
+            out.setdefault(str(prov.get("user", "")), "the provenance's user name")
+            for s in rec.streams.values():
+                out.setdefault(str(s.attrs.get("hostname", "")),
+                               f"the host name of stream {s.key}")
     except (RecordingError, OSError):
         pass
-    return {v for v in out if len(v) >= 3 and v != "n/a"}
+    return {v: f for v, f in out.items() if len(v) >= 3 and v != "n/a"}
 
 
 def _check_output(out: Path, update: bool) -> None:
@@ -334,6 +340,7 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
                           f"{root / 'participants.tsv'} (the GUI records consent)")
     names = pseudonyms(root, sorted(allowed))
     needles_all = private_values(root, study.participants)
+    needles_unit: dict[Path, dict[str, str]] = {}
     units: list[ExportUnit] = []
     for ref in refs:
         p = ref.rid.participant
@@ -346,11 +353,14 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
             continue
         video = config.video and consents(allowed[p], CONSENT_VIDEO)
         ps = names[p]
-        needles = tuple(sorted(needles_all | _recording_private_values(ref.path)))
+        needles = without_public({**_recording_private_values(ref.path), **needles_all},
+                                 (ref.rid.task, ref.rid.acq or "", ref.rid.session))
+        needles_unit[ref.path] = needles
         units.append(ExportUnit(
             str(ref.path), str(out), ps.label, ref.rid.session, ref.rid.task, ref.rid.acq,
             ref.rid.run, ps.shift_days, video, config,
-            _fingerprint(ref.path, video, ps.label, ps.shift_days, config), needles))
+            _fingerprint(ref.path, video, ps.label, ps.shift_days, config),
+            tuple(sorted(needles.items()))))
 
     state_path = _state_path(root, out)
     state = _load_state(state_path)
@@ -394,13 +404,14 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
                           "data they allowed to publish (see the skipped lines)")
     _prune(out, results)
     _write_dataset_files(out, results, allowed, names, config)
-    hits = scan_for([p for p in out.rglob("*") if WORK_DIR not in p.parts], needles_all | {
-        v for u in units for v in u.needles})
+    public = {x for u in units for x in (u.task, u.acq or "", u.ses)}
+    hits = scan_for([p for p in out.rglob("*") if WORK_DIR not in p.parts], without_public(
+        {k: v for n in [needles_all, *needles_unit.values()] for k, v in n.items()}, public))
     if hits:
-        for p, _ in hits:
-            p.unlink(missing_ok=True)
-        raise ExportError(f"privacy: {hits[0][0].relative_to(out)} contained a private value "
-                          "and was deleted; the export is incomplete (report this bug)")
+        for leak in hits:
+            leak.path.unlink(missing_ok=True)
+        raise ExportError(f"privacy: {hits[0].describe()} ({hits[0].path.relative_to(out)}, "
+                          "deleted); the export is incomplete (report this bug)")
     shutil.rmtree(out / WORK_DIR, ignore_errors=True)
     return ExportReport(out, sorted(wanted), skipped, len(units) - len(todo), removed)
 

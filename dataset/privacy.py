@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,36 +105,79 @@ def public_participant_row(row: dict[str, str], first_session: dt.datetime | Non
     return out
 
 
-def scan_for(paths: Iterable[Path], needles: Iterable[str]) -> list[tuple[Path, str]]:
-    """Files whose bytes contain any needle (UTF-8 and UTF-16-LE, case-insensitive for
-    text), e.g. names, birth dates, real IDs, host names; empty list = clean."""
+@dataclass(frozen=True)
+class Leak:
+    """A private value found in a file: which field it came from, and where it is."""
+
+    path: Path
+    field: str  # e.g. "participants.tsv column 'name' of sub-jena0042"
+    offset: int  # byte offset of the first occurrence
+
+    def where(self) -> str:
+        """``<file> line N`` for text files, ``<file> byte N`` for binary ones."""
+        if self.path.suffix in TEXT_SUFFIXES:
+            with open(self.path, "rb") as f:
+                line = f.read(self.offset).count(b"\n") + 1
+            return f"{self.path.name} line {line}"
+        return f"{self.path.name} byte {self.offset}"
+
+    def describe(self) -> str:
+        return f"the value of {self.field} is in {self.where()}"
+
+
+TEXT_SUFFIXES = {".tsv", ".json", ".md", ".txt", ""}
+
+
+def scan_for(paths: Iterable[Path], needles: Iterable[str] | Mapping[str, str]) -> list[Leak]:
+    """Every (file, private value) found: bytes in UTF-8 and UTF-16-LE, case-insensitive
+    for text (names, birth dates, real IDs, host names); empty list = clean.
+
+    ``needles``: the private values, or a mapping value → the field it came from (the
+    :class:`Leak` then names that field, never the value itself).
+    """
+    fields = dict(needles) if isinstance(needles, Mapping) else {n: "a private value"
+                                                                 for n in needles}
     pats = []
-    for n in {n for n in needles if n and len(n.strip()) >= 3}:
+    for n, field_name in fields.items():
+        if not n or len(n.strip()) < 3:
+            continue
         for enc in ("utf-8", "utf-16-le"):
-            pats.append((n, n.lower().encode(enc)))
+            pats.append((field_name, n.lower().encode(enc)))
     hits = []
     for p in paths:
         if not p.is_file():
             continue
         data = p.read_bytes().lower()
-        for n, pat in pats:
-            if pat in data:
-                hits.append((p, n))
+        for field_name, pat in pats:
+            at = data.find(pat)
+            if at >= 0:
+                hits.append(Leak(p, field_name, at))
     return hits
 
 
-def private_values(root: Path, participants: list[dict[str, str]], extra: Iterable[str] = ()
-                   ) -> set[str]:
-    """Strings that must never appear in an export: real IDs, names, birth dates, notes,
-    and anything else in the private participant table except consent and public
-    columns, plus ``extra`` (operators, host names, user names …)."""
+def private_values(root: Path, participants: list[dict[str, str]],
+                   extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Strings that must never appear in an export, each with the field it came from:
+    real IDs, names, birth dates, notes and anything else in the private participant
+    table except consent and public columns, plus ``extra`` (value → field: operators,
+    host names, user names …)."""
     skip = {CONSENT_DATA, CONSENT_VIDEO, *PUBLIC_COLUMNS, "age"}
-    out = set(extra)
+    out = dict(extra or {})
     for row in participants:
+        who = row.get("participant_id", "?")
         for k, v in row.items():
             if k in skip or not v or v == "n/a":
                 continue
-            out.add(v)
+            out.setdefault(v, f"participants.tsv column '{k}' of {who}")
             if k == "participant_id":
-                out.add(v.removeprefix("sub-"))
-    return {v for v in out if len(v.strip()) >= 3}
+                out.setdefault(v.removeprefix("sub-"), f"participants.tsv column '{k}'")
+    return {v: f for v, f in out.items() if len(v.strip()) >= 3}
+
+
+def without_public(needles: Mapping[str, str], public: Iterable[str]) -> dict[str, str]:
+    """``needles`` less the values that are public by design in this export (task,
+    acquisition and session labels): a participant or operator called like the task
+    ("demo" in ``mimicsync demo``) cannot be told apart from the task name, and the
+    task name must be published."""
+    pub = {p.lower() for p in public if p}
+    return {v: f for v, f in needles.items() if v.lower() not in pub}

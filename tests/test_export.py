@@ -209,3 +209,32 @@ def test_electrode_free_session_goes_to_beh_with_video(tmp_path):
     with pytest.raises(ExportError, match="nothing to export"):
         export_study(root, tmp_path / "ds2", progress=False, say=lines.append)
     assert any("no EMG stream, and no video" in ln for ln in lines)
+
+
+def test_operator_and_participant_named_like_the_task_export(tmp_path):
+    """`mimicsync demo` names participant, task and operator "demo": the task name is
+    public by design, so it is not a leak of the other two."""
+    from mimicsync.dataset.layout import RecordingId
+    from mimicsync.acquisition.simulators.recordings import write_simulated_recording
+    root = tmp_path / "private"
+    write_simulated_recording(root, RecordingId("demo", "01", "demo", 1), operator="demo",
+                              duration_s=3.0, width=160, height=120, depth=False)
+    upsert_tsv(root / "participants.tsv", "participant_id", {
+        "participant_id": "sub-demo", "consent_data_public": "yes",
+        "consent_video_public": "yes"})
+    rep = export_study(root, tmp_path / "ds", progress=False)
+    assert len(rep.exported) == 1 and "task-demo" in rep.exported[0]
+    assert not list((tmp_path / "ds").glob("sub-demo"))
+
+
+def test_privacy_check_names_the_field_and_where_not_the_value(tmp_path):
+    p = tmp_path / "x_events.tsv"
+    p.write_text("onset\tvalue\n1.0\tsmile\n2.0\tasked anna müller twice\n", encoding="utf-8")
+    b = tmp_path / "x_emg.bdf"
+    b.write_bytes(b"\0" * 100 + "Olga".encode("utf-16-le"))
+    hits = scan_for([p, b], {"Anna Müller": "participants.tsv column 'name' of sub-jena0042",
+                             "olga": "the recording's operator", "Bernd": "other"})
+    said = sorted(h.describe() for h in hits)
+    assert said == ["the value of participants.tsv column 'name' of sub-jena0042 is in "
+                    "x_events.tsv line 3", "the value of the recording's operator is in "
+                    "x_emg.bdf byte 100"]
