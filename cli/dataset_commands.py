@@ -1,4 +1,4 @@
-"""CLI commands for datasets: ``import-xdf``, ``export``, ``validate``.
+"""CLI commands for datasets: ``import-xdf``, ``export``, ``validate``, ``features``.
 
 :mod:`cli.main` adds them with :func:`add_parsers`, dispatches through :data:`COMMANDS`
 and reports errors as one line like every other command (:mod:`mimicsync.cli.errors`).
@@ -58,11 +58,34 @@ def validate_cmd(args: argparse.Namespace) -> int:
     return 0 if rep.ok else 1
 
 
-COMMANDS = {"import-xdf": import_xdf_cmd, "export": export_cmd, "validate": validate_cmd}
+def features_cmd(args: argparse.Namespace) -> int:
+    from mimicsync.dataset.feature_store import study_features
+    from mimicsync.dataset.features import DERIVATIVES, preset
+    workers = args.workers if args.workers is not None else max(1, (os.cpu_count() or 2) - 1)
+    try:
+        params = preset(args.preset)
+    except ValueError as e:
+        raise RecordingError(f"--{e}") from None
+    if args.no_crops:
+        from dataclasses import replace
+        params = replace(params, crops=False)
+    res = study_features(args.root, params, workers=workers, scheduler=args.scheduler,
+                         progress=not args.no_progress)
+    new = [r for r in res if r.computed]
+    for r in new:
+        for note in r.notes:
+            print(f"{Path(r.recording).name}: {note}")
+    print(f"features {params.name}: {len(new)} computed, {len(res) - len(new)} up to date, "
+          f"in {Path(args.root) / DERIVATIVES}")
+    return 0
+
+
+COMMANDS = {"import-xdf": import_xdf_cmd, "export": export_cmd, "validate": validate_cmd,
+            "features": features_cmd}
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Add the three commands to ``mimicsync``'s subparsers."""
+    """Add the dataset commands to ``mimicsync``'s subparsers."""
     x = sub.add_parser("import-xdf", help="convert a LabRecorder XDF file into a recording")
     x.add_argument("file", type=Path, help="the .xdf file")
     x.add_argument("--root", type=Path, required=True, help="study root folder")
@@ -90,6 +113,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--emg-ground", default="n/a", help="EMGGround text for _emg.json")
     e.add_argument("--no-video", action="store_true", help="never export video")
     e.add_argument("--no-progress", action="store_true")
+
+    f = sub.add_parser("features", help="compute the training features of every recording "
+                                        "once (derivatives/mimicsync-features/)")
+    f.add_argument("--root", type=Path, required=True, help="study root")
+    f.add_argument("--preset", default="bioface",
+                   help="bioface (20 fps, 0.5 s band-passed windows, 256x256 face crops) or "
+                        "eifer (Fridlund envelopes ending at each frame)")
+    f.add_argument("--no-crops", action="store_true", help="leave out the face crops")
+    f.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: CPUs - 1; 1 = no pool)")
+    f.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run on a Dask cluster, e.g. tcp://host:8786 (needs mimicsync[dask])")
+    f.add_argument("--no-progress", action="store_true")
 
     v = sub.add_parser("validate", help="check an exported dataset (ours + bids-validator)")
     v.add_argument("dir", type=Path)

@@ -170,7 +170,7 @@ def frame_features(rec: Recording, spec: WindowSpec | None = None,
     i1 = np.interp(start_t + length, t_emg, pos)
     inside &= (i1 - i0) >= length * fs / spec.max_gap_factor  # a gap: too few samples
     chans = s.channel_specs
-    mean = _channel_mean(s, n, block_s)
+    mean = channel_mean(s, n, block_s)
     margin = int(fs)
     block = max(int(block_s * fs), 4 * margin)
     names: list[str] = []
@@ -203,7 +203,7 @@ def _running_sum(c: np.ndarray, x: np.ndarray) -> np.ndarray:
     return c[k] + (x - k)[:, None] * (c[k + 1] - c[k])
 
 
-def _channel_mean(s, n: int, block_s: float) -> np.ndarray:
+def channel_mean(s, n: int, block_s: float = 20.0) -> np.ndarray:
     """Per-channel mean over the whole recording (NaN ignored), read in blocks."""
     block = max(1, int(block_s * s.srate))
     total, count = None, None

@@ -22,6 +22,8 @@ import h5py
 import numpy as np
 from h5py import h5s
 
+from mimicsync.dataset.feature_store import RecordingFeatures, ensure_features, load_features
+from mimicsync.dataset.features import FeatureParams, preset
 from mimicsync.dataset.frame_views import FrameWindows, WindowSpec, frame_windows
 from mimicsync.dataset.labels import class_names, context_masks
 from mimicsync.dataset.layout import LabelError, RecordingId
@@ -76,6 +78,12 @@ class FrameDataset:
     nearest recorded frame), and, when asked for, ``frame`` ((H, W, 3) uint8 RGB) and
     ``depth`` ((h, w) uint16). ``transform`` (optional) is applied to the item dict last.
 
+    ``features`` (a preset name such as ``"bioface"``, or :class:`FeatureParams`): items
+    come from the feature store (:mod:`.features`; computed first where missing or
+    stale): ``emg`` is then the processed ``(window, k)`` window in the stored dtype
+    (channels: ``feature_channels``), ``frame`` the stored face crop when the preset has
+    crops, and the preset's window and frame rate replace ``window``.
+
     Per-item arrays for splits and masks: :attr:`participants`, :attr:`sessions`,
     :attr:`recordings`, :attr:`labels`, :attr:`masks` (``tap_block``, ``tap``,
     ``annotation``). Unsynchronised recordings give one
@@ -87,26 +95,34 @@ class FrameDataset:
                  window: WindowSpec = WindowSpec(), *, frames: bool = True,
                  depth: bool = False, stream_key: str | None = None,
                  transform: Callable[[dict], dict] | None = None,
-                 require_synced: bool = False,
+                 require_synced: bool = False, features: str | FeatureParams | None = None,
+                 feature_root: str | Path | None = None, workers: int = 1,
                  cache_bytes: int = DEFAULT_CACHE_BYTES, max_open: int = 16) -> None:
         recordings = list(recordings)
         self.paths = [r.path if isinstance(r, RecordingRef) else Path(r) for r in recordings]
         ents = [_entities(r) for r in recordings]
-        self.window = window
         self.with_frames, self.with_depth = frames, depth
         self.transform = transform
         self.cache_bytes, self.max_open = cache_bytes, max_open
-        views: list[FrameWindows] = []
-        masks: list[dict[str, np.ndarray]] = []
         self._scales: list[np.ndarray | None] = []
-        for p in self.paths:
-            with Recording(p) as rec:
-                v = frame_windows(rec, window, stream_key, require_synced=require_synced)
-                s = rec.stream(v.stream_key)
-                scale = s.scale
-                self._scales.append(None if np.all(scale == 1.0) else scale.astype(np.float32))
-                masks.append(context_masks(rec.events, v.times))
-            views.append(v)
+        self._sidecars: list[str] = []
+        self._stores: dict[int, RecordingFeatures] = {}
+        self._open: OrderedDict[int, Recording] = OrderedDict()
+        self._readers: dict[int, WindowReader] = {}
+        self._pid = os.getpid()
+        self.feature_channels: list[str] = []
+        if features is None:
+            self.window = window
+            views, masks = self._raw_views(window, stream_key, require_synced)
+        else:
+            params = preset(features) if isinstance(features, str) else features
+            self.window = params.window
+            for p in self.paths:
+                with Recording(p) as rec:
+                    rec.check_synced(require_synced)
+            res = ensure_features(self.paths, params, root=feature_root, workers=workers)
+            self._sidecars = [r.sidecar for r in res]
+            views, masks = self._feature_views()
         self._keys = [v.stream_key for v in views]
         self._n = [v.n_samples for v in views]
         self.classes = class_names(m for v in views for m in v.labels)
@@ -122,9 +138,42 @@ class FrameDataset:
         self.sessions = np.array([ents[r][1] for r in self._rec], dtype=object)
         self.masks = {k: np.concatenate([m[k] for m in masks] or [np.zeros(0, bool)])
                       for k in ("tap_block", "tap", "annotation")}
-        self._open: OrderedDict[int, Recording] = OrderedDict()
-        self._readers: dict[int, WindowReader] = {}
-        self._pid = os.getpid()
+        self._local = np.concatenate([np.arange(len(v.frames)) for v in views]
+                                     or [np.zeros(0, np.int64)])
+
+    def _raw_views(self, window: WindowSpec, stream_key: str | None, require_synced: bool
+                   ) -> tuple[list[FrameWindows], list[dict[str, np.ndarray]]]:
+        views, masks = [], []
+        for p in self.paths:
+            with Recording(p) as rec:
+                v = frame_windows(rec, window, stream_key, require_synced=require_synced)
+                scale = rec.stream(v.stream_key).scale
+                self._scales.append(None if np.all(scale == 1.0) else scale.astype(np.float32))
+                masks.append(context_masks(rec.events, v.times))
+            views.append(v)
+        return views, masks
+
+    def _feature_views(self) -> tuple[list[FrameWindows], list[dict[str, np.ndarray]]]:
+        views, masks = [], []
+        for r in range(len(self.paths)):
+            f = self._store(r)
+            self.feature_channels = f.channels
+            views.append(FrameWindows("features", f.window, f.item_frame, f.item_start,
+                                      f.item_time, f.item_label.astype(object)))
+            masks.append(f.masks)
+        return views, masks
+
+    def _check_process(self) -> None:
+        if os.getpid() != self._pid:  # forked: the parent's handles are not ours to use
+            self._open, self._readers, self._stores = OrderedDict(), {}, {}
+            self._pid = os.getpid()
+
+    def _store(self, r: int) -> RecordingFeatures:
+        self._check_process()
+        f = self._stores.get(r)
+        if f is None:
+            f = self._stores[r] = load_features(self._sidecars[r])
+        return f
 
     def __len__(self) -> int:
         return len(self._rec)
@@ -149,16 +198,18 @@ class FrameDataset:
         state = self.__dict__.copy()
         state["_open"] = OrderedDict()  # handles never travel to another process
         state["_readers"] = {}
+        state["_stores"] = {}  # memory maps are reopened, not copied
         return state
 
     def _recording(self, r: int) -> Recording:
-        if os.getpid() != self._pid:  # forked: the parent's handles are not ours to use
-            self._open, self._readers, self._pid = OrderedDict(), {}, os.getpid()
+        self._check_process()
         rec = self._open.get(r)
         if rec is None:
             rec = Recording(self.paths[r], cache_bytes=self.cache_bytes)
             self._open[r] = rec
-            self._readers[r] = WindowReader(rec.stream(self._keys[r]).group["data"], self._n[r])
+            if not self._sidecars:
+                self._readers[r] = WindowReader(rec.stream(self._keys[r]).group["data"],
+                                                self._n[r])
             while len(self._open) > self.max_open:
                 old, old_rec = self._open.popitem(last=False)
                 self._readers.pop(old, None)
@@ -176,6 +227,9 @@ class FrameDataset:
     def emg_window(self, i: int) -> np.ndarray:
         """Only the EMG window of item ``i`` (the fast path: no frame decoding)."""
         r = int(self._rec[i])
+        if self._sidecars:
+            s = int(self._start[i])
+            return np.array(self._store(r).emg[s: s + self._n[r]])
         self._recording(r)
         try:
             x = self._readers[r].read(int(self._start[i]))
@@ -193,6 +247,13 @@ class FrameDataset:
         label = int(self._label[i])
         item = {"emg": self.emg_window(i), "label": label, "movement": self.classes[label],
                 "time": float(self._time[i]), "recording": r, "frame_index": fi}
+        if self._sidecars and self.with_frames and self._store(r).crops is not None:
+            item["frame"] = np.array(self._store(r).crops[int(self._local[i])])
+        elif self.with_frames or self.with_depth:
+            self._pictures(item, r, fi)
+        return self.transform(item) if self.transform else item
+
+    def _pictures(self, item: dict, r: int, fi: int) -> None:
         rec = self._recording(r)
         try:
             if self.with_frames:
@@ -203,4 +264,3 @@ class FrameDataset:
             raise RecordingError(f"file: {self.paths[r]} frame {fi} is damaged "
                                  f"({str(e).splitlines()[0]}); {recovery_hint(self.paths[r])}"
                                  ) from None
-        return self.transform(item) if self.transform else item
