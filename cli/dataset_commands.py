@@ -62,10 +62,7 @@ def features_cmd(args: argparse.Namespace) -> int:
     from mimicsync.dataset.feature_store import study_features
     from mimicsync.dataset.features import DERIVATIVES, preset
     workers = args.workers if args.workers is not None else max(1, (os.cpu_count() or 2) - 1)
-    try:
-        params = preset(args.preset)
-    except ValueError as e:
-        raise RecordingError(f"--{e}") from None
+    params = preset(args.preset)
     if args.no_crops:
         from dataclasses import replace
         params = replace(params, crops=False)

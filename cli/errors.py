@@ -22,7 +22,7 @@ FLAGS = {
     "workers": "--workers", "led box": "--led-box", "width": "--width", "height": "--height",
     "fps": "--fps", "jpeg quality": "--jpeg-quality", "board params": "--param",
     "board": "--board-id", "port": "--port", "bind": "--bind", "force": "--force", "update": "--update",
-    "new seed": "--new-seed",
+    "new seed": "--new-seed", "preset": "--preset",
 }
 
 # Failures a user can fix, reported as one line with exit code 2.

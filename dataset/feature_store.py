@@ -71,8 +71,8 @@ def load_features(sidecar: str | Path) -> RecordingFeatures:
         crops_path = part("crops.npy")
         crops = np.load(crops_path, mmap_mode="r") if crops_path.name in meta["Files"] else None
     except (OSError, ValueError, KeyError) as e:
-        raise RecordingError(f"features: {sidecar} is incomplete ({e}); compute them again "
-                             "(mimicsync features)") from None
+        raise RecordingError("features", f"{sidecar} is incomplete ({e})",
+                             "compute them again (mimicsync features)") from None
     return RecordingFeatures(meta, emg, times, items["time"], items["start"], items["frame"],
                              items["label"], {k: items[f"mask_{k}"] for k in MASKS}, crops)
 
@@ -107,8 +107,8 @@ def ensure_features(recordings: Iterable[str | Path | RecordingRef], params: Fea
     for r in roots:
         write_description(r)
     if failed:
-        raise RecordingError(f"features: {len(failed)} of {len(jobs)} recordings failed, "
-                             f"first: {failed[0]}")
+        raise RecordingError("features", f"{len(failed)} of {len(jobs)} recordings failed, "
+                             f"first: {failed[0]}", "fix that recording and run again")
     return [done[p] for p in paths]
 
 

@@ -32,11 +32,12 @@ import numpy as np
 from scipy import signal
 
 from mimicsync import __version__
+from mimicsync.errors import check_option
 from mimicsync.dataset.frame_views import WindowSpec, channel_mean, item_times, window_starts
 from mimicsync.dataset.labels import context_masks, item_labels
 from mimicsync.dataset.layout import SUFFIX, RecordingId, root_of
 from mimicsync.dataset.processing import bandpass, bipolar, notch, sliding_rms
-from mimicsync.dataset.recording import Recording
+from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.study_tree import BIDS_VERSION, atomic_write_text
 
 FEATURES_VERSION = 1  # bump when the computation changes: every cache becomes stale
@@ -82,11 +83,10 @@ def preset(name: str) -> FeatureParams:
 
     Raises
     ------
-    ValueError
+    MimicsyncError
         Unknown name (the message lists the known ones).
     """
-    if name not in PRESETS:
-        raise ValueError(f"preset: '{name}' is not one of {', '.join(PRESETS)}")
+    check_option("preset", name, PRESETS)
     return PRESETS[name]
 
 
@@ -229,7 +229,8 @@ def process_stream(s, params: FeatureParams, out_path: Path) -> tuple[list[str],
         o0, o1 = a * up // down, min(n_out, -(-min(n, a + block) * up // down))
         out[o0:o1] = y[o0 - lo * up // down: o1 - lo * up // down]
     if out is None:
-        raise ValueError(f"file: {s.key} has no samples to process")
+        raise RecordingError("file", f"stream {s.key} has no samples to process",
+                             "record sEMG, or leave this recording out")
     out.flush()
     del out
     return names, n_out

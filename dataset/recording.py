@@ -243,10 +243,11 @@ class Recording:
         """
         if self.is_synced:
             return True
-        what = (f"file: {self.path.name} is not synchronised (frame times would miss the "
-                f"camera's latency); run `mimicsync sync {self.path}`")
+        err = RecordingError("file", f"{self.path.name} is not synchronised (frame times "
+                             "would miss the camera's latency)", f"run `mimicsync sync {self.path}`")
         if require_synced:
-            raise RecordingError(what)
+            raise err
+        what = str(err)
         key = str(self.path.resolve())
         if key not in _WARNED_UNSYNCED:
             _WARNED_UNSYNCED.add(key)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mimicsync.errors import MimicsyncError
+
 
 def group_split(groups: Sequence | np.ndarray, fractions: Sequence[float] = (0.8, 0.2), *,
                 seed: int = 0) -> list[np.ndarray]:
@@ -32,18 +34,19 @@ def group_split(groups: Sequence | np.ndarray, fractions: Sequence[float] = (0.8
 
     Raises
     ------
-    ValueError
+    MimicsyncError
         Fewer groups than parts, or a fraction that is not positive.
     """
     g = np.asarray(groups, dtype=object)
     frac = np.asarray(fractions, dtype=float)
     if frac.size < 1 or np.any(frac <= 0):
-        raise ValueError(f"fractions: every part needs a share > 0, got {tuple(fractions)}")
+        raise MimicsyncError("fractions", f"every part needs a share > 0, got {tuple(fractions)}",
+                             "give positive sizes, e.g. (0.8, 0.2)")
     frac = frac / frac.sum()
     names, inverse, counts = np.unique(g.astype(str), return_inverse=True, return_counts=True)
     if len(names) < len(frac):
-        raise ValueError(f"groups: {len(names)} groups cannot fill {len(frac)} parts "
-                         "without splitting a group; use fewer parts or more groups")
+        raise MimicsyncError("groups", f"{len(names)} groups cannot fill {len(frac)} parts "
+                             "without splitting a group", "use fewer parts or more groups")
     order = np.random.default_rng(seed).permutation(len(names))
     part_of = np.empty(len(names), np.int64)
     filled = np.zeros(len(frac))

@@ -12,6 +12,7 @@ from mimicsync.dataset.events import Event
 from mimicsync.dataset.frame_views import frame_windows
 from mimicsync.dataset.labels import context_intervals, item_labels
 from mimicsync.dataset.layout import RecordingId
+from mimicsync.errors import MimicsyncError
 
 pytestmark = pytest.mark.filterwarnings("ignore::mimicsync.dataset.UnsyncedWarning")
 
@@ -83,5 +84,5 @@ def test_group_split_never_puts_a_participant_in_two_parts(study):
     train, test = group_split(groups, (0.8, 0.2), seed=3)
     assert not set(groups[train]) & set(groups[test])
     assert abs(len(test) / len(groups) - 0.2) < 0.05
-    with pytest.raises(ValueError, match="groups"):
+    with pytest.raises(MimicsyncError, match="groups"):
         group_split(["a", "a", "b"], (1, 1, 1))
