@@ -31,7 +31,8 @@ import numpy as np
 
 from mimicsync.dataset import bids_files as bf
 from mimicsync.dataset.batch import run_batch
-from mimicsync.dataset.mne_raw import first_sample_utc, sample_positions, to_mne_raw
+from mimicsync.dataset.mne_raw import (first_sample_utc, on_sample_clock, sample_positions,
+                                       to_mne_raw)
 from mimicsync.dataset.privacy import (
     CONSENT_DATA,
     CONSENT_VIDEO,
@@ -165,6 +166,7 @@ def _stage_emg(rec: Recording, unit: ExportUnit, stage: Path, shifted_start: dt.
         "bdf": bp.basename,
         "emg_json": bp.copy().update(extension=".json").basename,
         "channels": bp.copy().update(suffix="channels", extension=".tsv").basename,
+        "channels_json": bp.copy().update(suffix="channels", extension=".json").basename,
         "events": bp.copy().update(suffix="events", extension=".tsv").basename,
         "events_json": bp.copy().update(suffix="events", extension=".json").basename,
     }
@@ -175,6 +177,7 @@ def _stage_emg(rec: Recording, unit: ExportUnit, stage: Path, shifted_start: dt.
                               overwrite=True, verbose="ERROR")
     bf.write_json(files["emg_json"], bf.emg_json(facts))
     bf.write_tsv(files["channels"], bf.channels_rows(facts))
+    bf.write_json(files["channels_json"], bf.CHANNELS_JSON)
     samples = sample_positions(t, [e.onset for e in inside])
     rows = bf.events_rows(inside, samples, s.srate)
     bf.write_tsv(files["events"], rows, ["onset", "duration", "trial_type", "value", "sample",
@@ -238,7 +241,11 @@ def export_recording(unit: ExportUnit) -> UnitResult:
                 scans_name = f"beh/{files['events'].name}"
             with_video = unit.video and rec.has_video and rec.n_frames > 0
             if with_video:
-                times = rec.frame_times - t0
+                if has_emg:  # the BDF's sample clock, like the event onsets
+                    s = rec.emg_stream()
+                    times = on_sample_clock(rec.timeline(s.key), s.srate, rec.frame_times)
+                else:
+                    times = rec.frame_times - t0
                 mp4 = stage / f"{unit.stem}_video.mp4"
                 n = write_mp4(rec, mp4, times - times[0], crf=unit.config.crf)
                 files["video"] = mp4
@@ -247,9 +254,13 @@ def export_recording(unit: ExportUnit) -> UnitResult:
                     "StartTime": round(float(times[0]), 6), "FrameCount": n,
                     "NominalFrameRate": rec.fps, "Width": int(rec.video_attrs["width"]) // 2 * 2,
                     "Height": int(rec.video_attrs["height"]) // 2 * 2, "Codec": "H.264",
+                    "Synchronized": rec.is_synced,
                     "Description": "Frontal face video; presentation timestamps are seconds "
                                    "after StartTime, which is relative to the first sample "
-                                   "of the data file beside it (variable frame rate)."})
+                                   "of the data file beside it, on that file's sample clock "
+                                   "(sample k at k / SamplingFrequency; variable frame "
+                                   "rate). Synchronized: the video was aligned with the "
+                                   "sEMG (mimicsync sync) before export."})
         hits = scan_for([*files.values(), *shared.values()], dict(unit.needles))
         if hits:
             raise ExportError(f"privacy: {hits[0].describe()}; nothing of this recording "
@@ -404,14 +415,21 @@ def export_study(root: str | Path, out: str | Path, *, update: bool = False, wor
                           "data they allowed to publish (see the skipped lines)")
     _prune(out, results)
     _write_dataset_files(out, results, allowed, names, config)
+    # every file against the participants' values; the dataset-level files (participants,
+    # scans, README …) also against every recording's own values (each recording's files
+    # were checked against those when staged: a host called like another recording's
+    # protocol is no leak there)
     public = {x for u in units for x in (u.task, u.acq or "", u.ses)}
-    hits = scan_for([p for p in out.rglob("*") if WORK_DIR not in p.parts], without_public(
-        {k: v for n in [needles_all, *needles_unit.values()] for k, v in n.items()}, public))
+    files = [p for p in out.rglob("*") if WORK_DIR not in p.parts and p.is_file()]
+    unit_files = {out / f for r in results for f in [*r.files, *r.shared]}
+    every = without_public({k: v for n in needles_unit.values() for k, v in n.items()}, public)
+    hits = scan_for(files, without_public(needles_all, public)) + scan_for(
+        [p for p in files if p not in unit_files], every)
     if hits:
+        said = f"{hits[0].describe()} ({hits[0].path.relative_to(out)}, deleted)"
         for leak in hits:
             leak.path.unlink(missing_ok=True)
-        raise ExportError(f"privacy: {hits[0].describe()} ({hits[0].path.relative_to(out)}, "
-                          "deleted); the export is incomplete (report this bug)")
+        raise ExportError(f"privacy: {said}; the export is incomplete (report this bug)")
     shutil.rmtree(out / WORK_DIR, ignore_errors=True)
     return ExportReport(out, sorted(wanted), skipped, len(units) - len(todo), removed)
 

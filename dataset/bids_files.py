@@ -116,9 +116,17 @@ def channels_rows(f: EmgFacts) -> list[dict[str, str]]:
             "reference": "n/a",
             "group": c.scheme or "n/a",
             "target_muscle": c.muscle or "n/a",
+            "site": el.site_label(c.label) or "n/a",
             "status": "good",
         })
     return rows
+
+
+CHANNELS_JSON = {"site": {
+    "Description": "Site number used by the facial-EMG community's tools: Fridlund & "
+                   "Cacioppo sites F1-F22 (lab channel order, muscle by muscle, left before "
+                   "right; both electrodes of a site carry its number), Kuramoto K<n> for "
+                   "site E<n>; n/a for other channels"}}
 
 
 def electrodes_rows(channels: Sequence[ChannelSpec]) -> list[dict[str, str]]:

@@ -185,6 +185,30 @@ def bipolar_pairs(channels: Sequence[ChannelSpec]) -> list[tuple[str, int, int]]
     return pairs
 
 
+# -- the numbering the field's own tools use ---------------------------------------------
+# Fridlund & Cacioppo sites F1-F22 in the lab's channel order (muscle-major as in
+# domain-facts, left before right): F1 = medFront left ... F22 = Mass right; both
+# monopolar electrodes of a site carry its number. Kuramoto sites K<n> = E<n> (K1-K24,
+# K11, K12, K21-K23 absent, like E11 ...).
+FRIDLUND_SITE_NUMBER: dict[tuple[str, str], int] = {ks: i + 1 for i, ks in enumerate(MUSCLE_SITES)}
+_KURAMOTO_RE = re.compile(r"^E(?P<n>\d+)$")
+_BIPOLAR_RE = re.compile(r"^(?P<key>[A-Za-z]+)_(?P<side>[LR])$")
+
+
+def site_label(label: str) -> str | None:
+    """The community number of a channel: ``"F13"`` for ``Zyg_L1``/``Zyg_L2``/``Zyg_L``
+    (Fridlund electrode or bipolar channel), ``"K13"`` for Kuramoto ``E13``; None else."""
+    parsed = parse_fridlund_label(label)
+    if parsed is None and (m := _BIPOLAR_RE.match(label)) and m["key"] in MUSCLE_BY_KEY:
+        parsed = (m["key"], _CODE_SIDE[m["side"]], 0)
+    if parsed is not None:
+        return f"F{FRIDLUND_SITE_NUMBER[parsed[:2]]}"
+    m = _KURAMOTO_RE.match(label)
+    if m and label in KURAMOTO_POSITIONS:
+        return f"K{int(m['n'])}"
+    return None
+
+
 def is_fridlund_electrode(ch: ChannelSpec) -> bool:
     return ch.type == "EMG" and parse_fridlund_label(ch.label) is not None
 

@@ -35,9 +35,10 @@ from mimicsync import __version__
 from mimicsync.errors import check_option
 from mimicsync.dataset.frame_views import WindowSpec, channel_mean, item_times, window_starts
 from mimicsync.dataset.labels import context_masks, item_labels
-from mimicsync.dataset.layout import SUFFIX, RecordingId, root_of
+from mimicsync.dataset.layout import SUFFIX
 from mimicsync.dataset.processing import bandpass, bipolar, notch, sliding_rms
-from mimicsync.dataset.recording import Recording, RecordingError
+from mimicsync.dataset.recording import RecordingError
+from mimicsync.dataset.study import open_recording, recording_id, study_root
 from mimicsync.dataset.study_tree import BIDS_VERSION, atomic_write_text
 
 FEATURES_VERSION = 1  # bump when the computation changes: every cache becomes stale
@@ -106,8 +107,8 @@ class FeaturePaths:
 def feature_paths(recording: str | Path, params: FeatureParams,
                   root: str | Path | None = None) -> FeaturePaths:
     """Where the features of ``recording`` go (under its study root by default)."""
-    rid = RecordingId.from_path(recording)
-    root = Path(root) if root is not None else root_of(recording)
+    rid = recording_id(recording)
+    root = Path(root) if root is not None else study_root(recording)
     stem = rid.stem.removesuffix(f"_{SUFFIX}") + f"_desc-{params.name}"
     return FeaturePaths(rid.session_dir(root / DERIVATIVES), stem)
 
@@ -149,7 +150,7 @@ def compute_features(job: tuple[str, FeatureParams, str | None]) -> FeatureResul
     paths.folder.mkdir(parents=True, exist_ok=True)
     tmp = {k: p.with_name(f".{p.name}.tmp{p.suffix}") for k, p in
            ((k, paths[k]) for k in ("emg", "times", "items", "crops", "face"))}
-    with Recording(path_s) as rec:
+    with open_recording(path_s) as rec:
         rec.check_synced()
         sidecar = _write_arrays(rec, params, tmp)
     done = [k for k in tmp if tmp[k].exists()]
@@ -166,7 +167,7 @@ def compute_features(job: tuple[str, FeatureParams, str | None]) -> FeatureResul
                          time.monotonic() - t0, sidecar.get("Notes", []))
 
 
-def _write_arrays(rec: Recording, params: FeatureParams, tmp: dict[str, Path]) -> dict:
+def _write_arrays(rec, params: FeatureParams, tmp: dict[str, Path]) -> dict:
     s = rec.emg_stream()
     t_emg = rec.timeline(s.key)
     names, n_out = process_stream(s, params, tmp["emg"])

@@ -38,6 +38,17 @@ def sample_positions(times: np.ndarray, at: np.ndarray) -> np.ndarray:
     return j.astype(np.int64)
 
 
+def on_sample_clock(times: np.ndarray, srate: float, at: np.ndarray) -> np.ndarray:
+    """Times ``at`` (common timeline) on the data file's sample clock: the fractional
+    sample position / rate (so drift and dejitter of the sEMG clock carry over to
+    whatever is placed beside the samples, e.g. the exported video)."""
+    at = np.asarray(at, dtype=float)
+    pos = np.interp(at, times, np.arange(len(times), dtype=float))
+    pos = np.where(at < times[0], (at - times[0]) * srate, pos)
+    pos = np.where(at > times[-1], len(times) - 1 + (at - times[-1]) * srate, pos)
+    return pos / srate
+
+
 def first_sample_utc(rec: Recording, t_first: float) -> dt.datetime | None:
     """Wall-clock time of the first sample, from the file's UTC/LSL start pair."""
     a = rec.attrs

@@ -1,12 +1,16 @@
 """Find recordings in a study tree by BIDS entities, without opening any of them.
 
-Selection works on file names alone (:class:`~mimicsync.dataset.layout.RecordingId`), so
-listing a study of thousands of recordings costs a directory walk; a file is opened only
-when asked (:meth:`RecordingRef.open`).
+Two trees read alike: a mimicsync study (``sub-*/ses-*/…_recording.h5``) and a BIDS
+export of one (``sub-*/ses-*/emg/…_emg.bdf`` with its sidecars, events and MP4;
+:class:`~mimicsync.dataset.bids_recording.BidsRecording`). Selection works on file names
+alone (:class:`~mimicsync.dataset.layout.RecordingId`), so listing a study of thousands
+of recordings costs a directory walk; a file is opened only when asked
+(:meth:`RecordingRef.open`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,41 @@ from mimicsync.dataset.recording import Recording, RecordingError
 from mimicsync.dataset.study_tree import read_tsv
 
 Selector = str | int | Collection[str] | Collection[int] | None
+BIDS_EMG = "sub-*/ses-*/emg/sub-*_emg.bdf"
+_BIDS_NAME = re.compile(
+    r"^sub-(?P<participant>[A-Za-z0-9]+)_ses-(?P<session>[A-Za-z0-9]+)_task-(?P<task>[A-Za-z0-9]+)"
+    r"(?:_acq-(?P<acq>[A-Za-z0-9]+))?_run-(?P<run>\d+)_emg\.bdf$")
+
+
+def recording_id(path: str | Path) -> RecordingId:
+    """The entities of a recording file: a mimicsync ``…_recording.h5`` or an exported
+    ``…_emg.bdf``.
+
+    Raises
+    ------
+    LabelError
+        The name is neither.
+    """
+    m = _BIDS_NAME.match(Path(path).name)
+    if m is None:
+        return RecordingId.from_path(path)
+    d = m.groupdict()
+    return RecordingId(d["participant"], d["session"], d["task"], int(d["run"]), d["acq"])
+
+
+def study_root(path: str | Path) -> Path:
+    """The root of the tree a recording file sits in (…/sub-x/ses-y[/emg]/file)."""
+    p = Path(path).resolve()
+    return p.parents[3] if p.suffix == ".bdf" else p.parents[2]
+
+
+def open_recording(path: str | Path, **kw):
+    """:class:`Recording` for a ``.h5`` file, :class:`BidsRecording` for an ``_emg.bdf``
+    (``kw`` go to :class:`Recording`)."""
+    if Path(path).suffix == ".bdf":
+        from mimicsync.dataset.bids_recording import BidsRecording
+        return BidsRecording(path)
+    return Recording(path, **kw)
 
 
 @dataclass(frozen=True)
@@ -29,8 +68,9 @@ class RecordingRef:
     def finished(self) -> bool:
         return not self.path.name.endswith(PART)
 
-    def open(self, **kw) -> Recording:
-        return Recording(self.path, **kw)
+    def open(self, **kw):
+        """The open recording (:func:`open_recording`): use it as a context manager."""
+        return open_recording(self.path, **kw)
 
 
 def _matches(value: str | int | None, sel: Selector) -> bool:
@@ -45,13 +85,21 @@ def _matches(value: str | int | None, sel: Selector) -> bool:
 
 
 class Study:
-    """A study root (``sub-*/ses-*/…_recording.h5``), its participants table and recordings."""
+    """A study root (``sub-*/ses-*/…_recording.h5``) or a BIDS export of one
+    (``sub-*/ses-*/emg/…_emg.bdf``): its participants table and recordings.
+
+    Raises
+    ------
+    RecordingError
+        ``root`` is not a folder, or is neither kind of tree.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise RecordingError(f"--root: {self.root} is not a folder; give the study root "
                                  "(the folder holding sub-*/)")
+        self.kind = _kind(self.root)
 
     def __iter__(self) -> Iterator[RecordingRef]:
         return iter(self.recordings())
@@ -71,13 +119,16 @@ class Study:
         ``include_unfinished``.
         """
         pattern = f"sub-*/ses-*/sub-*_{SUFFIX}{EXT}"
-        paths = list(self.root.glob(pattern))
-        if include_unfinished:
-            paths += self.root.glob(pattern + PART)
+        if self.kind == "bids":
+            paths = list(self.root.glob(BIDS_EMG))
+        else:
+            paths = list(self.root.glob(pattern))
+            if include_unfinished:
+                paths += self.root.glob(pattern + PART)
         out = []
         for p in paths:
             try:
-                rid = RecordingId.from_path(p)
+                rid = recording_id(p)
             except LabelError:
                 continue
             if (_matches(rid.participant, participant) and _matches(rid.session, session)
@@ -86,6 +137,20 @@ class Study:
                 out.append(RecordingRef(rid, p))
         return sorted(out, key=lambda r: (r.rid.participant, r.rid.session, r.rid.task,
                                           r.rid.acq or "", r.rid.run, r.path.name))
+
+
+def _kind(root: Path) -> str:
+    """``"mimicsync"`` or ``"bids"``; a folder that is neither is refused."""
+    pattern = f"sub-*/ses-*/sub-*_{SUFFIX}{EXT}"
+    if next(root.glob(pattern), None) or next(root.glob(pattern + PART), None):
+        return "mimicsync"
+    if next(root.glob(BIDS_EMG), None):
+        return "bids"
+    if (root / "participants.tsv").exists() or (root / "dataset_description.json").exists():
+        return "mimicsync"  # a study without recordings yet
+    raise RecordingError("root", f"{root} is neither a mimicsync study nor a BIDS export "
+                         "(no participants.tsv, sub-*/ses-*/*_recording.h5 or "
+                         "sub-*/ses-*/emg/*_emg.bdf)", "give the folder that holds sub-*/")
 
 
 def open_recordings(root: str | Path, **entities: Selector) -> list[RecordingRef]:

@@ -238,3 +238,13 @@ def test_privacy_check_names_the_field_and_where_not_the_value(tmp_path):
     assert said == ["the value of participants.tsv column 'name' of sub-jena0042 is in "
                     "x_events.tsv line 3", "the value of the recording's operator is in "
                     "x_emg.bdf byte 100"]
+
+
+def test_channels_carry_the_site_numbers_the_field_uses(study, exported):
+    rows = {r["name"]: r for r in read_tsv(next(exported.rglob("*_channels.tsv")))}
+    assert rows["medFront_L1"]["site"] == rows["medFront_L2"]["site"] == "F1"
+    assert rows["Zyg_L1"]["site"] == "F13" and rows["Mass_R2"]["site"] == "F22"
+    assert rows["E13"]["site"] == "K13" and rows["TRIG"]["site"] == "n/a"
+    with Recording(Study(study).recordings()[0].path) as rec:
+        s = rec.emg_stream()
+        assert dict(zip(s.channel_labels, s.sites))["Zyg_R2"] == "F14"
