@@ -7,9 +7,9 @@ Every failure a user can act on is a :class:`MimicsyncError` carrying three part
 - ``problem``: what is wrong with it;
 - ``fix``: what to do, in plain words.
 
-A fix that points at an option names it in braces, by the library's name
-(``"connect the same devices, or add {force} to record anyway"``). The command line and
-the operator app each render fields and braced names in their own words
+A fix that points at a setting says it in words and lists it in ``options`` as
+``(field, value)`` pairs (``("camera", "sim")``, ``("force", "")``). The command line and
+the operator app each render the field and the options in their own words
 (:func:`mimicsync.cli.errors.render`, :func:`mimicsync.gui.words.render`): ``--participant``
 on the terminal, "Participant" in the window. Like BrainFlow's ``BrainFlowError``, each
 error also carries a :class:`ErrorCode`, so a script can tell kinds apart without parsing
@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import enum
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 
 class ErrorCode(enum.Enum):
@@ -54,31 +53,39 @@ class MimicsyncError(Exception):
         Given only ``field``, it is read as the one-line form ``"field: problem; fix"``.
     code : ErrorCode, optional
         The kind of failure; defaults to the class's :attr:`default_code`.
+    options : sequence of (str, str), optional
+        Settings that would fix it, as ``(field, value)`` (``("camera", "sim")``,
+        ``("force", "")``): a front end shows them as its own controls
+        (``--camera sim``, "choose camera Simulated"). The plain ``fix`` already says them
+        in words, so ``str(error)`` leaves them out.
     """
 
     default_code = ErrorCode.BAD_VALUE
 
     def __init__(self, field: str, problem: str | None = None, fix: str = "", *,
-                 code: ErrorCode | None = None) -> None:
+                 code: ErrorCode | None = None,
+                 options: Sequence[tuple[str, str]] = ()) -> None:
         if problem is None:  # the one-line form "field: problem; fix"
             field, problem, fix = _split(field)
         self.field, self.problem, self.fix = field, problem, fix
         self.code = code or self.default_code
+        self.options = tuple(options)
         super().__init__(self.render())
 
-    def render(self, name_of: dict[str, str] | None = None) -> str:
-        """One line, with ``field`` and every ``{name}`` in the fix renamed through
-        ``name_of`` (a name without an entry stays as it is, without braces)."""
-        names = name_of or {}
-        field = names.get(self.field, self.field)
+    def render(self, name_of: dict[str, str] | None = None,
+               option_words: Callable[[str, str], str] | None = None) -> str:
+        """One line, with ``field`` renamed through ``name_of`` when it has an entry.
+
+        ``option_words(field, value)`` says one of :attr:`options` in a front end's words;
+        given, the options follow the fix in parentheses.
+        """
+        field = (name_of or {}).get(self.field, self.field)
         head = f"{field}: {self.problem}" if field else self.problem
-        if not self.fix:
-            return head
-        fix = _NAME.sub(lambda m: names.get(m.group(1), m.group(1)), self.fix)
-        return f"{head}; {fix}"
-
-
-_NAME = re.compile(r"\{([a-z][a-z0-9 _-]*)\}")  # an option named in a fix: {force}
+        fix = self.fix
+        if option_words is not None and self.options:
+            said = " or ".join(option_words(f, v) for f, v in self.options)
+            fix = f"{fix} ({said})" if fix else said
+        return f"{head}; {fix}" if fix else head
 
 
 def _split(message: str) -> tuple[str, str, str]:
@@ -155,6 +162,7 @@ class StopReason(enum.Enum):
     OPERATOR = "stopped by operator"
     PROTOCOL_DONE = "protocol completed"
     DURATION = "duration reached"
+    PROTOCOL_ABORTED = "protocol aborted by the operator"
     APP_CLOSED = "app closed by operator"
     SIGNAL = "stopped by a signal"
     DISK_LOW = "disk nearly full"
@@ -164,4 +172,8 @@ class StopReason(enum.Enum):
     @property
     def expected(self) -> bool:
         return self in (StopReason.OPERATOR, StopReason.PROTOCOL_DONE, StopReason.DURATION,
-                        StopReason.APP_CLOSED, StopReason.SIGNAL)
+                        StopReason.APP_CLOSED, StopReason.SIGNAL, StopReason.PROTOCOL_ABORTED)
+
+    def text(self, detail: str = "") -> str:
+        """The readable form stored in the file: ``"disk nearly full (0.40 GiB free)"``."""
+        return f"{self.value} ({detail})" if detail else self.value

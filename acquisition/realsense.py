@@ -33,7 +33,15 @@ except ImportError:  # pragma: no cover - the simulator still works without it
 
 log = logging.getLogger(__name__)
 
-NO_CAMERA = "no RealSense camera found (USB 3 cable?); connect one or use --camera sim"
+SIM_CAMERA = (("camera", "sim"),)  # the setting that always works: the simulated camera
+
+
+def no_camera_error() -> CameraError:
+    """No RealSense is connected: the one message for it."""
+    return CameraError("camera", "no RealSense camera found (USB 3 cable?)",
+                       "connect one or use the simulated camera", options=SIM_CAMERA)
+
+
 COLOR_OPTIONS = ("enable_auto_exposure", "exposure", "gain", "enable_auto_white_balance",
                  "white_balance", "brightness", "contrast", "power_line_frequency")
 DEPTH_OPTIONS = ("visual_preset", "emitter_enabled", "laser_power", "exposure",
@@ -177,8 +185,9 @@ class RealSenseCamera:
     # -- Camera protocol --------------------------------------------------------------
     def start(self) -> CameraInfo:
         if rs is None:
-            raise CameraError("pyrealsense2 is not installed; pip install pyrealsense2 "
-                              "or use --camera sim")
+            raise CameraError("camera", "pyrealsense2 is not installed",
+                              "pip install pyrealsense2 or use the simulated camera",
+                              options=SIM_CAMERA)
         if self._pipe is not None:
             return self._info
         dev = self._device if self._device is not None else self._find_device()
@@ -288,15 +297,15 @@ class RealSenseCamera:
         self._ctx = rs.context()
         devices = list(self._ctx.query_devices())
         if not devices:
-            raise CameraError(NO_CAMERA)
+            raise no_camera_error()
         if self.serial is None:
             return devices[0]
         for dev in devices:
             if _device_info(dev, "serial_number") == self.serial:
                 return dev
         found = ", ".join(_device_info(d, "serial_number") for d in devices)
-        raise CameraError(f"RealSense {self.serial} not found (connected: {found}); "
-                          "check the serial or use --camera sim")
+        raise CameraError("camera serial", f"RealSense {self.serial} not found (connected: {found})",
+                          "check the serial or use the simulated camera", options=SIM_CAMERA)
 
     def _mode_text(self) -> str:
         text = f"colour {self.width}x{self.height}@{self.fps} rgb8"

@@ -45,7 +45,7 @@ from mimicsync.dataset.recording_writer import RecordingWriter, fsync_dir
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
-from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
 
 log = logging.getLogger(__name__)
 GiB = 1 << 30
@@ -105,7 +105,7 @@ class RecorderStatus:
     dropped_frames: int = 0
     encoder_backlog: int = 0
     events: int = 0
-    stop_reason: str = ""
+    stop_reason: str = ""  # readable (StopReason.text)
     errors: list[str] = field(default_factory=list)
 
 
@@ -135,18 +135,20 @@ def check_disk(root: Path, min_free: int) -> int:
     free = shutil.disk_usage(probe).free
     if free < min_free:
         raise RecorderError(
-            f"disk: only {free / GiB:.2f} GiB free at {probe} (need {min_free / GiB:.2f} GiB); "
-            "free space or choose another --root")
+            "root", f"only {free / GiB:.2f} GiB free at {probe} (need {min_free / GiB:.2f} GiB)",
+            "free space or choose another study root", code=ErrorCode.IO)
     return free
 
 
 def check_root_writable(root: Path) -> None:
     probe = root if root.exists() else next(p for p in root.parents if p.exists())
     if not probe.is_dir():
-        raise RecorderError(f"root: {probe} is not a folder; choose a folder with --root")
+        raise RecorderError("root", f"{probe} is not a folder",
+                            "choose a folder as the study root")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise RecorderError(f"root: {probe} is not writable (permission denied); choose a "
-                            "folder you can write to with --root")
+        raise RecorderError("root", f"{probe} is not writable (permission denied)",
+                            "choose a folder you can write to as the study root",
+                            code=ErrorCode.IO)
 
 
 class Recorder:
@@ -171,7 +173,8 @@ class Recorder:
         self._keys: set[str] = set()
         self.start_utc = ""
         self.start_lsl = 0.0
-        self.stop_reason = ""
+        self.stop_reason: StopReason | None = None  # the first reason asked for wins
+        self.stop_detail = ""
         self.errors: list[str] = []
         self.frames_written = 0
         self.events_written = 0
@@ -201,23 +204,26 @@ class Recorder:
         gone = missing(chosen, self.cfg.require)
         if gone:
             raise RecorderError(
-                "required stream(s) not found: " + ", ".join(str(s) for s in gone)
-                + "; start the device (or `mimicsync simulate`), check `mimicsync streams`, "
-                "or drop --require")
+                "require", "required stream(s) not found: " + ", ".join(str(s) for s in gone),
+                "start the device (or the simulated lab), check `mimicsync streams`, "
+                "or stop requiring it", code=ErrorCode.NOT_FOUND, options=(("require", ""),))
         return chosen
 
     def start(self) -> None:
         cfg = self.cfg
         if not cfg.streams and not cfg.require and cfg.camera is None and cfg.camera_streamer is None:
-            raise RecorderError("nothing to record: select streams with --stream (see "
-                                "`mimicsync streams`) or a camera with --camera")
+            raise RecorderError("stream", "nothing to record",
+                                "select streams to record or a camera",
+                                options=(("stream", ""), ("camera", "")))
         check_root_writable(self.root)
         if self.path.exists():
-            raise RecorderError(f"recording exists: {self.path}; choose another --run "
-                                "(recordings are never overwritten)")
+            raise RecorderError("run", f"recording exists: {self.path}",
+                                "choose another run (recordings are never overwritten)",
+                                code=ErrorCode.EXISTS)
         if self.part_path.exists():
-            raise RecorderError(f"an unfinished recording exists: {self.part_path}; run "
-                                f"`mimicsync recover {self.part_path}` or choose another --run")
+            raise RecorderError("run", f"an unfinished recording exists: {self.part_path}",
+                                f"recover it (`mimicsync recover {self.part_path}`) or "
+                                "choose another run", code=ErrorCode.EXISTS)
         self._free = check_disk(self.root, cfg.min_free_bytes)
         if cfg.camera_streamer is not None:
             if cfg.camera_streamer.info is None or cfg.camera_streamer.outlet is None:
@@ -229,10 +235,13 @@ class Recorder:
             try:
                 self.camera.start()
             except CameraError as e:
-                raise RecorderError(str(e)) from None
+                raise RecorderError(e.field, e.problem, e.fix, code=e.code,
+                                    options=e.options) from None
             except Exception as e:  # noqa: BLE001 - any driver error is a camera failure
-                raise RecorderError(f"camera: failed to start ({e}); check the cable or use "
-                                    "--camera sim / --camera none") from None
+                raise RecorderError("camera", f"failed to start ({e})",
+                                    "check the cable or use the simulated camera or none",
+                                    code=ErrorCode.DEVICE,
+                                    options=(("camera", "sim"), ("camera", "none"))) from None
         try:
             self._open(self._resolve())
         except BaseException:
@@ -261,8 +270,9 @@ class Recorder:
                 continue
             opened.append((info, inlet, StreamMeta.from_info(full)))
         if not opened and self.camera is None:
-            raise RecorderError("no selected stream is on the network; check `mimicsync streams` "
-                                "and your --stream selectors")
+            raise RecorderError("stream", "no selected stream is on the network",
+                                "check `mimicsync streams` and the selected streams",
+                                code=ErrorCode.NOT_FOUND)
         frame_info = None
         if self.camera is not None:
             frame_info = self._camera_stream_info()
@@ -485,11 +495,9 @@ class Recorder:
                     last_disk = now
                     self._free = shutil.disk_usage(self.part_path.parent).free
                     if self._free < self.cfg.min_free_bytes and not self._stop.is_set():
-                        self.stop_reason = (f"disk nearly full ({self._free / GiB:.2f} GiB free); "
-                                            "recording stopped cleanly")
+                        self.request_stop(StopReason.DISK_LOW, f"{self._free / GiB:.2f} GiB free")
                         batch.events.append(Event(pylsl.local_clock(), 0.0,
                                                   "recording_stopped", "disk_low"))
-                        self._stop.set()
                 if self._stopped.is_set() and self._q.empty():
                     write_all()
                     return
@@ -497,7 +505,7 @@ class Recorder:
             wr.mark_failed()
             self.write_error = short_io_error(e)
             self.errors.append(f"writer failed: {self.write_error}")
-            self.stop_reason = f"writer failed ({self.write_error})"
+            self.stop_reason, self.stop_detail = StopReason.WRITER_FAILED, self.write_error
             log.debug("writer failed", exc_info=True)
             self._stop.set()
 
@@ -515,10 +523,16 @@ class Recorder:
         """Block until ``duration`` elapsed or a stop was requested (e.g. disk low)."""
         self._stop.wait(duration)
 
-    def request_stop(self, reason: str = "") -> None:
-        if reason and not self.stop_reason:
-            self.stop_reason = reason
+    def request_stop(self, reason: StopReason | None = None, detail: str = "") -> None:
+        """Stop soon; the first ``reason`` given is the one the file keeps."""
+        if reason is not None and self.stop_reason is None:
+            self.stop_reason, self.stop_detail = reason, detail
         self._stop.set()
+
+    @property
+    def stop_text(self) -> str:
+        """Why it stopped, readable (what the file's ``stop_reason`` holds)."""
+        return self.stop_reason.text(self.stop_detail) if self.stop_reason else ""
 
     def stop(self) -> Path:
         """Stop every thread, write the rest, finalize atomically; returns the final path."""
@@ -544,7 +558,7 @@ class Recorder:
         stop_lsl = pylsl.local_clock()
         final_attrs = {"stop_utc": dt.datetime.now(dt.timezone.utc).isoformat(),
                        "stop_lsl": stop_lsl, "duration_s": stop_lsl - self.start_lsl,
-                       "stop_reason": self.stop_reason or "stopped by operator",
+                       "stop_reason": self.stop_text or StopReason.OPERATOR.text(),
                        "dropped_frames_encoder": self.encoder_dropped}
         if self.write_error:
             raise RecorderError(
@@ -584,4 +598,4 @@ class Recorder:
             frames=self.frames_written,
             dropped_frames=self.camera_dropped + self.encoder_dropped,
             encoder_backlog=self._frames.qsize(), events=self.events_written,
-            stop_reason=self.stop_reason, errors=errors)
+            stop_reason=self.stop_text, errors=errors)

@@ -32,14 +32,14 @@ class StreamSelector:
             k, _, v = text.partition("=")
             k, v = k.strip().lower(), v.strip()
             if k not in KEYS:
-                raise SelectorError(
-                    f"--stream/--require: unknown key '{k}' in '{text}'; use name=, type=, "
-                    "source_id= or host=")
+                raise SelectorError("stream", f"unknown key '{k}' in '{text}'",
+                                    "use name=, type=, source_id= or host=")
             if not v:
-                raise SelectorError(f"--stream/--require: '{text}' has no value after '='")
+                raise SelectorError("stream", f"'{text}' has no value after '='",
+                                    "give the value, e.g. type=EMG")
             return cls(KEYS[k], v)
         if not text.strip():
-            raise SelectorError("--stream/--require: empty selector; give a stream name or key=value")
+            raise SelectorError("stream", "empty selector", "give a stream name or key=value")
         return cls("name", text.strip())
 
     def matches(self, info: pylsl.StreamInfo) -> bool:

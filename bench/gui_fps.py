@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mimicsync.gui.app import AppOptions, MainWindow  # noqa: E402
 from mimicsync.gui.event_loop import run_for, wait_until  # noqa: E402
+from mimicsync.errors import StopReason  # noqa: E402
 from mimicsync.gui.recording_worker import IDLE, RECORDING  # noqa: E402
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -129,7 +130,7 @@ def main() -> int:
         run_for(2.0)
         measure(w, args.seconds, "recording" + (" (no live taps)" if args.no_live_taps
                                                  else " (with live tap detection)"))
-        w.controller.stop("bench done")
+        w.controller.stop(StopReason.OPERATOR)
         wait_until(lambda: w.controller.state == IDLE, 60, "the recording to finish")
         print(f"recorded: {w.controller.final_path} (removed after the run)")
     finally:

@@ -20,7 +20,7 @@ from mimicsync.cli.keyboard import KeyboardControls
 from mimicsync.dataset.layout import check_label
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recover import recover
-from mimicsync.errors import MimicsyncError
+from mimicsync.errors import MimicsyncError, StopReason
 from mimicsync.format import LSL_FORMAT_CODES
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
 from mimicsync.protocols.plan import plan_trials
@@ -112,7 +112,7 @@ def _print_status(st: RecorderStatus) -> None:
 def _operator_controls(session: ProtocolRecording) -> Iterator[None]:
     """While a block records: Ctrl-C/SIGTERM stop it cleanly; keys control a protocol."""
     def handler(signum, _frame):
-        session.request_stop(f"stopped by signal {signal.Signals(signum).name}")
+        session.request_stop(StopReason.SIGNAL, signal.Signals(signum).name)
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     keys = KeyboardControls(session) if session.runner is not None else contextlib.nullcontext()
     try:
@@ -137,8 +137,8 @@ def _options(args: argparse.Namespace, plain: bool) -> RecordOptions:
 
 
 def _result(block: PreparedBlock, result: ProtocolRecordingResult, root: Path) -> None:
-    if result.stop_reason:
-        print(f"note: {result.stop_reason}", file=sys.stderr)
+    if result.stop_text:
+        print(f"note: {result.stop_text}", file=sys.stderr)
     with Recording(result.path) as r:
         print_summary(r.summary())
     rep = result.report

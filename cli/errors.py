@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mimicsync.errors import MimicsyncError
 
-# library field (or option named in a fix as {name}) -> the flag that sets it
+# library field (or option of an error) -> the flag that sets it
 FLAGS = {
     "root": "--root", "participant": "--participant", "session": "--session",
     "task": "--task", "acq": "--acq", "run": "--run", "stream": "--stream/--require",
@@ -21,8 +21,9 @@ FLAGS = {
     "earlier": "--like", "resume": "--resume", "out": "--out", "scheduler": "--scheduler",
     "workers": "--workers", "led box": "--led-box", "width": "--width", "height": "--height",
     "fps": "--fps", "jpeg quality": "--jpeg-quality", "board params": "--param",
-    "board": "--board-id", "port": "--port", "bind": "--bind", "force": "--force", "update": "--update",
-    "new seed": "--new-seed", "preset": "--preset",
+    "board": "--board-id", "port": "--port", "bind": "--bind", "force": "--force",
+    "update": "--update", "new seed": "--new-seed", "preset": "--preset", "overwrite": "--overwrite",
+    "no official": "--no-official", "min confidence": "--min-confidence",
 }
 
 # Failures a user can fix, reported as one line with exit code 2.
@@ -30,8 +31,13 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     MimicsyncError, FileExistsError, FileNotFoundError, PermissionError)
 
 
+def flag(field: str, value: str = "") -> str:
+    """A setting as the user types it: ``("camera", "sim")`` → ``--camera sim``."""
+    return f"{FLAGS.get(field, field)} {value}".strip()
+
+
 def render(e: BaseException) -> str:
     """The one line after ``mimicsync: error:``."""
     if isinstance(e, MimicsyncError):
-        return e.render(FLAGS)
+        return e.render(FLAGS, flag)
     return str(e)

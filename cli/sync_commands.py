@@ -86,18 +86,19 @@ def sync_file(path: Path, params=None, *, force: bool = False, report: Path | No
     from mimicsync.dataset.sync_recording import SyncError, SyncParams, synchronize
     from mimicsync.dataset.sync_report import summary_lines, write_png
     from mimicsync.dataset.sync_store import write_sync
+    from mimicsync.cli.errors import render
     from mimicsync.sync.match import SyncRefused
 
     path = Path(path)
     try:
         result = synchronize(path, params or SyncParams(), force=force)
     except SyncError as e:
-        return _fail(debug, e, str(e), EXIT_BAD_INPUT)
+        return _fail(debug, e, render(e), EXIT_BAD_INPUT)
     except SyncRefused as e:
         partial = getattr(e, "sync_result", None)
         if report is not None and partial is not None:  # show what was found
             print(f"report of the refused fit: {write_png(partial, report)}")
-        return _fail(debug, e, f"sync refused: {e.reason}; {path.name} is unchanged",
+        return _fail(debug, e, f"sync refused: {render(e)}; {path.name} is unchanged",
                      EXIT_REFUSED)
     for line in summary_lines(result):
         print(line)

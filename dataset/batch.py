@@ -55,12 +55,12 @@ def _dask(fn: Callable[[T], R], items: Sequence[T], address: str):
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
     except ImportError:
-        raise BatchError("--scheduler needs Dask: pip install 'mimicsync[dask]' "
-                         "(dask[distributed])") from None
+        raise BatchError("scheduler", "a Dask scheduler needs Dask",
+                         "pip install 'mimicsync[dask]' (dask[distributed])") from None
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT)
     except Exception as e:  # noqa: BLE001 - OSError, TimeoutError, ValueError …
-        raise BatchError(f"--scheduler: cannot reach the Dask scheduler at {address} ({e}); "
+        raise BatchError("scheduler", f"cannot reach the Dask scheduler at {address} ({e})",
                          "check the address and that `dask scheduler` runs there") from None
     try:
         futures = {client.submit(fn, it, pure=False): it for it in items}

@@ -319,10 +319,11 @@ def _recording_private_values(path: Path) -> dict[str, str]:
 
 def _check_output(out: Path, update: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise ExportError(f"--out: {out} is a file; give a folder")
+        raise ExportError("out", f"{out} is a file", "give a folder")
     if out.exists() and any(out.iterdir()) and not update and not (out / WORK_DIR).exists():
-        raise ExportError(f"--out: {out} is not empty; pass --update to update that export, "
-                          "or give an empty folder")
+        raise ExportError("out", f"{out} is not empty",
+                          "update that export, or give an empty folder",
+                          options=(("update", ""),))
 
 
 def export_study(root: str | Path, out: str | Path, *, update: bool = False, workers: int = 1,

@@ -19,6 +19,11 @@ from pathlib import Path
 
 from mimicsync.dataset.bids_export import WORK_DIR
 from mimicsync.dataset.study_tree import read_tsv
+from mimicsync.errors import ErrorCode, MimicsyncError
+
+
+class ValidatorMissing(MimicsyncError, FileNotFoundError):
+    """The official BIDS validator is not installed (our own checks still run)."""
 
 EMG_REQUIRED = ("TaskName", "SamplingFrequency", "PowerLineFrequency", "SoftwareFilters",
                 "EMGReference", "EMGPlacementScheme")
@@ -105,8 +110,9 @@ def official(root: Path, timeout: float = 600.0) -> tuple[list[str], list[str]]:
     """Errors and warnings of the official validator, one line per issue code and file."""
     exe = find_validator()
     if exe is None:
-        raise FileNotFoundError(f"{VALIDATOR} is not installed; pip install {VALIDATOR} "
-                                "(or pass --no-official)")
+        raise ValidatorMissing("validator", f"{VALIDATOR} is not installed",
+                               f"pip install {VALIDATOR} or skip the official validator",
+                               code=ErrorCode.NOT_FOUND, options=(("no official", ""),))
     res = subprocess.run([exe, str(root), "--format", "json"], capture_output=True, text=True,
                          timeout=timeout)
     try:

@@ -254,8 +254,10 @@ class Recording:
         for s in streams.values():
             if not s.is_string and b"EMG" in set(s.group["channels"]["type"].tolist()):
                 return s
-        raise RecordingError(f"file: {self.path.name} has no EMG stream (streams: "
-                             f"{', '.join(streams) or 'none'}); record one with --require type=EMG")
+        raise RecordingError("file", f"{self.path.name} has no EMG stream (streams: "
+                             f"{', '.join(streams) or 'none'})",
+                             "record one by requiring a stream of type EMG",
+                             options=(("require", "type=EMG"),))
 
     def timeline(self, stream_key: str) -> np.ndarray:
         """Times on the common timeline of a stream's samples, or of frames for ``"video"``.

@@ -95,12 +95,12 @@ class RecordingWriter:
         self.final_path = Path(final_path)
         if self.final_path.exists():
             raise RecordingExistsError(
-                f"recording exists: {self.final_path}; choose another --run (recordings are "
-                "never overwritten)")
+                "run", f"recording exists: {self.final_path}",
+                "choose another run (recordings are never overwritten)")
         if self.part_path.exists():
             raise RecordingExistsError(
-                f"an unfinished recording exists: {self.part_path}; run `mimicsync recover "
-                f"{self.part_path}` or choose another --run")
+                "run", f"an unfinished recording exists: {self.part_path}",
+                f"recover it (`mimicsync recover {self.part_path}`) or choose another run")
         # Created under a third name and renamed to .part once SWMR is on: a crash before
         # that leaves a file that never held data, which the next start may delete.
         self.creating_path = Path(str(self.part_path) + ".creating")
@@ -109,8 +109,8 @@ class RecordingWriter:
             self.f = h5py.File(self.creating_path, "x", libver="latest")
         except FileExistsError:
             raise RecordingExistsError(
-                f"another recorder is starting this run ({self.creating_path}); choose "
-                "another --run") from None
+                "run", f"another recorder is starting this run ({self.creating_path})",
+                "choose another run") from None
         self.f.attrs["format"] = FORMAT_NAME
         self.f.attrs["format_version"] = FORMAT_VERSION
         self.f.attrs["status"] = "recording"

@@ -97,8 +97,8 @@ class Study:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise RecordingError(f"--root: {self.root} is not a folder; give the study root "
-                                 "(the folder holding sub-*/)")
+            raise RecordingError("root", f"{self.root} is not a folder",
+                                 "give the study root (the folder holding sub-*/)")
         self.kind = _kind(self.root)
 
     def __iter__(self) -> Iterator[RecordingRef]:

@@ -38,6 +38,7 @@ from mimicsync.acquisition.live.monitor import LiveMonitor
 from mimicsync.acquisition.live.stream_watch import StreamWatcher
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.study_tree import update_participant
+from mimicsync.errors import StopReason
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.devices import PreviewDevices
@@ -63,9 +64,6 @@ from mimicsync.protocols.like import protocol_block, resume_block
 from mimicsync.protocols.protocol_recording import ProtocolRecordingResult
 
 log = logging.getLogger(__name__)
-
-
-EXPECTED_STOPS = ("stopped by operator", "protocol completed", "app closed by operator")
 
 
 @dataclass
@@ -268,7 +266,7 @@ class MainWindow(Workflow, QMainWindow):
                     "Protocol running", "The protocol is still running. Abort it and stop the "
                     "recording? (It can be resumed in a new run.)"):
                 return
-            self.controller.stop("stopped by operator")
+            self.controller.stop(StopReason.OPERATOR)
         elif self.controller.state == IDLE:
             self.start_recording()
 
@@ -324,7 +322,7 @@ class MainWindow(Workflow, QMainWindow):
 
     def _started(self, path: str) -> None:
         if self._close_after_stop:  # the operator closed the window while it was starting
-            self.controller.stop("app closed by operator")
+            self.controller.stop(StopReason.APP_CLOSED)
             return
         spec = self.controller.spec
         plan = spec.plan
@@ -359,7 +357,7 @@ class MainWindow(Workflow, QMainWindow):
                      f"{e.extra.get('skipped')} skipped")
 
     def _stopped(self, result: ProtocolRecordingResult) -> None:
-        path, reason = str(result.path), result.stop_reason
+        path, reason = str(result.path), result.stop_text
         self.monitor.stop_taps()
         self.monitor_view.protocol.attach(None)
         self.record.setText("● Record")
@@ -369,7 +367,7 @@ class MainWindow(Workflow, QMainWindow):
         self.setup.after_recording()
         self.say(f"saved {path}" + (f" ({reason})" if reason else ""))
         self._offer_resume(result)
-        if reason and reason not in EXPECTED_STOPS:  # disk nearly full, writer failure, ...
+        if result.stop_reason is not None and not result.stop_reason.expected:  # disk full, ...
             self.show_error(f"the recording stopped by itself: {reason}. The file is saved: {path}")
         run_in_background(lambda: _summary_line(path), self.say, lambda e: None, name="summary")
         if self._close_after_stop:
@@ -413,7 +411,7 @@ class MainWindow(Workflow, QMainWindow):
                     "Recording in progress",
                     "A recording is running. Stop it, save the file and close the app?"):
                 self._close_after_stop = True
-                self.controller.stop("app closed by operator")
+                self.controller.stop(StopReason.APP_CLOSED)
             event.ignore()
             return
         self.remote.disable()

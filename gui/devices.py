@@ -20,7 +20,7 @@ from mimicsync.acquisition.live.sync_status import LiveTaps
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.gui.background import run_in_background
-from mimicsync.gui.recording_worker import gui_words
+from mimicsync.gui.words import render
 from mimicsync.protocols.device_setup import DeviceSetup, open_devices
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class PreviewDevices(QObject):
                 opened = open_devices(DeviceSetup(camera=kind, width=self.width,
                                                   height=self.height, fps=int(round(self.fps))))
             except Exception as e:  # noqa: BLE001 - e.g. pyrealsense2 missing, bad setting
-                return [f"camera: {gui_words(str(e))}"]
+                return [render(e)]
             cam, self._camera_scenario = opened.camera, opened.scenario
         # Unique per app run: parallel apps/tests must not find each other's frame index.
         streamer = CameraStreamer(cam, name=CAMERA_STREAM_NAME,
@@ -139,7 +139,7 @@ class PreviewDevices(QObject):
             streamer.start()
         except Exception as e:  # noqa: BLE001 - shown in plain words, app keeps running
             self.camera_kind = "none"
-            return [f"camera ({kind}) did not start: {gui_words(str(e))}"]
+            return [f"camera ({kind}) did not start: {render(e)}"]
         self.streamer, self.camera_kind = streamer, kind
         return []
 

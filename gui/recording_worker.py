@@ -19,7 +19,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from mimicsync.acquisition.recorder import RecorderError, RecorderStatus
+from mimicsync.acquisition.recorder import RecorderStatus
+from mimicsync.errors import StopReason
+from mimicsync.gui.words import render
 from mimicsync.protocols.device_setup import OpenDevices
 from mimicsync.protocols.like import EarlierPlan
 from mimicsync.protocols.listeners import RunListener
@@ -48,40 +50,6 @@ class BlockStart:
     def language(self) -> str:
         return self.block.language
 
-# The shared errors name the fix in command-line words; in the window the same fix is a
-# field or a control. Longest first, so "--camera sim / --camera none" wins over parts.
-_CLI_WORDS = (
-    ("--camera sim / --camera none", "camera 'Simulated' or 'None'"),
-    ("use --camera sim", "choose camera 'Simulated'"),
-    ("a camera with --camera", "a camera in Setup"),
-    ("--camera sim", "camera 'Simulated'"),
-    ("select streams with --stream", "tick Record for a stream"),
-    ("your --stream selectors", "the streams ticked in Setup"),
-    ("drop --require", "untick Required"),
-    ("choose a folder with --root", "choose another study root"),
-    ("with --root", "as study root"),
-    ("another --root", "another study root"),
-    ("another --run", "another run"),
-    ("drop the overriding option, or add --force", "connect the same devices, or record anyway"),
-    ("--resume: ", "resume: "),
-    ("`mimicsync streams`", "the stream list in Setup"),
-    ("start the device (or `mimicsync simulate`)", "start the device (or the simulated lab)"),
-)
-
-
-def gui_words(text: str) -> str:
-    """A shared one-line error with its command-line hints put in the window's terms."""
-    for cli, gui in _CLI_WORDS:
-        text = text.replace(cli, gui)
-    return text
-
-
-def plain_error(e: BaseException) -> str:
-    """An exception in words an operator can act on (our errors already are)."""
-    if isinstance(e, (RecorderError, ValueError, OSError, RuntimeError)):
-        return gui_words(str(e))
-    return f"unexpected {type(e).__name__}: {e} (please report it)"
-
 
 class RecordingController(QObject):
     """One recording at a time; signals arrive in the UI thread."""
@@ -104,7 +72,7 @@ class RecordingController(QObject):
         self._root: Path | None = None
         self._free: int | None = None
         self._stop = threading.Event()
-        self._stop_when_started: str | None = None
+        self._stop_when_started: StopReason | None = None
         self._poll_interval = poll_interval
         self._started_in_worker.connect(self._on_started)
         self._stopped_in_worker.connect(self._on_stopped)
@@ -180,9 +148,9 @@ class RecordingController(QObject):
 
     def _on_failed(self, e: BaseException) -> None:
         self.session, self.state = None, IDLE
-        self.failed.emit(plain_error(e))
+        self.failed.emit(render(e))
 
-    def stop(self, reason: str = "") -> None:
+    def stop(self, reason: StopReason = StopReason.OPERATOR) -> None:
         """Ask the session to stop (a running protocol is aborted first)."""
         if self.state == STARTING:
             self._stop_when_started = reason

@@ -130,8 +130,12 @@ def _check(earlier: Earlier) -> Any:
     return check
 
 
-def _refuse(earlier: Earlier, diffs: list[str], how: str) -> None:
-    raise DeviceMismatch(f"{earlier.name} was recorded differently: {', '.join(diffs)}; {how}")
+FORCE = (("force", ""),)  # the setting that records despite a difference
+
+
+def _refuse(field: str, earlier: Earlier, diffs: list[str], how: str) -> None:
+    raise DeviceMismatch(field, f"{earlier.name} was recorded differently: {', '.join(diffs)}",
+                         how, options=FORCE)
 
 
 def like_blocks(path: str, session: str, *, participant: str | None = None,
@@ -142,14 +146,17 @@ def like_blocks(path: str, session: str, *, participant: str | None = None,
     first = earliers[0]
     who = participant or first.rid.participant
     if who == first.rid.participant and session == first.rid.session:
-        raise EarlierError(f"--session: {session} is the session of {first.name}; --like records "
-                           f"the next session, e.g. --session {_next_label(session)}")
+        nxt = _next_label(session)
+        raise EarlierError("session", f"{session} is the session of {first.name}; a repeat is "
+                           "recorded in the next session", f"choose the next session, e.g. {nxt}",
+                           options=(("session", nxt),))
     blocks = []
     for e in earliers:
         setup = e.setup.replace(**dict(overrides or {}))
         diffs = setup_differences(e, setup)
         if diffs and not force:
-            _refuse(e, diffs, "drop the overriding option to reuse the earlier setting, or add --force")
+            _refuse("earlier", e, diffs,
+                    "drop the overriding option to reuse the earlier setting, or force it")
         plan = None
         if e.protocol_text is not None:
             protocol = e.protocol()
@@ -172,14 +179,16 @@ def resume_block(path: str, *, overrides: Mapping[str, Any] | None = None, force
     try:
         point = resume_point_from_events(e.events)
     except ValueError as err:
-        raise EarlierError(f"--resume: {e.name}: {err}") from None
+        raise EarlierError("resume", f"{e.name}: {err}",
+                           "choose an aborted protocol recording") from None
     if point.next_index >= len(plan.trials):
-        raise EarlierError(f"--resume: {e.name}: all {len(plan.trials)} trials were completed; "
-                           "nothing to resume (record the block again with --like or --protocol)")
+        raise EarlierError("resume", f"{e.name}: all {len(plan.trials)} trials were completed; "
+                           "nothing to resume", "record the block again from the earlier recording "
+                           "or the protocol", options=(("earlier", ""), ("protocol", "")))
     setup = e.setup.replace(**dict(overrides or {}))
     diffs = setup_differences(e, setup)
     if diffs and not force:
-        _refuse(e, diffs, "drop the overriding option, or add --force")
+        _refuse("resume", e, diffs, "drop the overriding option, or force it")
     attrs = {"resumes": e.name, **({"like_differences": json.dumps(diffs)} if diffs else {})}
     return PreparedBlock(e.rid.participant, e.rid.session, e.rid.task, e.rid.acq, setup, plan, duration,
                          resume_from=point, language=e.language, attrs=attrs,

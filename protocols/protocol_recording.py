@@ -34,7 +34,7 @@ from typing import Any
 from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderStatus
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.events import Event
-from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
 from mimicsync.protocols.listeners import RunListener
 from mimicsync.protocols.markers import MARKER_STREAM_NAME, LatencyStats, LslMarkerOutlet
 from mimicsync.protocols.plan import Plan
@@ -58,9 +58,10 @@ class ProtocolRecordingResult:
     path: Path
     report: RunReport | None  # None for a plain recording
     push_latency: LatencyStats  # cue -> marker pushed (runner clock)
-    stop_reason: str
+    stop_reason: StopReason | None
     markers_recorded: int  # protocol markers the recorder's inlet received
     interrupted: bool = False  # stopped from outside the protocol: signal, GUI stop, full disk
+    stop_text: str = ""  # the readable reason, as stored in the file
 
 
 class RecorderEvents(RunListener):
@@ -177,9 +178,9 @@ class ProtocolRecording:
         if self.runner:
             self.runner.abort()
 
-    def request_stop(self, reason: str = "") -> None:
+    def request_stop(self, reason: StopReason | None = None, detail: str = "") -> None:
         """Stop soon (signal, GUI stop button): a running protocol is aborted first."""
-        self.recorder.request_stop(reason)
+        self.recorder.request_stop(reason, detail)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -195,7 +196,7 @@ class ProtocolRecording:
                 self.on_ready(self)
             return
         if self._marker_worker() is None or not self.outlet.wait_for_consumers(self.consumer_timeout):
-            self.recorder.request_stop("protocol marker stream was not subscribed")
+            self.recorder.request_stop(StopReason.NO_MARKERS)
             path = self.recorder.stop()
             self._close_outlet()
             raise ProtocolRecordingError(f"protocol: the recorder did not subscribe to the marker stream "
@@ -249,9 +250,9 @@ class ProtocolRecording:
             report = self.runner.report
             received = self._await_markers(len(report.events) if report else 0)
             if report is not None:
-                self.recorder.request_stop(self._end_reason(report))
+                self.recorder.request_stop(*self._end_reason(report))
         elif self._limit_reached:
-            self.recorder.request_stop(f"duration of {self.max_duration:g} s reached")
+            self.recorder.request_stop(StopReason.DURATION, f"{self.max_duration:g} s")
         try:
             path = self.recorder.stop()
         except BaseException:
@@ -262,7 +263,9 @@ class ProtocolRecording:
         finally:
             self._close_outlet()
         push = self.runner.push_latency() if self.runner else LatencyStats.of([])
-        return ProtocolRecordingResult(path, report, push, self.recorder.stop_reason, received, interrupted)
+        rec = self.recorder
+        return ProtocolRecordingResult(path, report, push, rec.stop_reason, received, interrupted,
+                                       rec.stop_text)
 
     def run(self) -> ProtocolRecordingResult:
         self.start()
@@ -283,12 +286,12 @@ class ProtocolRecording:
             time.sleep(self.tail_s)
         return worker.samples if worker is not None else 0
 
-    def _end_reason(self, report: RunReport) -> str:
+    def _end_reason(self, report: RunReport) -> tuple[StopReason, str]:
         if report.status == "completed":
-            return "protocol completed"
+            return StopReason.PROTOCOL_DONE, ""
         if self._limit_reached:
-            return f"protocol aborted: duration of {self.max_duration:g} s reached"
-        return "protocol aborted by the operator"
+            return StopReason.DURATION, f"{self.max_duration:g} s; protocol aborted"
+        return StopReason.PROTOCOL_ABORTED, ""
 
     def _close_outlet(self) -> None:
         if self.outlet is not None:

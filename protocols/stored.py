@@ -18,7 +18,7 @@ from typing import Any
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import EXT, LabelError, RecordingId
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.errors import MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, setup_from_provenance
 from mimicsync.protocols.model import TIMING_FIELDS, Timings
 from mimicsync.protocols.plan import Plan, Trial
@@ -161,7 +161,9 @@ def session_recordings(path: Path | str) -> list[Earlier]:
     if path.is_file():
         return [read_earlier(path)]
     if not path.is_dir():
-        raise EarlierError(f"--like: {path} does not exist; give a recording (.h5) or a session folder (ses-XX)")
+        raise EarlierError("earlier", f"{path} does not exist",
+                           "give a recording (.h5) or a session folder (ses-XX)",
+                           code=ErrorCode.NOT_FOUND)
     found = []
     for f in sorted(path.glob(f"*_recording{EXT}")):
         try:
@@ -169,7 +171,8 @@ def session_recordings(path: Path | str) -> list[Earlier]:
         except (EarlierError, RecordingError):
             continue  # unfinished or foreign files are not templates
     if not found:
-        raise EarlierError(f"--like: no finished recording in {path}; give a recording or a session folder")
+        raise EarlierError("earlier", f"no finished recording in {path}",
+                           "give a recording or a session folder", code=ErrorCode.NOT_FOUND)
     found.sort(key=lambda e: (e.start_utc, e.name))
     seen: set[tuple[str, str | None]] = set()
     blocks = []

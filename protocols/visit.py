@@ -155,7 +155,8 @@ def block_recording(root: Path, block: PreparedBlock, devices: OpenDevices,
     diffs = block.check(devices) if block.check is not None else []
     if diffs and not block.force:
         raise DeviceMismatch("devices", f"{earlier} was recorded differently: {', '.join(diffs)}",
-                             "connect the same devices, or add {force} to record anyway")
+                             "connect the same devices, or force it to record anyway",
+                             options=(("force", ""),))
     known = json.loads(attrs.get("like_differences", "[]"))
     for d in known + diffs:
         options.on_note(f"recording despite a difference from {earlier}: {d}")

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from mimicsync.dataset.layout import LabelError, check_label
-from mimicsync.errors import MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.protocols import toml_writer
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError
 from mimicsync.protocols.model import LANGUAGES
@@ -249,7 +249,8 @@ def dump_visit_plan(plan: VisitPlan, path: Path | str, overwrite: bool = False) 
     """Write ``plan``; an existing file is kept unless ``overwrite`` (plans are study records)."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise PlanError(f"{path.name}: {path} exists; choose another file or add --overwrite")
+        raise PlanError("plan", f"{path} exists", "choose another file or overwrite it",
+                        code=ErrorCode.EXISTS, options=(("overwrite", ""),))
     path.parent.mkdir(parents=True, exist_ok=True)
     from mimicsync.dataset.study_tree import atomic_write_text
     atomic_write_text(path, dumps_visit_plan(plan))
@@ -261,16 +262,16 @@ def parse_block_spec(spec: str) -> Block:
     how = "write TASK[:ACQ]=PROTOCOL[@SEED] (e.g. emotions:S=emotions@7) or TASK[:ACQ]=60s"
     left, eq, right = spec.partition("=")
     if not eq or not left or not right:
-        raise PlanError(f"--block: '{spec}' is not a block; {how}")
+        raise PlanError("block", f"'{spec}' is not a block", how)
     task, _, acq = left.partition(":")
     try:
         check_label("task", task)
         check_label("acq", acq or None, optional=True)
     except LabelError as e:
-        raise PlanError(f"--block: {e}") from None
+        raise PlanError("block", f"{e.field}: {e.problem}", e.fix) from None
     if right.endswith("s") and right[:-1].replace(".", "", 1).isdigit():
         return Block(task, acq or None, duration=float(right[:-1]))
     protocol, at, seed = right.partition("@")
     if at and not seed.isdigit():
-        raise PlanError(f"--block: seed '{seed}' in '{spec}' must be a whole number; {how}")
+        raise PlanError("block", f"seed '{seed}' in '{spec}' must be a whole number", how)
     return Block(task, acq or None, protocol, int(seed) if at else None)

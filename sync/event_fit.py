@@ -95,7 +95,7 @@ class LowConfidence(SyncRefused):
     """Events matched, but not convincingly; ``result`` holds the fit for the report."""
 
     def __init__(self, reason: str, result: "EventFit") -> None:
-        super().__init__(reason)
+        super().__init__(reason, options=(("force", ""),))  # a weak fit can be accepted
         self.result = result
 
 
@@ -256,4 +256,4 @@ def _refusal(r: EventFit, min_conf: float, frame_s: float) -> str:
                 f"(confidence {r.confidence:.2f}); {ADVICE}")
     return (f"confidence {r.confidence:.2f} below {min_conf:g}: {n} events matched, "
             f"{len(r.pairs) - n} inconsistent, offset known to ±{r.fit.sd_offset_s * 1e3:.1f} ms; "
-            f"{ADVICE}, or re-run with --force to accept it")
+            f"{ADVICE}, or force it to accept it")

@@ -80,8 +80,9 @@ class SyncRefused(MimicsyncError):
 
     default_code = ErrorCode.REFUSED
 
-    def __init__(self, reason: str, match: Match | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, match: Match | None = None, *,
+                 options: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(reason, options=options)
         self.reason = reason
         self.match = match
 

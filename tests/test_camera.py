@@ -14,7 +14,7 @@ from lsl_helpers import unique
 
 from mimicsync.acquisition import realsense
 from mimicsync.acquisition.camera import CameraError, CameraStreamer, Frame
-from mimicsync.acquisition.realsense import NO_CAMERA, RealSenseCamera
+from mimicsync.acquisition.realsense import RealSenseCamera
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
 from mimicsync.acquisition.simulators.realsense_software import SoftwareRealSense
@@ -305,9 +305,9 @@ def test_missing_camera_gives_one_line_fix(monkeypatch):
     monkeypatch.setattr(realsense.rs, "context", lambda: FakeContext())
     with pytest.raises(CameraError) as e:
         RealSenseCamera().start()
-    assert str(e.value) == NO_CAMERA
-    assert NO_CAMERA == ("no RealSense camera found (USB 3 cable?); "
-                         "connect one or use --camera sim")
+    assert str(e.value) == ("camera: no RealSense camera found (USB 3 cable?); "
+                            "connect one or use the simulated camera")
+    assert e.value.options == (("camera", "sim"),)  # shown as --camera sim / "Simulated"
 
 
 def test_unknown_serial_lists_connected_cameras(monkeypatch, soft_rs):

@@ -96,8 +96,9 @@ def test_bdf_round_trip_within_resolution(study, exported):
 
 
 def test_refuses_nonempty_output_then_update_redoes_nothing(study, exported):
-    with pytest.raises(ExportError, match="--update"):
+    with pytest.raises(ExportError, match="^out: .* is not empty; update that export") as e:
         export_study(study, exported, progress=False)
+    assert e.value.options == (("update", ""),)  # the CLI shows it as --update
     same = ExportConfig(emg_reference="common reference on the left mastoid")
     rep = export_study(study, exported, update=True, progress=False, config=same)
     assert rep.reused == 3 and len(rep.exported) == 3

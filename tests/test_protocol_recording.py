@@ -22,6 +22,7 @@ from lsl_helpers import PushingOutlet, unique
 
 from mimicsync.cli.main import _main
 from mimicsync.dataset.recording import Recording
+from mimicsync.errors import StopReason
 from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.markers import MarkerReceiver, decode_marker
 from mimicsync.protocols.plan import plan_trials
@@ -147,7 +148,7 @@ def test_protocol_recording_has_one_clean_set_of_cues_seen_alike_by_an_independe
     rx.close()
 
     assert report.status == "completed" and len(report.completed) == len(plan.trials) == 6
-    assert result.markers_recorded == len(report.events) and result.stop_reason == "protocol completed"
+    assert result.markers_recorded == len(report.events) and result.stop_reason is StopReason.PROTOCOL_DONE
     with Recording(result.path) as rec:
         cues = cue_events(rec)
         assert cues == list(report.events)  # onset, duration, trial_type, value, extra: exact

@@ -144,7 +144,7 @@ def test_never_overwrites_an_existing_recording(tmp_path, outlet_factory):
     emg = outlet_factory()
     path = _record(_config(tmp_path, emg.name), 0.5)
     before = path.read_bytes()
-    with pytest.raises(RecorderError, match="recording exists.*choose another --run"):
+    with pytest.raises(RecorderError, match="^run: recording exists.*choose another run"):
         Recorder(_config(tmp_path, emg.name)).start()
     assert path.read_bytes() == before
     # an unfinished file of the same run is not replaced either

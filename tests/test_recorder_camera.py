@@ -28,8 +28,9 @@ class FakeCamera:
 
     def start(self) -> CameraInfo:
         if self.fail_start:
-            raise CameraError("no RealSense camera found (USB 3 cable?); connect one or use "
-                              "--camera sim")
+            raise CameraError("camera", "no RealSense camera found (USB 3 cable?)",
+                              "connect one or use the simulated camera",
+                              options=(("camera", "sim"),))
         self.t0 = pylsl.local_clock()
         return CameraInfo("fake", "FAKE-1", 64, 48, 30.0, 64, 48)
 
@@ -59,7 +60,7 @@ def _cfg(root, emg, camera) -> RecorderConfig:
 
 def test_camera_that_fails_to_start_gives_one_line_and_writes_nothing(tmp_path, outlet_factory):
     emg = outlet_factory()
-    with pytest.raises(RecorderError, match=r"^no RealSense camera found.*--camera sim$"):
+    with pytest.raises(RecorderError, match=r"^camera: no RealSense camera found.*simulated camera$"):
         Recorder(_cfg(tmp_path / "s", emg, FakeCamera(fail_start=True))).start()
     assert not (tmp_path / "s").exists()
 
