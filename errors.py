@@ -163,6 +163,8 @@ class StopReason(enum.Enum):
     PROTOCOL_DONE = "protocol completed"
     DURATION = "duration reached"
     PROTOCOL_ABORTED = "protocol aborted by the operator"
+    REMOTE = "stopped by remote control"
+    REMOTE_CLOSED = "remote control server closed"
     APP_CLOSED = "app closed by operator"
     SIGNAL = "stopped by a signal"
     DISK_LOW = "disk nearly full"
@@ -172,7 +174,8 @@ class StopReason(enum.Enum):
     @property
     def expected(self) -> bool:
         return self in (StopReason.OPERATOR, StopReason.PROTOCOL_DONE, StopReason.DURATION,
-                        StopReason.APP_CLOSED, StopReason.SIGNAL, StopReason.PROTOCOL_ABORTED)
+                        StopReason.APP_CLOSED, StopReason.SIGNAL, StopReason.PROTOCOL_ABORTED,
+                        StopReason.REMOTE, StopReason.REMOTE_CLOSED)
 
     def text(self, detail: str = "") -> str:
         """The readable form stored in the file: ``"disk nearly full (0.40 GiB free)"``."""

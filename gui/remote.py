@@ -22,9 +22,10 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId
-from mimicsync.errors import ErrorCode, MimicsyncError
-from mimicsync.gui.recording_worker import IDLE, plain_error
+from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
+from mimicsync.gui.recording_worker import IDLE
 from mimicsync.gui.stream_table import selector_for
+from mimicsync.gui.words import render
 from mimicsync.protocols.plan import Plan
 from mimicsync.protocols.remote_control import BackendBase, Naming, RemoteController
 from mimicsync.protocols.remote_recorder import describe_saved, session_status
@@ -188,7 +189,7 @@ class WindowBackend(QObject, BackendBase):
         names = ", ".join(s.name for s in st.streams) if st else ""
         return f"recording to {rid.path(root)}{with_protocol} ({names or 'no streams'})"
 
-    def stop(self, reason: str) -> str:
+    def stop(self, reason: StopReason) -> str:
         self._outcome.clear()
         self._failure = ""
         self.ui.call(lambda: self.w.controller.stop(reason))
@@ -249,7 +250,7 @@ class WindowRemoteControl:
             self.box.enabled.setChecked(False)
             self.box.enabled.blockSignals(False)
             self.box.state.setText("off")
-            self.w.show_error(plain_error(e))
+            self.w.show_error(render(e))
             return
         self.box.state.setText(f"listening on 127.0.0.1:{self.server.port}")
         self.w.say(f"remote control listening on 127.0.0.1:{self.server.port}")

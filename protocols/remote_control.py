@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
-from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
 from mimicsync.protocols.plan import Plan, plan_trials
 from mimicsync.protocols.remote_commands import Command, decode_line, error_reply, ok, parse_command
 from mimicsync.protocols.schema import load_protocol
@@ -33,11 +33,9 @@ log = logging.getLogger(__name__)
 BIDS_TEMPLATE_PARTS = ("sub-%p", "ses-%s", "task-%b")
 ENTITY_KEYS = {"participant": "participant", "session": "session", "task": "task",
                "acquisition": "acq"}
-# Shared error messages name command-line fixes; a remote client fixes them with commands.
-_REMOTE_WORDS = (("choose another --run", "send filename {run:N} with a free run"),
-                 ("choose a folder with --root", "send filename {root:FOLDER}"),
-                 ("choose a folder you can write to with --root", "send filename {root:FOLDER}"),
-                 ("another --root", "another {root:FOLDER}"))
+# A remote client changes these fields with a command: the command follows the fix.
+_REMOTE_COMMANDS = {"run": "send filename {run:N} with a free run",
+                    "root": "send filename {root:FOLDER}"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ class RecordingBackend(Protocol):
     def start(self, root: Path, rid: RecordingId, plan: Plan | None) -> str:
         """Record (``rid.run`` is final); returns when recording, with a description."""
 
-    def stop(self, reason: str) -> str:
+    def stop(self, reason: StopReason) -> str:
         """Stop and finalize; returns a description of the saved file."""
 
     def annotate(self, text: str) -> float:
@@ -208,7 +206,7 @@ class RemoteController:
         if not self.backend.recording:
             raise MimicsyncError("stop", "not recording", "send start first",
                                  code=ErrorCode.STATE)
-        return "stop: " + self.backend.stop("stopped by remote control")
+        return "stop: " + self.backend.stop(StopReason.REMOTE)
 
     def _cmd_status(self, cmd: Command) -> str:
         st = dict(self.backend.status())
@@ -296,7 +294,7 @@ class RemoteController:
             self._auto.join(timeout=5)
         with self._lock:
             if self.backend.recording:
-                return self.backend.stop("remote control server closed")
+                return self.backend.stop(StopReason.REMOTE_CLOSED)
         return None
 
 
@@ -361,12 +359,6 @@ def _template_note(template: str) -> str:
             "sub-<participant>/ses-<session>/sub-…_ses-…_task-…[_acq-…]_run-NN_recording.h5")
 
 
-def _remote_words(text: str) -> str:
-    for cli, remote in _REMOTE_WORDS:
-        text = text.replace(cli, remote)
-    return text
-
-
 def as_remote_error(e: BaseException, command: str) -> MimicsyncError:
     """Any exception as a reply error: ours keep field, problem and fix; others say 'report it'.
 
@@ -383,10 +375,11 @@ def as_remote_error(e: BaseException, command: str) -> MimicsyncError:
         With a field always set; command-line hints put in remote-control words.
     """
     if isinstance(e, MimicsyncError):
-        head = f"{e.field}: {e.problem}" if e.field else e.problem
-        fix = e.render()[len(head) + 2:] if e.fix else ""  # options named in the fix, unbraced
-        return MimicsyncError(e.field or command, _remote_words(e.problem),
-                              _remote_words(fix) or "see the server's log", code=e.code)
+        fix, how = e.fix, _REMOTE_COMMANDS.get(e.field)
+        if how:
+            fix = f"{fix} ({how})" if fix else how
+        return MimicsyncError(e.field or command, e.problem, fix or "see the server's log",
+                              code=e.code)
     if isinstance(e, OSError):
         where = f" ({e.filename})" if e.filename else ""
         return MimicsyncError("file", f"{e.strerror or e}{where}", "check the folder and its "

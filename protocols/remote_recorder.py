@@ -34,7 +34,7 @@ from mimicsync.acquisition.stream_select import (
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording
-from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.device_setup import DeviceSetup
 from mimicsync.protocols.listeners import RunListener
@@ -72,7 +72,7 @@ def describe_saved(result: ProtocolRecordingResult) -> str:
     video = summary.get("video")
     if video:
         counts += f", video {video['frames']} frames ({video['dropped']} dropped)"
-    stopped = f"; {result.stop_reason}" if result.stop_reason else ""
+    stopped = f"; {result.stop_text}" if result.stop_text else ""
     return (f"saved {result.path} ({duration:.1f} s; {counts or 'no streams'}; "
             f"{summary['events']} events{stopped})")
 
@@ -228,7 +228,7 @@ class HeadlessBackend(BackendBase):
             if self._session is not None:
                 self._last = self._snapshot(self._session, recording=False)
 
-    def stop(self, reason: str) -> str:
+    def stop(self, reason: StopReason) -> str:
         session, thread = self._session, self._thread
         if not self.recording or session is None or thread is None:
             raise MimicsyncError("stop", "not recording", "send start first",

@@ -188,7 +188,7 @@ def test_missing_required_stream_is_an_error_reply(serve, tmp_path):
     server, _ = serve(require=[f"name={absent}"], naming=Naming(tmp_path / "study", "07", "01", "rest"))
     c = Client(server.port)
     reply = c.ask("start")
-    assert reply.startswith("ERROR start: required stream(s) not found: name=" + absent), reply
+    assert reply.startswith("ERROR require: required stream(s) not found: name=" + absent), reply
     assert c.status()["recording"] is False
     assert not list((tmp_path / "study").rglob("*.h5*"))  # nothing half-written
     c.close()
