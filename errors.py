@@ -7,9 +7,11 @@ Every failure a user can act on is a :class:`MimicsyncError` carrying three part
 - ``problem``: what is wrong with it;
 - ``fix``: what to do, in plain words.
 
-A fix that points at a setting says it in words and lists it in ``options`` as
-``(field, value)`` pairs (``("camera", "sim")``, ``("force", "")``). The command line and
-the operator app each render the field and the options in their own words
+A fix that points at a setting either names it in braces, by the library's name
+(``"close that program or choose another {port}"``), or says it in words and lists it in
+``options`` as ``(field, value)`` pairs when a value matters (``("camera", "sim")`` for
+"use the simulated camera"). The command line and the operator app each render the field,
+the braced names and the options in their own words
 (:func:`mimicsync.cli.errors.render`, :func:`mimicsync.gui.words.render`): ``--participant``
 on the terminal, "Participant" in the window. Like BrainFlow's ``BrainFlowError``, each
 error also carries a :class:`ErrorCode`, so a script can tell kinds apart without parsing
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 
 
@@ -74,18 +77,23 @@ class MimicsyncError(Exception):
 
     def render(self, name_of: dict[str, str] | None = None,
                option_words: Callable[[str, str], str] | None = None) -> str:
-        """One line, with ``field`` renamed through ``name_of`` when it has an entry.
+        """One line, with ``field`` and every ``{name}`` in the fix renamed through
+        ``name_of`` (a name without an entry stays as it is, without braces).
 
         ``option_words(field, value)`` says one of :attr:`options` in a front end's words;
         given, the options follow the fix in parentheses.
         """
-        field = (name_of or {}).get(self.field, self.field)
+        names = name_of or {}
+        field = names.get(self.field, self.field)
         head = f"{field}: {self.problem}" if field else self.problem
-        fix = self.fix
+        fix = _NAME.sub(lambda m: names.get(m.group(1), m.group(1)), self.fix)
         if option_words is not None and self.options:
             said = " or ".join(option_words(f, v) for f, v in self.options)
             fix = f"{fix} ({said})" if fix else said
         return f"{head}; {fix}" if fix else head
+
+
+_NAME = re.compile(r"\{([a-z][a-z0-9 _-]*)\}")  # a setting named in a fix: {port}
 
 
 def _split(message: str) -> tuple[str, str, str]:

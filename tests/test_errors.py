@@ -93,3 +93,9 @@ def test_check_number_gives_one_shaped_message(value, kw, message):
     with pytest.raises(MimicsyncError) as e:
         check_number("duration", value, **kw)
     assert str(e.value) == message
+
+
+def test_a_setting_named_in_braces_is_a_flag_on_the_cli_and_plain_in_the_library():
+    e = MimicsyncError("port", "4000 is in use", "close that program or choose another {port}")
+    assert str(e) == "port: 4000 is in use; close that program or choose another port"
+    assert cli_render(e) == "--port: 4000 is in use; close that program or choose another --port"
