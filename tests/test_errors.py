@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from mimicsync.acquisition.recorder import RecorderError
-from mimicsync.cli.errors import FLAGS
 from mimicsync.cli.errors import render as cli_render
 from mimicsync.errors import MimicsyncError, StopReason, check_number
 
@@ -57,24 +56,6 @@ def test_camera_fix_names_the_setting_in_each_front_end():
     e = no_camera_error()
     assert "--camera sim" in cli_render(e) and "--" not in str(e)
     assert "Simulated" in gui_render(e) and "--" not in gui_render(e)
-
-
-def test_every_field_library_code_raises_has_a_flag_or_is_positional():
-    """Fields seen in the library's ``MimicsyncError(field, ...)`` calls have a flag (or are
-    a command's positional argument, which the line names by value). The remote-control
-    modules answer a remote client in its own commands, not the command line's."""
-    positional = {"file", "", "validator", "devices"}
-    fields = set()
-    for pkg in LIBRARY:
-        for p in (PACKAGE / pkg).rglob("*.py"):
-            if p.name.startswith("remote_"):
-                continue
-            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
-                if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
-                        and len(node.exc.args) >= 2 and isinstance(node.exc.args[0], ast.Constant)):
-                    fields.add(node.exc.args[0].value)
-    assert fields, "no three-part errors found"
-    assert fields - set(FLAGS) <= positional, fields - set(FLAGS) - positional
 
 
 def test_stop_reasons_have_a_readable_form_and_say_whether_to_warn():
