@@ -170,7 +170,8 @@ class WindowBackend(QObject, BackendBase):
         errors = s.errors()
         if errors:
             field, message = next(iter(errors.items()))
-            raise MimicsyncError(field, message, "fix it in the window's Setup")
+            e = MimicsyncError(message)  # the window's one-line message: "field: problem; fix"
+            raise MimicsyncError(e.field or field, e.problem, e.fix or "fix it in the window's Setup")
         if not self.w.start_recording():
             raise MimicsyncError("start", "the window refused to start (see its messages)",
                                  "fix the setup in the window")
