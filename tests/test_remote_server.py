@@ -379,3 +379,26 @@ def test_a_client_that_never_reads_thousands_of_replies_is_still_obeyed(serve, o
     wait_for(lambda: recordings(tmp_path / "study"), timeout=60)
     s.close()
     assert recordings(tmp_path / "study")[0].name.startswith("sub-07_ses-01_task-flood_run-01")
+
+
+def test_random_bytes_in_random_chunks_get_one_reply_per_line_and_recording_goes_on(
+        serve, outlet_factory, tmp_path):
+    rng = np.random.default_rng(15)
+    emg = outlet_factory(name=unique("rcs-emg"))
+    server, _ = serve(streams=[f"name={emg.name}"], naming=Naming(tmp_path / "study", "07", "01", "rest"))
+    c = Client(server.port)
+    assert c.ask("start").startswith("OK start")
+    alphabet = np.frombuffer(b"abc {}:?*\t \r\x00\xff\xfe\x1b" + bytes(range(32, 127)), np.uint8)
+    lines = [bytes(rng.choice(alphabet, rng.integers(0, 300))).replace(b"\n", b"") for _ in range(300)]
+    lines += [b"", b"   ", b"\t", b"\r", b"start", b"x" * 70_000]  # blanks get no reply
+    stream = b"\n".join(lines) + b"\n"
+    cuts = np.sort(rng.integers(0, len(stream), 60))
+    for piece in np.split(np.frombuffer(stream, np.uint8), cuts):
+        c.sock.sendall(piece.tobytes())
+    expected = sum(1 for ln in lines if ln.removesuffix(b"\r").strip(b" \t"))
+    replies = [c.reply() for _ in range(expected)]
+    assert all(r.startswith(("OK ", "ERROR ")) for r in replies)
+    assert "ERROR start: already recording" in replies[-2] and replies[-1].startswith("ERROR line: longer")
+    st = c.status()  # the next reply is the status: no extra or missing line before it
+    assert st["recording"] is True
+    assert c.ask("stop").startswith("OK stop: saved")
