@@ -104,6 +104,11 @@ def main() -> None:
         show("filename {task:..}, recording", c.many("filename {task:bench}", args.n), base)
         dt, reply = c.once("stop")
         print(f"{'stop (finalizes the file)':<34} {dt * 1e3:7.1f} ms  {reply.strip()[:60]}")
+        for _ in range(3):  # short recordings: start and stop alone
+            t_start, _r = c.once("start")
+            time.sleep(1.0)
+            t_stop, _r = c.once("stop")
+            print(f"{'start / stop of a 1 s recording':<34} {t_start * 1e3:7.1f} / {t_stop * 1e3:.1f} ms")
         server.close()
         controller.close()
     emg.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from pathlib import Path
 
 from mimicsync.acquisition.recorder import GiB
@@ -39,12 +38,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="cue language of 'protocol NAME' runs (default en)")
 
 
-def _warm_imports() -> None:
-    """Saving a file summarizes it through dataset.sync_store, which imports mimicsync.sync
-    (scipy: 3-5 s on a busy machine); done now, the first 'stop' reply is not that late."""
-    from mimicsync.dataset import sync_store  # noqa: F401
-
-
 def _say(text: str) -> None:
     print(f"serve: {text}", file=sys.stderr, flush=True)
 
@@ -71,7 +64,6 @@ def serve(args: argparse.Namespace) -> int:
     options = RecordOptions(operator=args.operator, min_free_bytes=int(args.min_free_gb * GiB),
                             on_started=_started, on_note=lambda t: _say(f"note: {t}"),
                             app="mimicsync serve")
-    threading.Thread(target=_warm_imports, name="warm-imports", daemon=True).start()
     backend = HeadlessBackend(setup, options, language=args.language)
     naming = Naming(args.root, args.participant, args.session, args.task, args.acq)
     controller = RemoteController(backend, naming, on_log=_say)

@@ -54,6 +54,12 @@ class CueCounter(RunListener):
         self.counts[event.trial_type] += 1
 
 
+def _warm_imports() -> None:
+    """Saving a file summarizes it through dataset.sync_store, which imports mimicsync.sync
+    (scipy: 3-5 s on a busy machine); imported ahead, the first ``stop`` reply is not late."""
+    from mimicsync.dataset import sync_store  # noqa: F401
+
+
 def _describe_info(info: pylsl.StreamInfo) -> str:
     return f"{info.name()} ({info.type() or 'no type'}, {info.hostname()})"
 
@@ -135,6 +141,7 @@ class HeadlessBackend(BackendBase):
         self._cues = CueCounter()
         self._annotations = 0
         self._last: dict[str, Any] = {}
+        threading.Thread(target=_warm_imports, name="warm-imports", daemon=True).start()
 
     # -- streams ---------------------------------------------------------------------
     def _on_offer(self, wait: float | None = None) -> list[pylsl.StreamInfo]:
