@@ -230,13 +230,13 @@ class WindowRemoteControl:
         self.server: RemoteControlServer | None = None
         self.controller: RemoteController | None = None
         box.enabled.toggled.connect(self._toggled)
-        box.port.valueChanged.connect(lambda _v: self._restart())
+        box.port.editingFinished.connect(self._restart)  # not per keystroke: "2" of "22346"
 
     def _toggled(self, on: bool) -> None:
         self.enable(self.box.port.value()) if on else self.disable()
 
     def _restart(self) -> None:
-        if self.server is not None:
+        if self.server is not None and self.server.port != self.box.port.value():
             self.disable()
             self.enable(self.box.port.value())
 

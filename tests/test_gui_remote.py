@@ -81,6 +81,11 @@ def test_remote_control_is_off_by_default_and_a_script_records_through_the_windo
         assert len(rec.stream(emg.name)) > 0
         assert [e.value for e in rec.events if e.trial_type == "annotation"] == ["from the script"]
 
+    port = free_port()  # a new port takes effect once typed (not per keystroke)
+    box.port.setValue(port)
+    box.port.editingFinished.emit()
+    assert w.remote.server.port == port and box.state.text() == f"listening on 127.0.0.1:{port}"
+    assert run_script(qtbot, port, "status")[0].startswith('OK status {"recording":false')
     box.enabled.setChecked(False)
     assert w.remote.server is None
     try:
