@@ -178,8 +178,13 @@ def test_reply_reading_client_sees_every_outcome(serve, outlet_factory, tmp_path
     assert c.ask("start").startswith("ERROR run: run 1 of rest exists")
     assert c.ask("protocol ../../etc/x").startswith("ERROR protocol: '../../etc/x' is not a protocol name")
     assert c.ask("protocol nosuch").startswith("ERROR nosuch.toml: no protocol named 'nosuch'")
+    assert c.ask("filename {task:next}").startswith("OK filename: sub-07 ses-01 task-next, run 1")
+    assert "task-next_run-01_recording.h5" in c.ask("start")
+    assert c.ask("filename {task:later}").endswith("(for the next recording; the current one continues)")
+    assert "task-next_run-01_recording.h5" in c.ask("stop")
     c.close()
-    with Recording(recordings(tmp_path / "study")[0]) as rec:
+    rest = [p for p in recordings(tmp_path / "study") if "task-rest" in p.name]
+    with Recording(rest[0]) as rec:
         assert [e.value for e in rec.events if e.trial_type == "annotation"] == ["eyes closed"]
 
 
