@@ -1,61 +1,64 @@
-"""mimicsync.sync: offline alignment of the recorded streams.
+"""mimicsync.sync: the alignment algorithms, pure functions on numpy arrays.
 
-Two levels, both pure functions on numpy arrays (raw timestamps are never altered):
+Nothing here opens a file (``mimicsync.dataset.sync_recording`` runs these on one
+recording and ``mimicsync.dataset.sync_store`` stores the result). Raw timestamps are
+never altered. Two levels:
 
 - clock level: :func:`fit_clock_offsets` (LSL clock offsets → offset, drift and reset
   segments per stream), :func:`dejitter_timestamps` (regular-rate streams, piecewise
-  between gaps), :func:`frame_times` (video frames through device time and counter);
-- event level (tap peaks): :func:`emg_tap_onsets` / :func:`trigger_onsets` (EMG),
-  :func:`motion_energy` + :func:`video_tap_onsets` and :func:`brightness` +
-  :func:`led_onsets` (video), then :func:`match_events` for offset and drift between the
-  two, with a confidence, or :class:`SyncRefused` with what to do.
+  between gaps), :func:`frame_times` (video frames through device time and counter),
+  :mod:`.stream_maps` (every stream onto the common timeline);
+- event level: :func:`emg_tap_onsets` / :func:`trigger_onsets` (sEMG),
+  :mod:`.video_cells` cell scans with :mod:`.brackets` (video taps and LED), then
+  :func:`match_events`, :mod:`.event_fit` and :mod:`.interval_fit` for offset and drift
+  with an uncertainty, or :class:`SyncRefused` with what to do;
+- :mod:`.live`: incremental detection and running offset while recording.
 
-A whole recording (imported on demand, they read files):
-
-- :mod:`.session_sync` ``synchronize(path) -> SyncResult``: every stream onto the common
-  timeline (:mod:`.stream_maps`), video events from cell scans (:mod:`.video_cells`,
-  :mod:`.brackets`), all event kinds combined (:mod:`.event_fit`, :mod:`.interval_fit`);
-- :mod:`.sync_store` writes ``/sync`` (``write_sync``) and reads it back
-  (``stored_times``, used by :func:`mimicsync.dataset.timeline.timeline`);
-- :mod:`.report` text summary and PNG;
-- :mod:`.live` incremental detection and running offset while recording;
-- :mod:`.simulated_session` simulated recordings with ground truth (tests, bench).
+Names below load their module on first use, so importing one submodule (the reader
+needs only the clock level) does not import scipy.signal and the detectors.
 """
 
-from mimicsync.sync.clock import ClockFit, ClockSegment, detect_clock_resets, fit_clock_offsets
-from mimicsync.sync.dejitter import (
-    Dejittered,
-    dejitter_timestamps,
-    detect_breaks,
-    stream_can_drop_samples,
-)
-from mimicsync.sync.emg_taps import (
-    EmgTapParams,
-    EmgTaps,
-    emg_envelope,
-    emg_tap_onsets,
-    trigger_onsets,
-)
-from mimicsync.sync.frame_times import FrameSegment, FrameTimes, frame_times
-from mimicsync.sync.match import Match, SyncRefused, match_events
-from mimicsync.sync.video_events import (
-    Trace,
-    VideoTapParams,
-    VideoTaps,
-    brightness,
-    led_onsets,
-    motion_energy,
-    video_tap_onsets,
-)
-from mimicsync.sync.zscore import ZScoreDetector, ZScoreParams, ZScoreResult, zscore_peaks
+from __future__ import annotations
 
-__all__ = [
-    "ClockFit", "ClockSegment", "detect_clock_resets", "fit_clock_offsets",
-    "Dejittered", "dejitter_timestamps", "detect_breaks", "stream_can_drop_samples",
-    "EmgTapParams", "EmgTaps", "emg_envelope", "emg_tap_onsets", "trigger_onsets",
-    "FrameSegment", "FrameTimes", "frame_times",
-    "Match", "SyncRefused", "match_events",
-    "Trace", "VideoTapParams", "VideoTaps", "brightness", "led_onsets", "motion_energy",
-    "video_tap_onsets",
-    "ZScoreDetector", "ZScoreParams", "ZScoreResult", "zscore_peaks",
-]
+import importlib
+
+_API = {
+    "ClockFit": "clock",
+    "ClockSegment": "clock",
+    "detect_clock_resets": "clock",
+    "fit_clock_offsets": "clock",
+    "Dejittered": "dejitter",
+    "dejitter_timestamps": "dejitter",
+    "detect_breaks": "dejitter",
+    "stream_can_drop_samples": "dejitter",
+    "EmgTapParams": "emg_taps",
+    "EmgTaps": "emg_taps",
+    "emg_envelope": "emg_taps",
+    "emg_tap_onsets": "emg_taps",
+    "trigger_onsets": "emg_taps",
+    "FrameSegment": "frame_times",
+    "FrameTimes": "frame_times",
+    "frame_times": "frame_times",
+    "Match": "match",
+    "SyncRefused": "match",
+    "match_events": "match",
+    "Trace": "video_events",
+    "VideoTapParams": "video_events",
+    "VideoTaps": "video_events",
+    "brightness": "video_events",
+    "led_onsets": "video_events",
+    "motion_energy": "video_events",
+    "video_tap_onsets": "video_events",
+    "ZScoreDetector": "zscore",
+    "ZScoreParams": "zscore",
+    "ZScoreResult": "zscore",
+    "zscore_peaks": "zscore",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
