@@ -10,6 +10,12 @@ carries the timestamps a real camera would give, each distorted in a known way:
   jitter`` (jitter ~ N(0, jitter_s), never earlier than the exposure);
 * ``device_index``: ``n``; dropped frames never reach the host, leaving gaps.
 
+Depth is what a D4xx delivers (:mod:`.depth_noise`: error growing with distance², speckle,
+holes, 1 mm steps), at the colour resolution or at ``depth_size`` (e.g. the D4xx's
+optimal 848x480). ``footage="photo"`` paints the face over a real photograph with fresh
+sensor noise per frame (:mod:`.photo_texture`, needs scikit-image): what storage figures
+are measured on.
+
 Everything needed to undo these distortions is written to
 ``CameraInfo.settings["simulation"]``.
 """
@@ -24,6 +30,7 @@ import numpy as np
 import pylsl
 
 from mimicsync.acquisition.camera import CameraError, Frame
+from mimicsync.acquisition.simulators.depth_noise import D4xxDepthNoise, resample_nearest
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer, pinhole_fx
 from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.acquisition.throttled_log import CountedWarning
@@ -31,6 +38,7 @@ from mimicsync.format import CameraInfo
 
 log = logging.getLogger(__name__)
 
+FOOTAGE = ("cartoon", "photo")
 # A real camera's SDK queue holds about this much; a host further behind loses frames.
 MAX_LAG_S = 1.0
 
@@ -58,9 +66,15 @@ class SimulatedCamera:
                  drop_frames: Iterable[int] = (), drop_probability: float = 0.0, seed: int = 0,
                  serial: str = "SIM-0001", realtime: bool = True,
                  device_epoch_s: float | None = None,
-                 device_drift_ppm: float | None = None) -> None:
+                 device_drift_ppm: float | None = None,
+                 depth_size: tuple[int, int] | None = None, footage: str = "cartoon") -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
+        if footage not in FOOTAGE:
+            raise ValueError(f"footage: '{footage}' is not one of {', '.join(FOOTAGE)}")
+        self.footage = footage
+        self.depth_size = (int(depth_size[0]), int(depth_size[1])) if depth_size else (
+            int(width), int(height))
         self.scenario = scenario
         self.width, self.height, self.fps, self.depth = int(width), int(height), float(fps), depth
         self.offset_s, self.drift_ppm = float(offset_s), float(drift_ppm)
@@ -106,8 +120,16 @@ class SimulatedCamera:
     # -- Camera protocol --------------------------------------------------------------
     def start(self) -> CameraInfo:
         intr = pinhole_intrinsics(self.width, self.height)
-        self._renderer = FaceRenderer(self.width, self.height, depth=self.depth,
-                                      fx=intr["fx"], seed=self.seed)
+        renderer = FaceRenderer
+        if self.footage == "photo":
+            from mimicsync.acquisition.simulators.photo_texture import PhotoFaceRenderer
+            renderer = PhotoFaceRenderer
+        self._renderer = renderer(self.width, self.height, depth=self.depth, fx=intr["fx"],
+                                  seed=self.seed, depth_noise=False)
+        dw, dh = self.depth_size
+        self._depth_noise = D4xxDepthNoise(dw, dh, seed=self.seed) if self.depth else None
+        depth_intr = dict(intr, width=dw, height=dh, fx=intr["fx"] * dw / self.width,
+                          fy=intr["fy"] * dh / self.height, ppx=dw / 2.0, ppy=dh / 2.0)
         self._drop_rng = np.random.default_rng([self.seed, 1])
         self._jitter_rng = np.random.default_rng([self.seed, 2])
         self.dropped.clear()
@@ -127,10 +149,11 @@ class SimulatedCamera:
         return CameraInfo(
             name="mimicsync camera simulator", serial=self.serial, width=self.width,
             height=self.height, fps=self.fps,
-            depth_width=self.width if self.depth else 0,
-            depth_height=self.height if self.depth else 0, depth_scale_m=0.001,
-            color_intrinsics=intr, depth_intrinsics=dict(intr) if self.depth else {},
+            depth_width=dw if self.depth else 0,
+            depth_height=dh if self.depth else 0, depth_scale_m=0.001,
+            color_intrinsics=intr, depth_intrinsics=depth_intr if self.depth else {},
             settings={"simulation": truth, "depth_aligned_to_color": self.depth,
+                      "footage": self.footage, "depth_model": "d4xx" if self.depth else "",
                       "timestamp_domain": "simulated_device_clock"},
             firmware="sim",
         )
@@ -146,6 +169,8 @@ class SimulatedCamera:
                 time.sleep(max(0.0, timeout))
                 return None
         color, depth = renderer.render(self.scenario, self.exposure_time(n), n)
+        if depth is not None and self._depth_noise is not None:
+            depth = self._depth_noise.apply(resample_nearest(depth, *self.depth_size))
         if self.realtime:  # render first, then hand over on time
             wait = arrival - pylsl.local_clock()
             if wait > 0:

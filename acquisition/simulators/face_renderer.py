@@ -295,7 +295,9 @@ class FaceRenderer:
 
     def __init__(self, width: int = 1280, height: int = 720, depth: bool = True,
                  fx: float | None = None, distance_mm: float = 500.0, noise: float = 1.5,
-                 noise_patterns: int = 3, seed: int = 0) -> None:
+                 noise_patterns: int = 3, seed: int = 0, depth_noise: bool = True) -> None:
+        """``depth_noise=False`` leaves depth clean for a camera model that adds its own
+        (:mod:`~mimicsync.acquisition.simulators.depth_noise`)."""
         self.width, self.height = int(width), int(height)
         self.distance_mm = float(distance_mm)
         fx = fx if fx is not None else pinhole_fx(self.width)
@@ -305,7 +307,7 @@ class FaceRenderer:
         self._build_led()
         color, dep = self._build_base(depth)
         self._bases, self._depths = _noisy_copies(color, dep, noise, max(1, noise_patterns),
-                                                  seed)
+                                                  seed, depth_noise)
 
     # -- per frame --------------------------------------------------------------------
     def render(self, scenario: Scenario, t: float,
@@ -446,7 +448,7 @@ def pinhole_fx(width: int, hfov_deg: float = 69.4) -> float:
 
 
 def _noisy_copies(color: np.ndarray, depth: np.ndarray | None, noise: float, n: int,
-                  seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+                  seed: int, depth_noise: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``n`` base images with fixed sensor noise, so noise costs nothing per frame."""
     if noise <= 0:
         return [color], ([depth] if depth is not None else [])
@@ -456,7 +458,9 @@ def _noisy_copies(color: np.ndarray, depth: np.ndarray | None, noise: float, n: 
     for _ in range(n):
         grain = rng.standard_normal(color.shape, dtype=np.float32) * noise
         colors.append(np.clip(cf + grain + 0.5, 0, 255).astype(np.uint8))
-        if depth is not None:  # stereo depth noise grows with the square of the distance
+        if depth is not None and not depth_noise:
+            depths.append(depth)
+        elif depth is not None:  # stereo depth noise grows with the square of the distance
             df = depth.astype(np.float32)
             sigma = 0.8 * (df / 500.0) ** 2
             grain = rng.standard_normal(depth.shape, dtype=np.float32) * sigma
