@@ -7,6 +7,7 @@ file needs h5py and numpy only (no pylsl, pyrealsense2, brainflow or Qt; a test 
 - :class:`ChannelSpec`: one channel of a stream (label, unit, XDF type, scheme, muscle,
   side, face position, scale), parsed from LSL stream XML by :func:`channels_from_xml`;
 - :class:`CameraInfo`: the static description of a camera stored in ``/video``;
+- :class:`DepthMode`: which depth a recording takes (``off``, a D4xx resolution, a range);
 - file constants: :data:`FORMAT_NAME`, :data:`FORMAT_VERSION`, the channel table dtype,
   the frame table columns, the frame-index stream's type and channels, LSL formats.
 """
@@ -90,6 +91,58 @@ class CameraInfo:
     settings: dict = field(default_factory=dict)  # device settings worth keeping (exposure, ...)
     firmware: str = ""
 
+
+
+# Depth resolutions a D4xx streams at 30 fps; 848x480 is its optimal (most accurate) mode.
+D4XX_DEPTH_SIZES = ("1280x720", "848x480", "640x480", "640x360", "480x270", "424x240")
+DEFAULT_DEPTH = "848x480"
+# JPEG quality 80 keeps colour above 40 dB PSNR on realistic footage (bench/storage.py).
+DEFAULT_JPEG_QUALITY = 80
+
+
+@dataclass(frozen=True)
+class DepthMode:
+    """Depth to record: ``width`` x ``height`` (0 x 0 = off), and ``max_m`` > 0 to store
+    depth beyond that distance as 0 (the wall behind a participant is most of a frame's
+    bytes: its stereo noise does not compress)."""
+
+    width: int = 848
+    height: int = 480
+    max_m: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.width > 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def __str__(self) -> str:
+        if not self.enabled:
+            return "off"
+        return f"{self.width}x{self.height}" + (f":{self.max_m:g}" if self.max_m else "")
+
+    @classmethod
+    def parse(cls, text: str) -> "DepthMode":
+        """``off``, ``WxH`` (a D4xx depth mode) or ``WxH:MAX`` (metres); ValueError says why."""
+        t = str(text).strip().lower()
+        if t == "off":
+            return cls(0, 0)
+        size, _, limit = t.partition(":")
+        if size not in D4XX_DEPTH_SIZES:
+            raise ValueError(f"depth: '{text}' is not off or a D4xx depth mode "
+                             f"({', '.join(D4XX_DEPTH_SIZES)}), optionally with :MAX metres "
+                             "(e.g. 848x480:1.2)")
+        try:
+            max_m = float(limit) if limit else 0.0
+        except ValueError:
+            max_m = -1.0
+        if limit and not 0.1 <= max_m <= 65.0:
+            raise ValueError(f"depth: range '{limit}' in '{text}' must be a distance in metres "
+                             "from 0.1 to 65, e.g. 848x480:1.2")
+        w, h = (int(v) for v in size.split("x"))
+        return cls(w, h, max_m)
 
 
 def channels_from_xml(info_xml: str, channel_count: int) -> list[ChannelSpec]:

@@ -46,6 +46,8 @@ from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
 from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
+from mimicsync.acquisition.disk_space import minutes_left, time_left
+from mimicsync.format import DEFAULT_JPEG_QUALITY
 
 log = logging.getLogger(__name__)
 GiB = 1 << 30
@@ -73,7 +75,8 @@ class RecorderConfig:
     clock_interval: float = 5.0  # LSL time_correction at least this often
     flush_interval: float = 0.5  # data on disk at least this often
     color_encoding: str = "jpeg"
-    jpeg_quality: int = 90
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    depth_max_m: float = 0.0  # > 0: depth beyond this distance is stored as 0 (DepthMode.max_m)
     min_free_bytes: int = 1 * GiB  # stop cleanly below this much free disk
     settings: dict = field(default_factory=dict)  # extra device/protocol settings to keep
     warn_minutes: float = 30.0  # warn at start when free disk holds less than this much
@@ -107,6 +110,13 @@ class RecorderStatus:
     events: int = 0
     stop_reason: str = ""  # readable (StopReason.text)
     errors: list[str] = field(default_factory=list)
+    bytes_per_minute: float = 0.0  # file growth (an estimate in the first 10 s)
+    min_free_bytes: int = 0  # the recorder stops here
+
+    @property
+    def time_left(self) -> str:
+        """E.g. ``2 h 05 min left at 620 MB/min``."""
+        return time_left(self.free_bytes, self.min_free_bytes, self.bytes_per_minute)
 
 
 def software_versions() -> dict[str, str]:
@@ -190,6 +200,7 @@ class Recorder:
         self.write_error = ""
         self.warnings: list[str] = []
         self.final_path: Path | None = None
+        self._estimate = 0.0
 
     # -- start ----------------------------------------------------------------------
     def _resolve(self) -> list[pylsl.StreamInfo]:
@@ -296,7 +307,8 @@ class Recorder:
                 self.workers[key] = w
             if self.camera is not None:
                 fkey = next(k for k, w in self.workers.items() if w.info is frame_info)
-                self.writer.add_video(self.camera.info, fkey, cfg.color_encoding, cfg.jpeg_quality)
+                self.writer.add_video(self.camera.info, fkey, cfg.color_encoding, cfg.jpeg_quality,
+                                      cfg.depth_max_m)
             self.writer.start_swmr()
         except BaseException:
             if self.writer is not None:
@@ -314,26 +326,33 @@ class Recorder:
         self._spawn(self._discovery_loop, "discovery")
 
     def estimated_bytes_per_minute(self, metas: list[StreamMeta]) -> float:
-        """Data rate from the stream layouts and camera (JPEG ~0.1 B/px measured on the
-        simulator; depth with Blosc-LZ4 ~0.85 B/px): for the start-up disk warning."""
+        """Data rate from the stream layouts and camera, for the start-up disk warning:
+        JPEG q80 ~0.12 B/px and filtered depth ~0.65 B/px (~0.15 B/px with a depth range)
+        on realistic footage (bench/storage.py)."""
         rate = 0.0
         for m in metas:
             item = 64 if m.is_string else m.dtype.itemsize
             rate += (m.nominal_srate or 1.0) * (m.channel_count * item + 8)
         if self.camera is not None and self.camera.info is not None:
             ci = self.camera.info
-            rate += ci.fps * (0.1 * ci.width * ci.height + 0.85 * ci.depth_width * ci.depth_height)
+            depth = 0.15 if self.cfg.depth_max_m > 0 else 0.65
+            rate += ci.fps * (0.12 * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
         return 60.0 * rate
 
     def _warn_disk(self, metas: list[StreamMeta]) -> None:
-        per_min = self.estimated_bytes_per_minute(metas)
-        minutes = (self._free - self.cfg.min_free_bytes) / per_min if per_min else float("inf")
-        if minutes < self.cfg.warn_minutes:
+        self._estimate = per_min = self.estimated_bytes_per_minute(metas)
+        if minutes_left(self._free, self.cfg.min_free_bytes, per_min) < self.cfg.warn_minutes:
             self.warnings.append(
-                f"disk: {self._free / GiB:.1f} GiB free is about {minutes:.0f} min of recording "
-                f"at ~{per_min / 1e6:.0f} MB/min; the recording stops cleanly before the disk "
-                "is full")
+                f"disk: {self._free / GiB:.1f} GiB free: "
+                f"{time_left(self._free, self.cfg.min_free_bytes, per_min)}; the recording "
+                "stops cleanly before the disk is full")
             log.warning(self.warnings[-1])
+
+    def bytes_per_minute(self, file_bytes: int, elapsed_s: float) -> float:
+        """The rate the file grows at (measured after 10 s; the estimate before)."""
+        if elapsed_s >= 10.0 and file_bytes > 0:
+            return 60.0 * file_bytes / elapsed_s
+        return self._estimate
 
     def _camera_stream_info(self) -> pylsl.StreamInfo:
         sid = self.camera.outlet.get_info().source_id()
@@ -416,6 +435,10 @@ class Recorder:
     def _encode_loop(self) -> None:
         import simplejpeg
         jpeg = self.cfg.color_encoding == "jpeg"
+        info = self.camera.info
+        max_units = (round(self.cfg.depth_max_m / info.depth_scale_m)
+                     if self.cfg.depth_max_m > 0 and info is not None and info.depth_scale_m > 0
+                     else 0)
         while not (self._camera_done.is_set() and self._frames.empty()):
             try:
                 fr = self._frames.get(timeout=0.1)
@@ -424,7 +447,10 @@ class Recorder:
             color = (simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), self.cfg.jpeg_quality,
                                             colorspace="RGB") if jpeg else fr.color)
             row = (fr.host_index, fr.device_index, fr.device_time_ms, fr.host_time)
-            self._q.put(VideoFrame(row, color, fr.depth))
+            depth = fr.depth
+            if max_units and depth is not None:  # beyond the range: stored as "no depth"
+                depth = np.where(depth > max_units, np.uint16(0), depth)
+            self._q.put(VideoFrame(row, color, depth))
 
     def _discovery_loop(self) -> None:
         """Late joiners: a selected stream that appears after the start is added."""
@@ -591,11 +617,13 @@ class Recorder:
         errors = list(self.errors) + self._encoder_error() + [s.error for s in streams if s.error]
         if self.camera is not None and self.camera.error:
             errors.append(self.camera.error)
+        elapsed = pylsl.local_clock() - self.start_lsl if self.start_lsl else 0.0
         return RecorderStatus(
-            recording=self.is_recording,
-            elapsed_s=pylsl.local_clock() - self.start_lsl if self.start_lsl else 0.0,
+            recording=self.is_recording, elapsed_s=elapsed,
             path=str(path), file_bytes=size, free_bytes=self._free, streams=streams,
             frames=self.frames_written,
             dropped_frames=self.camera_dropped + self.encoder_dropped,
             encoder_backlog=self._frames.qsize(), events=self.events_written,
-            stop_reason=self.stop_text, errors=errors)
+            stop_reason=self.stop_text, errors=errors,
+            bytes_per_minute=self.bytes_per_minute(size, elapsed),
+            min_free_bytes=self.cfg.min_free_bytes)

@@ -174,7 +174,8 @@ def _setup_overrides(args: argparse.Namespace) -> dict:
         o["streams"] = tuple(args.stream)
     if args.require:
         o["require"] = tuple(args.require)
-    for name in ("camera", "camera_serial", "width", "height", "fps", "color_encoding", "jpeg_quality"):
+    for name in ("camera", "camera_serial", "width", "height", "fps", "depth", "color_encoding",
+                 "jpeg_quality"):
         if getattr(args, name) is not None:
             o[name] = getattr(args, name)
     if args.simulate:
@@ -208,7 +209,7 @@ def _need(args: argparse.Namespace, mode: str, *names: str) -> None:
                              f"(a BIDS label, e.g. --{n} {LABEL_EXAMPLES[n]})")
 
 
-SETUP_FLAGS = {"streams": "--stream", "require": "--require"}
+SETUP_FLAGS = {"streams": "--stream", "require": "--require", "jpeg_quality": "--color-quality"}
 
 
 def _setup_error(e: SetupError) -> UsageError:
@@ -291,9 +292,14 @@ def demo(args: argparse.Namespace) -> int:
     duration = args.duration
     protocol = (load_protocol(args.protocol, study_root=args.root) if args.protocol
                 else demo_protocol(duration if duration is not None else 60.0))
-    setup = DeviceSetup(camera="none" if args.no_camera else "sim", width=args.width,
-                        height=args.height, simulate=True,
-                        sim_clock={"emg_offset_s": 0.012, "emg_drift_ppm": 20.0, "emg_jitter_s": 0.0002})
+    camera = {k: getattr(args, k) for k in ("depth", "jpeg_quality") if getattr(args, k) is not None}
+    try:
+        setup = DeviceSetup(camera="none" if args.no_camera else "sim", width=args.width,
+                            height=args.height, simulate=True, **camera,
+                            sim_clock={"emg_offset_s": 0.012, "emg_drift_ppm": 20.0,
+                                       "emg_jitter_s": 0.0002})
+    except SetupError as e:
+        raise _setup_error(e) from None
     plan = plan_trials(protocol)
     block = PreparedBlock("demo", "01", "demo", None, setup, plan,
                           duration + 1.5 if args.protocol and duration is not None else None)

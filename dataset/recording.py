@@ -18,7 +18,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the Blosc filter used for depth)
 import numpy as np
 
-from mimicsync.dataset import ragged
+from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.events import Event
 from mimicsync.errors import MimicsyncError
 from mimicsync.format import FORMAT_NAME, ChannelSpec
@@ -340,8 +340,10 @@ class Recording:
         return c[i]
 
     def depth(self, i: int) -> np.ndarray:
-        """Depth frame ``i`` (h, w) uint16 in depth units (× ``depth_scale_m`` = metres)."""
-        return self.f["video"]["depth"][i]
+        """Depth frame ``i`` (h, w) uint16 in depth units (× ``depth_scale_m`` = metres);
+        0 = no depth (or beyond ``/video`` ``depth_max_m`` when that is > 0)."""
+        ds = self.f["video"]["depth"]
+        return depth_codec.decode(ds[i], str(ds.attrs.get("depth_filter", depth_codec.NONE)))
 
     @property
     def has_depth(self) -> bool:

@@ -25,13 +25,14 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from mimicsync.dataset import ragged
+from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.errors import ErrorCode, MimicsyncError
 from mimicsync.format import (
     CHANNEL_DTYPE,
     CHANNEL_FIELDS,
+    DEFAULT_JPEG_QUALITY,
     FORMAT_NAME,
     FORMAT_VERSION,
     FRAME_COLUMNS,
@@ -61,7 +62,7 @@ class RecordingExistsError(MimicsyncError, FileExistsError):
     default_code = ErrorCode.EXISTS
 
 
-def _depth_filter() -> dict:
+def _lossless_color_filter() -> dict:
     return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
 
 
@@ -124,6 +125,7 @@ class RecordingWriter:
         ragged.create(ev, "payload", bytes_chunk=1 << 16)
         self.streams: dict[str, h5py.Group] = {}
         self.video: h5py.Group | None = None
+        self._depth_filter = depth_codec.NONE
         self.swmr = False
 
     # -- structure ------------------------------------------------------------------
@@ -156,8 +158,13 @@ class RecordingWriter:
         self.streams[key] = g
 
     def add_video(self, info: CameraInfo, frame_stream_key: str = "",
-                  color_encoding: str = "jpeg", jpeg_quality: int = 90) -> None:
-        """Create ``/video`` before SWMR starts (the camera is known at start)."""
+                  color_encoding: str = "jpeg", jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+                  depth_max_m: float = 0.0) -> None:
+        """Create ``/video`` before SWMR starts (the camera is known at start).
+
+        Depth is stored row-difference filtered (:mod:`~mimicsync.dataset.depth_codec`);
+        ``depth_max_m`` > 0 records that the recorder stored depth beyond it as 0.
+        """
         if color_encoding not in ("jpeg", "lossless"):
             raise ValueError(f"color_encoding: '{color_encoding}' is not one of jpeg, lossless")
         g = self.f.create_group("video")
@@ -173,12 +180,16 @@ class RecordingWriter:
         else:
             g.create_dataset("color", (0, info.height, info.width, 3),
                              maxshape=(None, info.height, info.width, 3), dtype="u1",
-                             chunks=(1, info.height, info.width, 3), **_depth_filter())
+                             chunks=(1, info.height, info.width, 3), **_lossless_color_filter())
         if info.depth_width:
-            g.create_dataset("depth", (0, info.depth_height, info.depth_width),
-                             maxshape=(None, info.depth_height, info.depth_width), dtype="u2",
-                             chunks=(1, info.depth_height, info.depth_width), **_depth_filter())
+            d = g.create_dataset("depth", (0, info.depth_height, info.depth_width),
+                                 maxshape=(None, info.depth_height, info.depth_width), dtype="u2",
+                                 chunks=(1, info.depth_height, info.depth_width),
+                                 **depth_codec.hdf5_filter(depth_codec.VDELTA))
+            d.attrs["depth_filter"] = depth_codec.VDELTA
+            g.attrs["depth_max_m"] = float(depth_max_m)
         self.video = g
+        self._depth_filter = _stored_depth_filter(g)
 
     def start_swmr(self) -> None:
         """From here on every flush leaves a crash-consistent file at ``part_path``."""
@@ -201,6 +212,8 @@ class RecordingWriter:
     def _rebind(self) -> None:
         self.streams = {k: self.f["streams"][k] for k in self.f["streams"]}
         self.video = self.f["video"] if "video" in self.f else None
+
+        self._depth_filter = _stored_depth_filter(self.video)
 
     # -- data -----------------------------------------------------------------------
     def append_samples(self, key: str, data: np.ndarray | Sequence[str],
@@ -228,7 +241,7 @@ class RecordingWriter:
         else:
             _append(g["color"], np.asarray(color, dtype="u1"))
         if depth is not None and "depth" in g:
-            _append(g["depth"], np.asarray(depth, dtype="u2"))
+            _append(g["depth"], depth_codec.encode(depth, self._depth_filter))
         _append(g["frames"], np.asarray(rows, dtype="f8").reshape(-1, 4))
 
     def append_events(self, events: Sequence[Event]) -> None:
@@ -270,6 +283,12 @@ class RecordingWriter:
             self.f.close()
         finally:
             self.creating_path.unlink(missing_ok=True)
+
+
+def _stored_depth_filter(video: h5py.Group | None) -> str:
+    if video is None or "depth" not in video:
+        return depth_codec.NONE
+    return str(video["depth"].attrs.get("depth_filter", depth_codec.NONE))
 
 
 STALE_CREATING_S = 60.0

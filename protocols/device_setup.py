@@ -22,6 +22,7 @@ import numpy as np
 
 from mimicsync.acquisition.camera import Camera, CameraStreamer
 from mimicsync.acquisition.simulators.participant import ScenarioParticipant
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, DepthMode
 from mimicsync.acquisition.simulators.scenario import Scenario, Trigger
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
 from mimicsync.dataset.events import Event
@@ -33,7 +34,9 @@ CAMERA_KINDS = ("realsense", "sim", "none")
 ENCODINGS = ("jpeg", "lossless")
 SIM_CLOCK_FIELDS = ("emg_offset_s", "emg_drift_ppm", "emg_jitter_s")
 SETUP_FIELDS = ("streams", "require", "camera", "camera_serial", "width", "height", "fps",
-                "color_encoding", "jpeg_quality", "simulate", "sim_clock")
+                "depth", "color_encoding", "jpeg_quality", "simulate", "sim_clock")
+CAMERA_FIELDS = ("camera_serial", "width", "height", "fps", "depth", "color_encoding",
+                 "jpeg_quality")
 
 
 class SetupError(MimicsyncError, ValueError):
@@ -55,8 +58,9 @@ class DeviceSetup:
     width: int = 1280
     height: int = 720
     fps: int = 30
+    depth: str = DEFAULT_DEPTH  # off | WxH | WxH:MAX_M (see DepthMode)
     color_encoding: str = "jpeg"
-    jpeg_quality: int = 90
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
     simulate: bool = False  # run the simulated amplifier in-process, following the protocol
     sim_clock: Mapping[str, float] = field(default_factory=dict)  # emg_offset_s, emg_drift_ppm, ...
 
@@ -80,6 +84,10 @@ class DeviceSetup:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
                 fail(name, f"must be a whole number from {low} to {high}, got {v!r}")
+        try:
+            DepthMode.parse(self.depth)
+        except ValueError as e:
+            fail("depth", str(e).split(": ", 1)[-1])
         if self.color_encoding not in ENCODINGS:
             fail("color_encoding", f"must be one of {', '.join(ENCODINGS)}, got {self.color_encoding!r}")
         if not isinstance(self.simulate, bool):
@@ -141,8 +149,7 @@ class DeviceSetup:
         """Human-readable fields where ``other`` differs (camera fields only if a camera is used)."""
         names = list(SETUP_FIELDS)
         if self.camera == "none" and other.camera == "none":
-            names = [n for n in names if n not in ("camera_serial", "width", "height", "fps",
-                                                   "color_encoding", "jpeg_quality")]
+            names = [n for n in names if n not in CAMERA_FIELDS]
         out = []
         for n in names:
             a, b = getattr(self, n), getattr(other, n)
@@ -155,7 +162,8 @@ class DeviceSetup:
 
 FIELD_LABELS = {"streams": "stream selection", "require": "required streams", "camera": "camera",
                 "camera_serial": "camera serial", "width": "camera width", "height": "camera height",
-                "fps": "camera fps", "color_encoding": "colour encoding", "jpeg_quality": "JPEG quality",
+                "fps": "camera fps", "depth": "depth", "color_encoding": "colour encoding",
+                "jpeg_quality": "JPEG quality",
                 "simulate": "simulate", "sim_clock": "simulated clock"}
 
 
@@ -180,7 +188,8 @@ def setup_from_provenance(provenance: Mapping[str, Any]) -> DeviceSetup:
         streams=tuple(s.get("selected", [])), require=tuple(s.get("required", [])),
         camera=camera if camera in CAMERA_KINDS else "none",
         width=int(s.get("width", 1280)), height=int(s.get("height", 720)), fps=int(s.get("fps", 30)),
-        color_encoding=s.get("color_encoding", "jpeg"), jpeg_quality=int(s.get("jpeg_quality", 90)))
+        depth=str(s.get("depth", DEFAULT_DEPTH)), color_encoding=s.get("color_encoding", "jpeg"),
+        jpeg_quality=int(s.get("jpeg_quality", DEFAULT_JPEG_QUALITY)))
 
 
 # -- opening the devices ---------------------------------------------------------------
@@ -259,7 +268,7 @@ class OpenDevices:
     def settings(self) -> dict[str, Any]:
         """What goes into the recording's provenance settings."""
         d = {"camera": self.setup.camera, "width": self.setup.width, "height": self.setup.height,
-             "fps": self.setup.fps}
+             "fps": self.setup.fps, "depth": self.setup.depth}
         if self.setup.simulate:
             d["simulation"] = "in-process simulated lab following the protocol"
         return d
@@ -272,6 +281,7 @@ def open_devices(setup: DeviceSetup, suffix: str | None = None, script: Scenario
     a protocol run fills through :meth:`OpenDevices.listeners`.
     """
     streams, require = parse_selectors(list(setup.streams)), parse_selectors(list(setup.require))
+    depth = DepthMode.parse(setup.depth)
     scenario = (script or Scenario()) if setup.simulate or setup.camera == "sim" else None
     camera: Camera | None = None
     lab = None
@@ -279,15 +289,19 @@ def open_devices(setup: DeviceSetup, suffix: str | None = None, script: Scenario
         from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
         sim = SimSettings(suffix=suffix or uuid.uuid4().hex[:8], camera=setup.camera == "sim",
                           width=setup.width, height=setup.height, fps=float(setup.fps),
+                          depth=depth.enabled, depth_size=depth.size if depth.enabled else None,
                           markers=False, **dict(setup.sim_clock))
         lab = SimulatedLab(sim, scenario=scenario)
         require.append(StreamSelector("source_id", lab.emg.source_id))
         camera = lab.camera
     elif setup.camera == "sim":
         from mimicsync.acquisition.simulators.camera import SimulatedCamera
-        camera = SimulatedCamera(scenario, width=setup.width, height=setup.height, fps=float(setup.fps))
+        camera = SimulatedCamera(scenario, width=setup.width, height=setup.height, fps=float(setup.fps),
+                                 depth=depth.enabled, depth_size=depth.size if depth.enabled else None)
     elif setup.camera == "realsense":
         from mimicsync.acquisition.realsense import RealSenseCamera
         camera = RealSenseCamera(serial=setup.camera_serial, width=setup.width, height=setup.height,
-                                 fps=setup.fps)
+                                 fps=setup.fps, depth=depth.enabled,
+                                 **(dict(zip(("depth_width", "depth_height"), depth.size))
+                                    if depth.enabled else {}))
     return OpenDevices(setup, streams, require, camera, scenario, lab)

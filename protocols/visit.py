@@ -24,6 +24,7 @@ import pylsl
 from mimicsync.acquisition.recorder import GiB, RecorderConfig, RecorderStatus
 from mimicsync.acquisition.simulators.scenario import demo_scenario
 from mimicsync.dataset.layout import RecordingId, next_free_run
+from mimicsync.format import DepthMode
 from mimicsync.protocols.console import ConsolePresenter
 from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, OpenDevices, open_devices
 from mimicsync.protocols.listeners import RunListener
@@ -174,6 +175,7 @@ def block_recording(root: Path, block: PreparedBlock, devices: OpenDevices,
         require=devices.require, camera=devices.camera, camera_streamer=devices.camera_streamer,
         operator=options.operator, resolve_wait=options.resolve_wait,
         color_encoding=block.setup.color_encoding, jpeg_quality=block.setup.jpeg_quality,
+        depth_max_m=DepthMode.parse(block.setup.depth).max_m,
         min_free_bytes=options.min_free_bytes,
         settings={"app": options.app, **devices.settings()}, attrs=attrs)
     return ProtocolRecording(

@@ -6,7 +6,7 @@ sensor noise that is new in every frame (a video codec cannot predict it). This 
 keeps the cartoon's geometry, movements, tapping hand and LED (what sync and analysis look
 at) and paints them over ``skimage.data.astronaut()`` (NASA's public-domain portrait of
 Eileen Collins), scaled so her eyes sit on the model's eyes; the rest of the frame is the
-photo mirrored outwards. Noise: shot noise plus read noise, ``σ² = 1 + I/40`` (DN²), from
+photo mirrored outwards. Noise: shot noise plus read noise, ``σ² = 1 + I/100`` (DN²: about 1.5 DN at mid-grey, a D4xx colour stream after its ISP), from
 precomputed fields shifted per frame.
 
 scikit-image is needed only here (the ``bench`` extra); nothing imports this module unless
@@ -43,7 +43,7 @@ class PhotoFaceRenderer(FaceRenderer):
                          seed=seed, depth_noise=depth_noise)
         rng = np.random.default_rng([seed, 21])
         base = self._bases[0].astype(np.float32)
-        self._sigma = np.sqrt(noise * noise + base / 40.0).astype(np.float32)
+        self._sigma = np.sqrt(noise * noise + base / 100.0).astype(np.float32)
         self._fields = [rng.standard_normal(base.shape, dtype=np.float32)
                         for _ in range(max(1, noise_fields))]
         self._noise_rng = np.random.default_rng([seed, 22])
