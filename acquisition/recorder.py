@@ -327,7 +327,7 @@ class Recorder:
 
     def estimated_bytes_per_minute(self, metas: list[StreamMeta]) -> float:
         """Data rate from the stream layouts and camera, for the start-up disk warning:
-        JPEG q80 ~0.12 B/px and filtered depth ~0.65 B/px (~0.15 B/px with a depth range)
+        JPEG q90 ~0.2 B/px and filtered depth ~0.65 B/px (~0.15 B/px with a depth range)
         on realistic footage (bench/storage.py)."""
         rate = 0.0
         for m in metas:
@@ -336,7 +336,7 @@ class Recorder:
         if self.camera is not None and self.camera.info is not None:
             ci = self.camera.info
             depth = 0.15 if self.cfg.depth_max_m > 0 else 0.65
-            rate += ci.fps * (0.12 * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
+            rate += ci.fps * (0.2 * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
         return 60.0 * rate
 
     def _warn_disk(self, metas: list[StreamMeta]) -> None:

@@ -105,7 +105,7 @@ def print_summary(summary: dict, out=None) -> None:
 def _print_status(st: RecorderStatus) -> None:
     counts = ", ".join(f"{s.name}={s.samples}{'' if s.connected else ' (LOST)'}" for s in st.streams)
     print(f"  {st.elapsed_s:6.1f} s  {_human(st.file_bytes)}  frames={st.frames} "
-          f"dropped={st.dropped_frames}  {counts}", file=sys.stderr)
+          f"dropped={st.dropped_frames}  {counts}  disk: {st.time_left}", file=sys.stderr)
 
 
 @contextlib.contextmanager

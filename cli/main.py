@@ -37,7 +37,8 @@ def _common_record_args(p: argparse.ArgumentParser, duration: bool = True) -> No
 def _color_quality_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--color-quality", "--jpeg-quality", dest="jpeg_quality", type=int,
                    default=None, metavar="Q",
-                   help="JPEG quality 1-100 (default 80: above 40 dB PSNR on real faces)")
+                   help="JPEG quality 1-100 (default 90: above 40 dB PSNR on photographic "
+                        "footage; 80 is 40 %% smaller, about 1 dB lower)")
 
 
 def _depth_arg(p: argparse.ArgumentParser) -> None:

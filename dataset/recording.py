@@ -21,7 +21,7 @@ import numpy as np
 from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.events import Event
 from mimicsync.errors import MimicsyncError
-from mimicsync.format import FORMAT_NAME, ChannelSpec
+from mimicsync.format import FORMAT_NAME, FORMAT_VERSION, ChannelSpec
 
 
 class RecordingError(MimicsyncError, ValueError):
@@ -218,6 +218,11 @@ class Recording:
         if self.f.attrs.get("format") != FORMAT_NAME:
             self.f.close()
             raise RecordingError(f"file: {self.path} is HDF5 but not a mimicsync recording")
+        version = int(self.f.attrs.get("format_version", 1))
+        if version > FORMAT_VERSION:
+            self.f.close()
+            raise RecordingError(f"file: {self.path} is format version {version}, this mimicsync "
+                                 f"reads up to {FORMAT_VERSION}; update mimicsync")
         self._timelines: dict[str, np.ndarray] = {}
 
     def __enter__(self) -> "Recording":

@@ -43,7 +43,8 @@ from mimicsync.gui.background import run_in_background
 from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.devices import PreviewDevices
 from mimicsync.gui.monitor_view import MonitorView, clock
-from mimicsync.gui.options import add_arguments
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY
+from mimicsync.gui.options import add_arguments, camera_option_error
 from mimicsync.gui.protocol_panel import RunRelay
 from mimicsync.gui.recording_worker import (
     IDLE,
@@ -71,6 +72,8 @@ class AppOptions:
     width: int = 1280  # camera resolution (RealSense and simulated)
     height: int = 720
     fps: float = 30.0
+    depth: str = DEFAULT_DEPTH  # DepthMode text: off | WxH | WxH:MAX_M
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
     sim_suffix: str | None = None  # stream-name suffix of the simulated lab (unique per test)
     window_s: float = 4.0  # seconds of sEMG on screen
     columns: int = 300  # display columns per trace (min/max each): about a plot's width
@@ -83,7 +86,8 @@ class MainWindow(Workflow, QMainWindow):
         super().__init__()
         self.options = o = options or AppOptions()
         self.setWindowTitle("mimicsync — operator")
-        self.devices = PreviewDevices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix)
+        self.devices = PreviewDevices(o.width, o.height, o.fps, sim_suffix=o.sim_suffix,
+                                      depth=o.depth)
         self.watcher = StreamWatcher(interval=o.watch_interval).start()
         self.monitor = LiveMonitor(window_s=o.window_s, columns=o.columns)
         self.monitor.taps = self.devices.taps
@@ -294,7 +298,9 @@ class MainWindow(Workflow, QMainWindow):
         scenario = self.devices.scenario
 
         def prepare() -> BlockStart:
-            setup = device_setup(form, streams, require, streamer, lab_emg)
+            setup = device_setup(form, streams, require, streamer, lab_emg,
+                                 depth=self.options.depth,
+                                 jpeg_quality=self.options.jpeg_quality)
             if resume is not None:  # as `record --resume`: the stored plan, the next trials
                 block, earlier = resume_block(str(resume[0]), overrides=app_devices(setup),
                                               force=resume[1]), None
@@ -464,9 +470,14 @@ def run_gui(argv: list[str] | None = None) -> int:
 
 def run_gui_args(args: argparse.Namespace) -> int:
     """Open the window with the options parsed (by ``mimicsync gui`` or :func:`run_gui`)."""
+    problem = camera_option_error(args)
+    if problem:
+        print(f"mimicsync: error: {problem}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setStyle("Fusion")
-    w = MainWindow(AppOptions(width=args.width, height=args.height, fps=args.fps))
+    w = MainWindow(AppOptions(width=args.width, height=args.height, fps=args.fps,
+                              depth=args.depth, jpeg_quality=args.jpeg_quality))
     fill_from_args(w, args)
     # Ctrl-C in the terminal closes as the window's close button does (asking while
     # recording); SIGTERM stops a recording cleanly and closes. Qt's event loop does not

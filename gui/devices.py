@@ -19,6 +19,7 @@ from mimicsync.acquisition.live.monitor import PreviewSink
 from mimicsync.acquisition.live.sync_status import LiveTaps
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.simulators.scenario import Scenario
+from mimicsync.format import DEFAULT_DEPTH, DepthMode
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.words import render
 from mimicsync.protocols.device_setup import DeviceSetup, open_devices
@@ -38,9 +39,11 @@ class PreviewDevices(QObject):
     error = Signal(str)
 
     def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0,
-                 sim_suffix: str | None = None, preview_width: int = 640) -> None:
+                 sim_suffix: str | None = None, preview_width: int = 640,
+                 depth: str = DEFAULT_DEPTH) -> None:
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
+        self.depth = DepthMode.parse(depth)
         self.sim_suffix = sim_suffix or f"gui{os.getpid()}"
         self.preview = PreviewSink(max_width=preview_width)
         self.taps = LiveTaps()  # live tap detection while recording (camera sink)
@@ -105,6 +108,8 @@ class PreviewDevices(QObject):
             if lab_on:
                 settings = SimSettings(suffix=self.sim_suffix, camera=True, width=self.width,
                                        height=self.height, fps=self.fps,
+                                       depth=self.depth.enabled,
+                                       depth_size=self.depth.size if self.depth.enabled else None,
                                        emg_kwargs={"line_amp_uv": SIM_LINE_AMP_UV})
                 lab = SimulatedLab(settings, scenario=Scenario())
                 try:
@@ -126,7 +131,8 @@ class PreviewDevices(QObject):
         else:
             try:  # the CLI's way of opening a camera (a simulated one films its own scenario)
                 opened = open_devices(DeviceSetup(camera=kind, width=self.width,
-                                                  height=self.height, fps=int(round(self.fps))))
+                                                  height=self.height, fps=int(round(self.fps)),
+                                                  depth=str(self.depth)))
             except Exception as e:  # noqa: BLE001 - e.g. pyrealsense2 missing, bad setting
                 return [render(e)]
             cam, self._camera_scenario = opened.camera, opened.scenario

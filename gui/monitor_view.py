@@ -305,7 +305,8 @@ class MonitorView(QWidget):
         if recording and st is not None:
             rows.append(("elapsed", f"<b>{clock(st.elapsed_s)}</b>"))
             rows.append(("file", human_bytes(st.file_bytes)))
-        rows.append(("free disk", human_bytes(free)))
+        left = f" · {st.time_left}" if recording and st is not None else ""
+        rows.append(("free disk", f"{human_bytes(free)}{left}"))
         if cam is not None and cam.info is not None:
             if recording and st is not None:  # this recording's, as the file will say
                 drops = f"dropped {dropped_html(st.dropped_frames, st.frames)} · recorded {st.frames}"

@@ -14,6 +14,7 @@ from pathlib import Path
 from mimicsync.acquisition.camera import CameraStreamer
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import LabelError, RecordingId, check_label
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY
 from mimicsync.protocols.device_setup import DeviceSetup
 
 LABEL_FIELDS = ("participant", "session", "task", "acq")
@@ -79,7 +80,9 @@ def task_from_protocol(name: str) -> str:
 
 
 def device_setup(form: "SessionForm", streams: list[StreamSelector], require: list[StreamSelector],
-                 streamer: CameraStreamer | None, lab_emg_source_id: str | None) -> DeviceSetup:
+                 streamer: CameraStreamer | None, lab_emg_source_id: str | None,
+                 depth: str = DEFAULT_DEPTH,
+                 jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> DeviceSetup:
     """The recording's devices as ``protocols.device_setup`` stores them.
 
     With the simulated lab the amplifier is not a selector (its name is per app run);
@@ -96,6 +99,7 @@ def device_setup(form: "SessionForm", streams: list[StreamSelector], require: li
         width=info.width if info is not None else 1280,
         height=info.height if info is not None else 720,
         fps=int(round(info.fps)) if info is not None else 30,
+        depth=depth, jpeg_quality=jpeg_quality,
         simulate=lab_emg_source_id is not None)
 
 
@@ -103,4 +107,4 @@ def app_devices(setup: DeviceSetup) -> dict[str, object]:
     """The settings the app decides (its streams and camera), as overrides of a stored
     setup: resuming a run compares them with the earlier recording's."""
     return {n: getattr(setup, n) for n in ("streams", "require", "camera", "width", "height",
-                                           "fps", "simulate")}
+                                           "fps", "depth", "jpeg_quality", "simulate")}

@@ -69,7 +69,7 @@ def test_kill9_at_random_moment_loses_at_most_one_second(tmp_path, outlet_factor
             frames = rec.frames
             assert t_kill - frames[-1, 3] <= 1.0
             assert rec.color(rec.n_frames - 1).shape == (240, 320, 3)  # last frame decodes
-            assert rec.depth(rec.n_frames - 1).shape == (240, 320)
+            assert rec.depth(rec.n_frames - 1).shape == (480, 848)  # the default depth mode
     scans = read_tsv(final.parent / "sub-01_ses-01_scans.tsv")
     assert scans[0]["filename"] == final.name and scans[0]["status"] == "recovered"
 

@@ -12,7 +12,7 @@ MIMICSYNC = [sys.executable, "-m", "mimicsync.cli.main"]
 
 def test_demo_records_emg_video_and_markers_and_prints_a_summary(tmp_path):
     out = subprocess.run(MIMICSYNC + ["demo", "--root", str(tmp_path), "--duration", "6",
-                                      "--width", "320", "--height", "240"],
+                                      "--width", "320", "--height", "240", "--depth", "424x240:1.2"],
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     path = next(tmp_path.glob("sub-demo/ses-01/*_recording.h5"))
@@ -23,7 +23,8 @@ def test_demo_records_emg_video_and_markers_and_prints_a_summary(tmp_path):
         assert emg["samples"] > 5 * 4096 and abs(emg["effective_srate"] - 4096) < 5
         assert emg["gaps"] == 0
         assert summary["video"]["frames"] > 5 * 29 and summary["video"]["dropped"] == 0
-        assert rec.color(10).shape == (240, 320, 3) and rec.depth(10).shape == (240, 320)
+        assert rec.color(10).shape == (240, 320, 3) and rec.depth(10).shape == (240, 424)
+        assert rec.depth(10).max() <= 1200 and rec.f["video"].attrs["depth_max_m"] == 1.2
         # The demo runs a protocol: its cues are events, its marker stream is recorded.
         assert [e.trial_type for e in rec.events if e.trial_type == "perform"] == ["perform"] * 7
         assert any(s["type"] == "Markers" and s["samples"] > 30 for s in summary["streams"].values())
