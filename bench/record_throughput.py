@@ -1,4 +1,7 @@
-"""Recorder throughput at full rate: 64 ch x 4096 Hz sEMG, 1280x720 colour + depth at 30 fps, markers.
+"""Recorder throughput at full rate: 64 ch x 4096 Hz sEMG, 1280x720 colour + 848x480 depth at 30 fps, markers.
+
+The camera films photographic footage with D4xx depth (what bench/storage.py measures on),
+recorded with the default settings (JPEG q90, depth row-difference + Blosc-Zstd).
 
 Prints:
   1. live run (default 5 min of input through real LSL and the real recorder): dropped
@@ -31,13 +34,16 @@ from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, tap_block
 from mimicsync.acquisition.stream_select import StreamSelector
+from mimicsync.dataset import depth_codec
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.stream_meta import StreamMeta
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, DepthMode
 
 W, H, FPS, SRATE = 1280, 720, 30.0, 4096.0
+DEPTH = DepthMode.parse(DEFAULT_DEPTH)
 
 
 def busy_scenario(t0: float, seconds: float) -> Scenario:
@@ -82,7 +88,8 @@ GROUPS = {"recorder: inlets": ("inlet:",), "recorder: writer": ("writer",),
 def live(minutes: float, root: Path) -> None:
     seconds = minutes * 60.0
     t0 = pylsl.local_clock() + 1.0
-    settings = SimSettings(suffix=f"bench{os.getpid()}", width=W, height=H, fps=FPS)
+    settings = SimSettings(suffix=f"bench{os.getpid()}", width=W, height=H, fps=FPS,
+                           depth_size=DEPTH.size, footage="photo")
     lab = SimulatedLab(settings, scenario=busy_scenario(t0, seconds + 5))
     rid = RecordingId("bench", "01", "throughput", 1)
     with lab:
@@ -110,8 +117,9 @@ def live(minutes: float, root: Path) -> None:
         dropped_samples = expected - len(ts)
         v = summ["video"]
     size = path.stat().st_size
-    print(f"== live recording: {wall:.0f} s of input ({minutes:g} min), {W}x{H} colour+depth "
-          f"@ {FPS:g} fps, 64 ch @ {SRATE:g} Hz, markers")
+    print(f"== live recording: {wall:.0f} s of input ({minutes:g} min), {W}x{H} colour + "
+          f"{DEPTH} depth @ {FPS:g} fps (photo footage), 64 ch @ {SRATE:g} Hz, markers; "
+          f"uptime {os.popen('uptime').read().strip()}")
     print(f"EMG samples recorded: {len(ts)}  dropped: {dropped_samples} (goal 0)")
     print(f"video frames recorded: {v['frames']}  dropped: {v['dropped']} (device counter gaps) "
           f"+ {rec.encoder_dropped} (encoder)  (goal 0); max encoder backlog {backlog} frames")
@@ -132,23 +140,32 @@ def live(minutes: float, root: Path) -> None:
 
 
 def writer_alone(seconds: float, root: Path) -> None:
-    """The RecordingWriter fed pre-made data as fast as possible, vs plain file writes."""
-    cam = SimulatedCamera(busy_scenario(0.0, 10.0), width=W, height=H, fps=FPS, realtime=False)
+    """The RecordingWriter fed pre-made data as fast as possible: the defaults before
+    (1280x720 depth, Blosc-LZ4) and now, and plain file writes as the baseline."""
+    before = _writer_run(seconds, root, "before", (W, H), depth_codec.NONE)
+    now = _writer_run(seconds, root, "now", DEPTH.size, depth_codec.VDELTA)
+    print(f"   writer speed now / before: {before / now:.2f}")
+
+
+def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, int],
+                depth_filter: str) -> float:
+    cam = SimulatedCamera(busy_scenario(0.0, 10.0), width=W, height=H, fps=FPS, realtime=False,
+                          depth_size=depth_size, footage="photo")
     info = cam.start()
     frames = [cam.read() for _ in range(30)]
     cam.stop()
-    jpegs = [simplejpeg.encode_jpeg(np.ascontiguousarray(f.color), 90, colorspace="RGB")
-             for f in frames]
+    jpegs = [simplejpeg.encode_jpeg(np.ascontiguousarray(f.color), DEFAULT_JPEG_QUALITY,
+                                    colorspace="RGB") for f in frames]
     depth = np.stack([f.depth for f in frames])
     rng = np.random.default_rng(0)
     emg = (rng.standard_normal((int(SRATE), 64)) * 5).astype(np.float32)
     meta = StreamMeta("emg", "EMG", "emg", "host", SRATE, "float32", 64)
     fmeta = StreamMeta("frames", "VideoFrames", "frames", "host", FPS, "double64", 4)
-    part = root / "writer.h5.part"
-    wr = RecordingWriter(part, root / "writer.h5", {}, {})
+    part = root / f"writer-{label}.h5.part"
+    wr = RecordingWriter(part, root / f"writer-{label}.h5", {}, {})
     wr.add_stream(meta, "emg")
     wr.add_stream(fmeta, "frames")
-    wr.add_video(info, "frames")
+    wr.add_video(info, "frames", depth_filter=depth_filter)
     wr.start_swmr()
     t = time.perf_counter()
     for s in range(int(seconds)):
@@ -162,9 +179,9 @@ def writer_alone(seconds: float, root: Path) -> None:
                 wr.append_samples("frames", rows, rows[:, 3])
             wr.flush()
     cpu_elapsed = time.perf_counter() - t  # data handed to the OS (page cache)
-    wr.finalize({})  # includes fsync: everything on the physical disk
+    path = wr.finalize({})  # includes fsync: everything on the physical disk
     elapsed = time.perf_counter() - t
-    size = (root / "writer.h5").stat().st_size
+    size = path.stat().st_size
     # baseline: the same number of bytes, plain buffered writes + one fsync per second of data
     raw_emg = emg.tobytes()
     raw_video = b"".join(jpegs) + depth.tobytes()
@@ -177,8 +194,10 @@ def writer_alone(seconds: float, root: Path) -> None:
             os.fsync(fh.fileno())
     base_elapsed = time.perf_counter() - t
     base_size = (root / "baseline.bin").stat().st_size
-    print(f"== writer alone: {seconds:g} s of full-rate data, file {size / 1e6:.0f} MB "
-          f"(depth Blosc-LZ4 compressed)")
+    print(f"== writer alone, defaults {label}: {seconds:g} s of full-rate data, file "
+          f"{size / 1e6:.0f} MB = {size / 1e6 / (seconds / 60):.0f} MB/min (JPEG q"
+          f"{DEFAULT_JPEG_QUALITY}, depth {depth_size[0]}x{depth_size[1]} {depth_filter}); "
+          f"uptime {os.popen('uptime').read().strip()}")
     print(f"   HDF5 + compression, until handed to the OS: {cpu_elapsed:.2f} s = "
           f"{seconds / cpu_elapsed:.1f}x real time (goal >= 8x)")
     print(f"   including fsync of the whole file to the physical disk: {elapsed:.2f} s = "
@@ -187,14 +206,21 @@ def writer_alone(seconds: float, root: Path) -> None:
           f"each second, {base_size / 1e6:.0f} MB): {seconds / base_elapsed:.1f}x real time "
           f"({base_size / 1e6 / base_elapsed:.0f} MB/s); writer-with-fsync / baseline speed "
           f"ratio {base_elapsed / elapsed:.2f}")
+    if label == "now":
+        _jpeg_rate(frames)
+    return elapsed
+
+
+def _jpeg_rate(frames: list) -> None:
     t = time.perf_counter()
     n = 0
     while time.perf_counter() - t < 3.0:
-        simplejpeg.encode_jpeg(np.ascontiguousarray(frames[n % 30].color), 90, colorspace="RGB")
+        simplejpeg.encode_jpeg(np.ascontiguousarray(frames[n % 30].color), DEFAULT_JPEG_QUALITY,
+                               colorspace="RGB")
         n += 1
     rate = n / (time.perf_counter() - t)
-    print(f"== JPEG encode (q=90, {W}x{H}): {rate:.0f} frames/s on one core = "
-          f"{rate / FPS:.1f}x real time")
+    print(f"== JPEG encode (q={DEFAULT_JPEG_QUALITY}, {W}x{H}, photo footage): {rate:.0f} "
+          f"frames/s on one core = {rate / FPS:.1f}x real time")
 
 
 def main() -> None:

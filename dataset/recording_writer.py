@@ -159,10 +159,11 @@ class RecordingWriter:
 
     def add_video(self, info: CameraInfo, frame_stream_key: str = "",
                   color_encoding: str = "jpeg", jpeg_quality: int = DEFAULT_JPEG_QUALITY,
-                  depth_max_m: float = 0.0) -> None:
+                  depth_max_m: float = 0.0, depth_filter: str = depth_codec.VDELTA) -> None:
         """Create ``/video`` before SWMR starts (the camera is known at start).
 
-        Depth is stored row-difference filtered (:mod:`~mimicsync.dataset.depth_codec`);
+        Depth is stored row-difference filtered (:mod:`~mimicsync.dataset.depth_codec`;
+        ``depth_filter="none"`` writes the layout of format 1, for comparisons);
         ``depth_max_m`` > 0 records that the recorder stored depth beyond it as 0.
         """
         if color_encoding not in ("jpeg", "lossless"):
@@ -185,8 +186,8 @@ class RecordingWriter:
             d = g.create_dataset("depth", (0, info.depth_height, info.depth_width),
                                  maxshape=(None, info.depth_height, info.depth_width), dtype="u2",
                                  chunks=(1, info.depth_height, info.depth_width),
-                                 **depth_codec.hdf5_filter(depth_codec.VDELTA))
-            d.attrs["depth_filter"] = depth_codec.VDELTA
+                                 **depth_codec.hdf5_filter(depth_filter))
+            d.attrs["depth_filter"] = depth_filter
             g.attrs["depth_max_m"] = float(depth_max_m)
         self.video = g
         self._depth_filter = _stored_depth_filter(g)

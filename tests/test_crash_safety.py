@@ -40,7 +40,8 @@ def _start_recording(root, source_id: str, extra: list[str] = ()) -> subprocess.
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_kill9_at_random_moment_loses_at_most_one_second(tmp_path, outlet_factory, seed):
     emg = outlet_factory(channels=16, srate=2048.0, fmt=pylsl.cf_int16, chunk=32)
-    video = ["--camera", "sim", "--width", "320", "--height", "240"] if seed != 2 else []
+    video = (["--camera", "sim", "--width", "320", "--height", "240", "--depth", "424x240"]
+             if seed != 2 else [])
     proc = _start_recording(tmp_path, emg.source_id, video)
     time.sleep(random.Random(seed).uniform(1.0, 4.0))
     os.kill(proc.pid, signal.SIGKILL)
@@ -69,7 +70,7 @@ def test_kill9_at_random_moment_loses_at_most_one_second(tmp_path, outlet_factor
             frames = rec.frames
             assert t_kill - frames[-1, 3] <= 1.0
             assert rec.color(rec.n_frames - 1).shape == (240, 320, 3)  # last frame decodes
-            assert rec.depth(rec.n_frames - 1).shape == (480, 848)  # the default depth mode
+            assert rec.depth(rec.n_frames - 1).shape == (240, 424)
     scans = read_tsv(final.parent / "sub-01_ses-01_scans.tsv")
     assert scans[0]["filename"] == final.name and scans[0]["status"] == "recovered"
 

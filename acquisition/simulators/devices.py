@@ -35,6 +35,7 @@ class SimSettings:
     fps: float = 30.0
     depth: bool = True
     depth_size: tuple[int, int] | None = None  # None: the colour size
+    footage: str = "cartoon"  # or "photo" (SimulatedCamera: a real photograph as texture)
     camera_offset_s: float = 0.0
     camera_drift_ppm: float = 0.0
     drop_frames: tuple[int, ...] = ()
@@ -99,7 +100,7 @@ class SimulatedLab:
             from mimicsync.acquisition.simulators.camera import SimulatedCamera
             self.camera = SimulatedCamera(
                 self.scenario, width=s.width, height=s.height, fps=s.fps, depth=s.depth,
-                depth_size=s.depth_size,
+                depth_size=s.depth_size, footage=s.footage,
                 offset_s=s.camera_offset_s, drift_ppm=s.camera_drift_ppm,
                 drop_frames=s.drop_frames, seed=s.seed, serial=f"SIM-CAM-{s.seed:04d}")
         self.markers = ScenarioMarkers(self.scenario, s.name(MARKER_NAME)) if s.markers else None
