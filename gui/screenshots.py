@@ -9,6 +9,7 @@ view, and the Abort confirmation. Every window the app has is opened on the way.
 for an X server (a desktop, or Xvfb with a window manager; ``make screenshots``)::
 
     QT_QPA_PLATFORM=xcb python -m mimicsync.gui.screenshots docs/screenshots [--study DIR]
+    python -m mimicsync.gui.screenshots docs/screenshots --xvfb   # no screen: a private X
 
 With ``--study`` the recording is kept there (the test reads it), else it is removed.
 """
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from mimicsync.gui.app import AppOptions, MainWindow
 from mimicsync.gui.event_loop import run_for, wait_until
 from mimicsync.gui.recording_worker import IDLE, RECORDING
+from mimicsync.gui.xvfb import virtual_display
 
 
 def grab(widget: QWidget | None = None) -> QPixmap:
@@ -164,8 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
     ap.add_argument("--study", type=Path, help="keep the recording in this study root")
+    ap.add_argument("--xvfb", action="store_true",
+                    help="start a private X server (Xvfb + openbox, 1920x1080) for the shots")
     args = ap.parse_args(argv)
-    take(args.out, args.study)
+    if not args.xvfb:
+        take(args.out, args.study)
+        return 0
+    with virtual_display(1920, 1080) as display:
+        os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        take(args.out, args.study)
     return 0
 
 

@@ -11,50 +11,30 @@ confirmation; a short protocol recorded) and checks the file and what the displa
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from mimicsync.dataset.recording import Recording
 from PySide6.QtGui import QImage
+
+from mimicsync.dataset.recording import Recording
+from mimicsync.gui.xvfb import NoXServer, virtual_display
 
 REPO_PARENT = str(Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
-def x_display(tmp_path):
+def x_display():
     """A fresh Xvfb (1920x1080) with openbox; yields the DISPLAY string."""
-    missing = [t for t in ("Xvfb", "openbox") if shutil.which(t) is None]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{', '.join(missing)} not installed: run `make system-deps`")
-        pytest.skip(f"{', '.join(missing)} not installed (`make system-deps` installs them)")
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1920x1080x24",
-                             "-nolisten", "tcp", "-noreset"], pass_fds=(w,),
-                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "xvfb.log").open("w"))
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    if not number:
-        xvfb.kill()
-        pytest.fail("Xvfb did not start: " + (tmp_path / "xvfb.log").read_text()[-500:])
-    display = f":{number}"
-    env = {**os.environ, "DISPLAY": display}
-    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL,
-                          stderr=(tmp_path / "openbox.log").open("w"))
     try:
-        yield display
-    finally:
-        for p in (wm, xvfb):
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        with virtual_display(1920, 1080) as display:
+            yield display
+    except NoXServer as e:
+        if os.environ.get("CI"):
+            pytest.fail(str(e))
+        pytest.skip(str(e))
 
 
 def _image(path: Path) -> np.ndarray:
