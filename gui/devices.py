@@ -39,13 +39,13 @@ class PreviewDevices(QObject):
     error = Signal(str)
 
     def __init__(self, width: int = 1280, height: int = 720, fps: float = 30.0,
-                 sim_suffix: str | None = None, preview_width: int = 640,
+                 sim_suffix: str | None = None, preview_width: int = 440,
                  depth: str = DEFAULT_DEPTH) -> None:
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
         self.depth = DepthMode.parse(depth)
         self.sim_suffix = sim_suffix or f"gui{os.getpid()}"
-        self.preview = PreviewSink(max_width=preview_width)
+        self.preview = PreviewSink(max_width=preview_width, bgrx=True)  # about the view's size
         self.taps = LiveTaps()  # live tap detection while recording (camera sink)
         self.lab: SimulatedLab | None = None
         self.streamer: CameraStreamer | None = None

@@ -79,7 +79,9 @@ class MonitorView(QWidget):
         self.stream_choice = QComboBox()
         self.stream_choice.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.stream_choice.setMinimumContentsLength(34)
+        self.stream_choice.setMinimumContentsLength(24)
+        self.stream_choice.setToolTip("the stream the traces show; hover a channel's square "
+                                      "for its quality figures")
         self.scale = QComboBox()
         for text, value in SCALES:
             self.scale.addItem(text, value)
@@ -108,6 +110,7 @@ class MonitorView(QWidget):
         self.quality.setWordWrap(True)
         self.figures = QLabel("")
         self.figures.setTextFormat(Qt.TextFormat.RichText)
+        self.figures.setWordWrap(True)  # long lines (taps, offset) wrap instead of widening
         self.figures.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.stream_lines = QLabel("")
         self.stream_lines.setTextFormat(Qt.TextFormat.RichText)
@@ -130,7 +133,7 @@ class MonitorView(QWidget):
         mv.addWidget(QLabel(" ".join(f"<span style='color:{GRADE_COLOR[g]}'>■</span> {t}"
                                      for g, t in ((GOOD, "good"), (WARN, "check"), (BAD, "bad"),
                                                   (NONE, "not graded")))
-                            + " · <small>hover a square beside a trace for its figures</small>"))
+                            ))
         left.addWidget(mbox, 1)
 
         sbox = QGroupBox("Recording")

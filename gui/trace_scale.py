@@ -18,10 +18,10 @@ LADDER: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 10
 AUTO, PER_CHANNEL = "auto", "channel"
 #: Menu entries (text, mode or ±µV).
 SCALES: tuple[tuple[str, str | float], ...] = (
-    ("auto, common (scale bar)", AUTO), ("auto, per channel", PER_CHANNEL),
+    ("auto, common", AUTO), ("auto, per channel", PER_CHANNEL),
     *((f"±{v:g} µV", v) for v in (5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)))
 BURST_PERCENTILE = 99.0  # a channel's amplitude: its near-peak in the window (bursts fit)
-LOUD_CHANNELS = 90.0  # the common scale fits this percentile of the channels' amplitudes
+LOUD_CHANNELS = 97.0  # the common scale fits the loudest channels but one or two (a bad one)
 
 
 def nice_ceil(x: float) -> float:

@@ -38,8 +38,9 @@ class VideoView(QWidget):
         if frame is None or count == self._count:
             return
         self._count, self._frame = count, frame  # keep the array alive for the QImage
-        h, w, _ = frame.shape
-        self._image = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        h, w, depth = frame.shape
+        fmt = QImage.Format.Format_RGB32 if depth == 4 else QImage.Format.Format_RGB888
+        self._image = QImage(frame.data, w, h, depth * w, fmt)
         self.update()
 
     def clear(self, message: str) -> None:

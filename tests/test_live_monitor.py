@@ -94,6 +94,11 @@ def test_preview_sink_downscales_and_counts():
     count, small = sink.latest()
     assert count == 2 and small.shape == (360, 640, 3) and small.flags.c_contiguous
     np.testing.assert_array_equal(small, color[::2, ::2])
+    bgrx = PreviewSink(max_width=440, bgrx=True)  # the window's: 32-bit pixels Qt paints as is
+    bgrx(Frame(0, 0, 0.0, 1.0, color))
+    _, px = bgrx.latest()
+    assert px.shape == (240, 427, 4) and (px[..., 3] == 255).all()
+    np.testing.assert_array_equal(px[..., 2::-1], color[::3, ::3])  # B G R order
 
 
 def _wait(cond, timeout=8.0):

@@ -390,8 +390,11 @@ class PreviewSink:
     millisecond at 1280x720, and the reader never touches full-size frames.
     """
 
-    def __init__(self, max_width: int = 640) -> None:
+    def __init__(self, max_width: int = 640, bgrx: bool = False) -> None:
         self.max_width = max_width
+        # 4 bytes per pixel, B G R 255: the 32-bit layout a display toolkit paints without
+        # converting every frame on its UI thread (Qt's RGB32); the copy is made here instead
+        self.bgrx = bgrx
         self._lock = threading.Lock()
         self._frame: np.ndarray | None = None
         self.count = 0  # frames received
@@ -400,7 +403,13 @@ class PreviewSink:
     def __call__(self, frame: Frame) -> None:
         c = frame.color
         f = max(1, int(np.ceil(c.shape[1] / self.max_width)))
-        small = np.ascontiguousarray(c[::f, ::f]) if f > 1 else c.copy()
+        if self.bgrx:
+            part = c[::f, ::f]
+            small = np.empty(part.shape[:2] + (4,), np.uint8)
+            small[..., :3] = part[..., ::-1]
+            small[..., 3] = 255
+        else:
+            small = np.ascontiguousarray(c[::f, ::f]) if f > 1 else c.copy()
         with self._lock:
             self._frame = small
             self.count += 1
