@@ -11,6 +11,8 @@ that returns items of the same shapes and keys (measured in the same run):
 Goals (issue 12, 2-core box): (b) >= 10,000 items/s and >= 80 % of its baseline; (c) >=
 1,000 items/s. Worker memory: USS (private) and RSS (with shared page cache) per worker.
 torch is a bench extra (``pip install 'mimicsync[bench]'``); the library never imports it.
+Each kind is also read in whole batches (``batch_size=None`` + ``BatchSampler``: the
+dataset gathers a batch in one go, ``FrameDataset.batch``), beside a batched baseline.
 Usage: ``python bench/training_loader.py [--recordings 3] [--duration 20] [--seconds 3]``.
 """
 
@@ -45,7 +47,15 @@ class InMemory:
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, i):
+        if isinstance(i, list):  # a whole batch, gathered like FrameDataset.batch
+            idx = np.asarray(i)
+            out = {"emg": self.signal[idx[:, None] + np.arange(self.window)],
+                   "label": idx % 5, "movement": ["rest"] * len(idx), "time": idx * 1.0,
+                   "recording": idx * 0, "frame_index": idx}
+            if self.frames is not None:
+                out["frame"] = self.frames[idx % 256]
+            return out
         item = {"emg": np.array(self.signal[i: i + self.window]), "label": i % 5,
                 "movement": "rest", "time": float(i), "recording": 0, "frame_index": i}
         if self.frames is not None:
@@ -53,11 +63,21 @@ class InMemory:
         return item
 
 
-def _loader_rate(ds, workers: int, seconds: float, batch: int) -> tuple[float, float, list]:
-    """(items/s after the first batch, start-up s, worker memory [(uss, rss) MiB])."""
+def _loader_rate(ds, workers: int, seconds: float, batch: int, batched: bool = False
+                 ) -> tuple[float, float, list]:
+    """(items/s after the first batch, start-up s, worker memory [(uss, rss) MiB]).
+
+    ``batched``: the dataset is given whole index lists (``batch_size=None`` and a
+    ``BatchSampler``), so it gathers a batch at once; else item by item + default_collate.
+    """
     import torch.utils.data as tud
-    dl = tud.DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers,
-                        persistent_workers=workers > 0, prefetch_factor=4 if workers else None)
+    common = dict(num_workers=workers, persistent_workers=workers > 0,
+                  prefetch_factor=4 if workers else None)
+    if batched:
+        sampler = tud.BatchSampler(tud.RandomSampler(range(len(ds))), batch, drop_last=False)
+        dl = tud.DataLoader(ds, batch_size=None, sampler=sampler, **common)
+    else:
+        dl = tud.DataLoader(ds, batch_size=batch, shuffle=True, **common)
     t_start = time.perf_counter()
     it = iter(dl)
     next(it)
@@ -87,9 +107,10 @@ def _study(root: Path, n: int, duration: float) -> list:
     from mimicsync.dataset import Study
     from mimicsync.dataset.layout import RecordingId
     for i in range(n):
-        write_simulated_recording(root, RecordingId(f"{i + 1:02d}", "01", "functional", 1, "S"),
-                                  duration_s=duration, width=640, height=480, depth=False,
-                                  seed=i)
+        rid = RecordingId(f"{i + 1:02d}", "01", "functional", 1, "S")
+        if not rid.path(root).exists():  # --dir: a second run reuses the study
+            write_simulated_recording(root, rid, duration_s=duration, width=320, height=240,
+                                      depth=False, seed=i)
     return Study(root).recordings()
 
 
@@ -98,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recordings", type=int, default=3)
     ap.add_argument("--duration", type=float, default=20.0, help="each recording, s")
     ap.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: temporary)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")  # simulated recordings are not synchronised
+    os.environ["PYTHONWARNINGS"] = "ignore::UserWarning"  # ... in the spawned workers too
 
     from mimicsync.dataset import FrameDataset, WindowSpec
     from mimicsync.dataset.feature_store import ensure_features
@@ -112,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     refs = _study(root, args.recordings, args.duration)
     print(f"study: {len(refs)} recordings x {args.duration:g} s (64 ch at 4096 Hz, "
-          f"640x480 video) written in {time.perf_counter() - t0:.1f} s")
+          f"320x240 video) written in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     ensure_features(refs, preset("bioface"), progress=False,
                     workers=min(2, os.cpu_count() or 1))
@@ -124,18 +146,22 @@ def main(argv: list[str] | None = None) -> int:
         "(c) windows + 256x256 crops": FrameDataset(refs, features="bioface"),
     }
     print(f"load: {os.getloadavg()[0]:.1f} (1-min average; the machine is shared)")
-    print(f"{'items':<29} {'workers':>7} {'items/s':>9} {'in-memory':>10} {'ratio':>6} "
+    print(f"{'items':<37} {'workers':>7} {'items/s':>9} {'in-memory':>10} {'ratio':>6} "
           f"{'start s':>7}  worker MiB (USS / RSS)")
-    for name, ds in kinds.items():
+    runs = [(name, ds, False) for name, ds in kinds.items()] + [
+        (name.replace(")", ") batched", 1), ds, True) for name, ds in kinds.items()
+        if "raw" not in name]
+    for name, ds, batched in runs:
         base = InMemory(ds, len(ds))
         shape = " x ".join(str(v) for v in ds[0]["emg"].shape)
         for workers in (0, 2):
-            rate, startup, mem = _loader_rate(ds, workers, args.seconds, args.batch)
-            brate, _, _ = _loader_rate(base, workers, args.seconds, args.batch)
+            rate, startup, mem = _loader_rate(ds, workers, args.seconds, args.batch, batched)
+            brate, _, _ = _loader_rate(base, workers, args.seconds, args.batch, batched)
             m = ", ".join(f"{u:.0f} / {r:.0f}" for u, r in mem) or "-"
-            print(f"{name:<29} {workers:>7} {rate:>9,.0f} {brate:>10,.0f} {rate / brate:>6.2f} "
-                  f"{startup:>7.2f}  {m}")
-        print(f"{'':<29} (emg {shape} {ds[0]['emg'].dtype}, {len(ds)} items)")
+            print(f"{name:<37} {workers:>7} {rate:>9,.0f} {brate:>10,.0f} {rate / brate:>6.2f} "
+                  f"{startup:>7.2f}  {m}", flush=True)
+        print(f"{'':<37} (emg {shape} {ds[0]['emg'].dtype}, {len(ds)} items, batch "
+              f"{args.batch})")
     if tmp:
         tmp.cleanup()
     return 0

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mimicsync.errors import MimicsyncError
+
 HAAR_FILE = "haarcascade_frontalface_default.xml"
 
 
@@ -183,14 +185,15 @@ def canthi_nose_affine(landmarks: np.ndarray, left_canthus: int, right_canthus: 
 
     Raises
     ------
-    ValueError
+    MimicsyncError
         The three points are (nearly) collinear: no unique map.
     """
     src = np.asarray(landmarks, float)[[left_canthus, right_canthus, nose_tip]]
     dst = np.asarray(template, float).reshape(3, 2)
     a = np.hstack([src, np.ones((3, 1))])
     if abs(np.linalg.det(a)) < 1e-9 * max(1.0, np.abs(src).max() ** 2):
-        raise ValueError("landmarks: canthi and nose tip are collinear; no affine alignment")
+        raise MimicsyncError("landmarks", "canthi and nose tip are collinear (no unique "
+                             "affine map)", "check the landmark indices")
     return np.linalg.solve(a, dst).T
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from mimicsync.dataset.batch import run_batch
 from mimicsync.dataset.features import (FeatureParams, FeatureResult, compute_features,
-                                        feature_paths, write_description)
+                                        feature_paths, is_fresh, write_description)
 from mimicsync.dataset.recording import RecordingError
 from mimicsync.dataset.study import RecordingRef, Study
 
@@ -90,12 +90,15 @@ def ensure_features(recordings: Iterable[str | Path | RecordingRef], params: Fea
         A recording failed (the message names it and why).
     """
     paths = [str(r.path if isinstance(r, RecordingRef) else r) for r in recordings]
-    jobs = [(p, params, None if root is None else str(root)) for p in paths]
+    root_s = None if root is None else str(root)
+    done: dict[str, FeatureResult] = {
+        p: FeatureResult(p, str(feature_paths(p, params, root)["features"]), False)
+        for p in paths if is_fresh(p, params, root)}
+    jobs = [(p, params, root_s) for p in paths if p not in done]
     roots = {feature_paths(p, params, root).folder.parents[3] for p in paths}  # study roots
     from tqdm import tqdm
     bar = tqdm(total=len(jobs), unit="rec", desc=f"features {params.name}",
                disable=not progress or not jobs, dynamic_ncols=True)
-    done: dict[str, FeatureResult] = {}
     failed = []
     for job, res in run_batch(compute_features, jobs, workers=workers, scheduler=scheduler):
         bar.update(1)
@@ -107,7 +110,7 @@ def ensure_features(recordings: Iterable[str | Path | RecordingRef], params: Fea
     for r in roots:
         write_description(r)
     if failed:
-        raise RecordingError("features", f"{len(failed)} of {len(jobs)} recordings failed, "
+        raise RecordingError("features", f"{len(failed)} of {len(paths)} recordings failed, "
                              f"first: {failed[0]}", "fix that recording and run again")
     return [done[p] for p in paths]
 

@@ -214,7 +214,48 @@ class FrameDataset:
         scale = self._scales[r]
         return x if scale is None else x * scale
 
+    def batch(self, indices) -> dict:
+        """Items ``indices`` stacked in one dict (arrays with a leading batch axis,
+        ``movement`` a list), copied straight into the batch arrays.
+
+        ``ds[list_of_indices]`` is the same, so a torch DataLoader takes whole batches
+        with ``batch_size=None, sampler=BatchSampler(RandomSampler(...), 256, False)``
+        (no per-item collate). ``transform`` is applied to the batch dict.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size == 0 or not (-len(self) <= idx.min() and idx.max() < len(self)):
+            raise IndexError(f"indices: give 1 or more, each in range for {len(self)} items")
+        idx %= len(self)
+        rec, labels = self._rec[idx], self._label[idx]
+        out = {"label": labels.astype(np.int64), "movement": [self.classes[k] for k in labels],
+               "time": self._time[idx], "recording": rec.astype(np.int64),
+               "frame_index": self._frame[idx]}
+        first = self.emg_window(int(idx[0]))
+        emg = out["emg"] = np.empty((len(idx), *first.shape), first.dtype)
+        crops = self._sidecars and self.with_frames and all(
+            self._store(int(r)).crops is not None for r in np.unique(rec))
+        if crops:
+            c0 = self._store(int(rec[0])).crops
+            out["frame"] = np.empty((len(idx), *c0.shape[1:]), c0.dtype)
+        pics = []
+        for j, i in enumerate(idx):
+            r = int(rec[j])
+            if self._sidecars:
+                f, st = self._store(r), int(self._start[i])
+                emg[j] = f.emg[st: st + self._n[r]]
+                if crops:
+                    out["frame"][j] = f.crops[int(self._local[i])]
+            else:
+                emg[j] = self.emg_window(int(i))
+            if not crops and (self.with_frames or self.with_depth):
+                pics.append(self._pictures({}, r, int(self._frame[i])))
+        for key in pics[0] if pics else ():
+            out[key] = np.stack([p[key] for p in pics])
+        return self.transform(out) if self.transform else out
+
     def __getitem__(self, i: int) -> dict:
+        if isinstance(i, (list, tuple, np.ndarray)):
+            return self.batch(i)
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} frames")
         i = int(i) % len(self)
@@ -228,7 +269,7 @@ class FrameDataset:
             self._pictures(item, r, fi)
         return self.transform(item) if self.transform else item
 
-    def _pictures(self, item: dict, r: int, fi: int) -> None:
+    def _pictures(self, item: dict, r: int, fi: int) -> dict:
         rec = self._recording(r)
         try:
             if self.with_frames:
@@ -239,3 +280,4 @@ class FrameDataset:
             raise RecordingError(f"file: {self.paths[r]} frame {fi} is damaged "
                                  f"({str(e).splitlines()[0]}); {recovery_hint(self.paths[r])}"
                                  ) from None
+        return item

@@ -47,6 +47,14 @@ def test_features_command_writes_a_derivatives_tree_read_by_frame_dataset(study,
     assert item["frame"].shape == (256, 256, 3) and item["frame"].dtype == np.uint8
     assert ds.feature_channels[0] == "medFront_L1" and len(ds.feature_channels) == 63
     assert np.allclose(np.diff(ds.times[ds.recordings == 0]), 1 / 20.0)
+    picks = [len(ds) - 1, 0, len(ds) // 2]  # a whole batch at once gives the same items
+    batch = ds[picks]
+    assert batch["emg"].shape == (3, 512, 63) and batch["frame"].shape == (3, 256, 256, 3)
+    for j, i in enumerate(picks):
+        one = ds[i]
+        assert np.array_equal(batch["emg"][j], one["emg"])
+        assert np.array_equal(batch["frame"][j], one["frame"])
+        assert batch["movement"][j] == one["movement"] and batch["time"][j] == one["time"]
     f = load_features(feature_paths(refs[0].path, preset("bioface"))["features"])
     lead = f.times[f.item_start] - f.item_time  # first processed sample at the item time
     assert lead.min() >= 0 and lead.max() < 1 / 1024 + 1e-9
