@@ -10,6 +10,9 @@ submodule such as ``layout`` stays cheap)::
         t = rec.timeline(rec.emg_stream().key)   # sample times, common timeline
         raw = rec.to_mne_raw()
     ds = FrameDataset(refs, WindowSpec(0.5, "start"))   # a torch DataLoader takes it
+    ds = FrameDataset(refs, features="bioface")         # from derivatives/mimicsync-features
+
+``Study`` also opens a BIDS export of a study (``BidsRecording``) with the same views.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import importlib
 _API = {
     "Recording": "recording", "RecordingError": "recording", "UnsyncedWarning": "recording",
     "Study": "study", "RecordingRef": "study", "open_recordings": "study",
+    "open_recording": "study", "BidsRecording": "bids_recording",
+    "FeatureParams": "features", "ensure_features": "feature_store",
+    "load_features": "feature_store",
     "timeline": "timeline",
     "FrameDataset": "training",
     "WindowSpec": "frame_views", "frame_windows": "frame_views", "frame_features": "frame_views",
