@@ -170,10 +170,11 @@ class MonitorView(QWidget):
         top = QHBoxLayout(self)
         lw = QWidget()
         lw.setLayout(left)
-        lw.setMaximumWidth(440)
-        lw.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        top.addWidget(lw, 0)
-        top.addLayout(right, 1)
+        # camera and map take 2/7 of the width: a maximised window enlarges the video too
+        lw.setMinimumWidth(360)
+        lw.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        top.addWidget(lw, 2)
+        top.addLayout(right, 5)
 
     def set_camera(self, streamer: CameraStreamer | None, message: str = "no camera") -> None:
         self._camera = streamer

@@ -61,14 +61,15 @@ def channel_groups(channels: Sequence[ChannelSpec]) -> list[tuple[str, list[int]
 
 
 def stack_rows(mins: np.ndarray, maxs: np.ndarray, gain: np.ndarray, center: np.ndarray,
-               dt: float, min_stroke: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of the vertical strokes (point pairs) drawing ``k`` channels in rows 0, -1, ...
+               dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of the line segments (point pairs) drawing ``k`` channels in rows 0, -1, ...
 
     ``mins``/``maxs`` are ``(n_bins, k)``; row r shows ``gain * (v - center)``, clipped to
-    +-0.5 around ``-r``. Each column is one stroke from min to max, extended to reach the
-    previous column (so a step between two bins stays joined) and to at least
-    ``min_stroke`` (a pixel: a flat line stays visible). Drawn as separate segments
-    (``connect="pairs"``), which Qt paints far faster than one NaN-broken polyline.
+    +-0.5 around ``-r``. Each column's min-max range, extended to reach the previous
+    column's (a step between two bins stays joined), is one segment drawn from the
+    previous column to this one, alternately rising and falling: a zig-zag with no gap
+    however wide the plot (a flat trace is a line, not dots). Separate segments
+    (``connect="pairs"``) paint far faster than one NaN-broken polyline.
     """
     n, k = mins.shape
     lo = np.clip((mins - center) * gain, -0.5, 0.5)
@@ -77,17 +78,15 @@ def stack_rows(mins: np.ndarray, maxs: np.ndarray, gain: np.ndarray, center: np.
         prev_lo, prev_hi = lo[:-1].copy(), hi[:-1].copy()
         lo[1:] = np.minimum(lo[1:], prev_hi)
         hi[1:] = np.maximum(hi[1:], prev_lo)
-    if min_stroke > 0:
-        short = (min_stroke - (hi - lo)) / 2
-        grow = np.maximum(short, 0.0)
-        lo, hi = lo - grow, hi + grow
+    rising = (np.arange(n) % 2 == 0)[:, None]
     rows = np.arange(k)[None, :]
     y = np.empty((k, n, 2))
-    y[:, :, 0] = (lo - rows).T
-    y[:, :, 1] = (hi - rows).T
+    y[:, :, 0] = (np.where(rising, lo, hi) - rows).T
+    y[:, :, 1] = (np.where(rising, hi, lo) - rows).T
     xs = (np.arange(n) - (n - 1)) * dt
-    x = np.broadcast_to(np.repeat(xs, 2), (k, 2 * n))
-    return x.ravel(), y.ravel()
+    x = np.empty((n, 2))
+    x[:, 0], x[:, 1] = xs - dt, xs
+    return np.broadcast_to(x.ravel(), (k, 2 * n)).ravel(), y.ravel()
 
 
 class ChannelLabels(QWidget):
@@ -212,11 +211,6 @@ class _Column:
         self.window_s = window_s
         self._scale_text: str | None = None
 
-    def pixel_rows(self) -> float:
-        """One pixel of the plot's height, in rows (the thinnest stroke drawn)."""
-        k = len(self.idx)
-        return ((k - 1) + 2 * ROW_MARGIN) / max(self.plot.height(), 1)
-
     def show_scale(self, row_uv: float | None) -> None:
         text = f"{row_uv:g} µV" if row_uv else ""
         if text == self._scale_text:
@@ -301,7 +295,7 @@ class TracePanel(QWidget):
         gain, center = self._gains(mins, maxs)
         for col in self._columns:
             x, y = stack_rows(mins[:, col.idx], maxs[:, col.idx], gain[col.idx],
-                              center[col.idx], dt, col.pixel_rows())
+                              center[col.idx], dt)
             col.curve.setData(x, y)
             col.show_scale(self.scale.row_uv)
         self.redraws += 1

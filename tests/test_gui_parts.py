@@ -71,18 +71,19 @@ def test_traces_grouped_by_scheme_and_side():
     assert titles == ["Channels 1-24", "Channels 25-40"]
 
 
-def test_stacked_rows_are_clipped_joined_and_never_vanish():
+def test_stacked_rows_are_clipped_joined_and_have_no_gaps():
     mins = np.array([[-1.0, -100.0], [-2.0, 0.0], [3.0, -1.0], [3.0, -1.0]])
     maxs = mins + 1.0
     maxs[3, 0] = mins[3, 0]  # a flat column
-    x, y = stack_rows(mins, maxs, gain=np.array([0.1, 0.1]), center=np.zeros(2), dt=0.5,
-                      min_stroke=0.05)
-    assert len(x) == len(y) == 2 * 2 * 4  # a (min, max) stroke per column and channel
-    strokes = y.reshape(2, 4, 2)
-    np.testing.assert_allclose(strokes[0, :3], [[-0.1, 0.0], [-0.2, -0.1], [-0.1, 0.4]])
-    assert strokes[0, 3, 1] - strokes[0, 3, 0] >= 0.05  # a flat line still shows
-    assert abs(strokes[1, 0, 0] + 1.5) <= 0.025  # -100 µV clipped to the bottom of row 1 (centre -1)
-    np.testing.assert_allclose(x[:8], [-1.5, -1.5, -1.0, -1.0, -0.5, -0.5, 0.0, 0.0])  # now = 0
+    x, y = stack_rows(mins, maxs, gain=np.array([0.1, 0.1]), center=np.zeros(2), dt=0.5)
+    assert len(x) == len(y) == 2 * 2 * 4  # one segment per column and channel
+    seg = y.reshape(2, 4, 2)
+    # rising, falling, ...; column 1 reaches up to column 0, column 2 down to column 1
+    np.testing.assert_allclose(seg[0], [[-0.1, 0.0], [-0.1, -0.2], [-0.1, 0.4], [0.3, 0.3]])
+    assert seg[1, 0, 0] == -1.5  # -100 µV clipped to the bottom of row 1 (centred at -1)
+    xs = x.reshape(2, 4, 2)[0]
+    np.testing.assert_allclose(xs, [[-2.0, -1.5], [-1.5, -1.0], [-1.0, -0.5], [-0.5, 0.0]])
+    assert (xs[1:, 0] == xs[:-1, 1]).all()  # each segment starts where the last ended: no gap
     x = np.full((100, 2), 1.0)
     x[:1, 0] = 30.0  # a tap in one column does not set channel 0's scale ...
     x[:30, 1] = 20.0  # ... a burst sets channel 1's: it fills the row, not clipped
