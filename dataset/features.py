@@ -33,7 +33,8 @@ from scipy import signal
 
 from mimicsync import __version__
 from mimicsync.errors import check_option
-from mimicsync.dataset.frame_views import WindowSpec, channel_mean, item_times, window_starts
+from mimicsync.dataset.frame_views import (WindowSpec, channel_mean, item_times,
+                                           per_frame_stream, window_starts)
 from mimicsync.dataset.labels import context_masks, item_labels
 from mimicsync.dataset.layout import SUFFIX
 from mimicsync.dataset.processing import bandpass, bipolar, notch, sliding_rms
@@ -168,7 +169,7 @@ def compute_features(job: tuple[str, FeatureParams, str | None]) -> FeatureResul
 
 
 def _write_arrays(rec, params: FeatureParams, tmp: dict[str, Path]) -> dict:
-    s = rec.emg_stream()
+    s = per_frame_stream(rec)  # refuses a recording without video
     t_emg = rec.timeline(s.key)
     names, n_out = process_stream(s, params, tmp["emg"])
     pos = np.arange(n_out) * s.srate / params.rate_hz
@@ -188,7 +189,7 @@ def _write_arrays(rec, params: FeatureParams, tmp: dict[str, Path]) -> dict:
              frame=frames[keep], label=item_labels(events, times[keep]).astype(str),
              **{f"mask_{k}": v for k, v in masks.items()})
     notes: list[str] = []
-    if params.crops:
+    if params.crops and len(keep):
         from mimicsync.dataset.face_crops import write_crops
         notes += write_crops(rec, frames[keep], params.crop_size, tmp["crops"], tmp["face"])
     return {"Channels": names, "SamplingFrequency": params.rate_hz, "WindowSamples": n_win,

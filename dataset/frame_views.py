@@ -90,7 +90,8 @@ def window_starts(emg_times: np.ndarray, at: np.ndarray, n: int, anchor: str) ->
     return np.searchsorted(emg_times, at, side="left") - n // 2
 
 
-def _emg(rec: Recording, stream_key: str | None):
+def per_frame_stream(rec: Recording, stream_key: str | None = None):
+    """The sEMG stream to pair with frames (refused without video)."""
     if not rec.has_video:
         raise RecordingError(f"file: {rec.path.name} has no video; per-frame views need "
                              "a recording made with a camera")
@@ -108,7 +109,7 @@ def frame_windows(rec: Recording, spec: WindowSpec = WindowSpec(),
         No video, or ``require_synced`` and the file is not synchronised (otherwise an
         unsynchronised file gives a :class:`~mimicsync.dataset.recording.UnsyncedWarning`).
     """
-    s = _emg(rec, stream_key)
+    s = per_frame_stream(rec, stream_key)
     rec.check_synced(require_synced)
     t_emg = rec.timeline(s.key)
     times, frames = item_times(rec, spec)
@@ -156,7 +157,7 @@ def frame_features(rec: Recording, spec: WindowSpec | None = None,
         channels with ``params.bipolar=False``); items: every recorded frame, or the
         ``spec.fps`` grid.
     """
-    s = _emg(rec, stream_key)
+    s = per_frame_stream(rec, stream_key)
     rec.check_synced(require_synced)
     fs = s.srate
     spec = spec or WindowSpec(params.rms_samples / fs, "center")

@@ -13,7 +13,7 @@ from scipy import signal
 
 from mimicsync.acquisition.simulators.recordings import write_simulated_recording
 from mimicsync.cli.main import main
-from mimicsync.dataset import FrameDataset, Recording, Study
+from mimicsync.dataset import FrameDataset, Recording, RecordingError, Study
 from mimicsync.dataset.feature_store import ensure_features, load_features
 from mimicsync.dataset.features import (DERIVATIVES, FeatureParams, feature_paths,
                                         filter_block, is_fresh, preset, resample_ratio)
@@ -107,3 +107,9 @@ def test_stale_cache_is_detected_and_recomputed(study):
     assert redo2.computed
     sidecar = json.loads(open(redo2.sidecar).read())
     assert sidecar["Parameters"]["band_hz"] == [20.0, 450.0]
+
+
+def test_a_recording_without_video_is_refused_in_one_line(study):
+    [ref] = Study(study).recordings(acq="N")
+    with pytest.raises(RecordingError, match="has no video|no EMG stream"):
+        ensure_features([ref], FeatureParams("novideo", crops=False), progress=False)
