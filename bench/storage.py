@@ -232,40 +232,55 @@ def main(argv: list[str] | None = None) -> int:
           "bounds; sizes and PSNR do not depend on load)")
     n = args.frames
     smooth_c, smooth_d = smooth_footage(n)
-    totals = {}
-    for content, colors in (("smooth", smooth_c), ("realistic", None)):
-        if colors is None:
-            colors, _ = realistic_footage(n, (W, H))
-        crow = color_rows(colors)
-        print_table(f"colour {W}x{H}, {content}", crow, W * H * 3)
-        for size in DEPTH_SIZES if content == "realistic" else ((W, H), (848, 480)):
-            if content == "smooth":
-                depth = [resample_nearest(d, *size) for d in smooth_d]
-            else:
-                _, depth = realistic_footage(n, size)
-            drow = depth_rows(depth)
-            print_table(f"depth {size[0]}x{size[1]}, {content}", drow, size[0] * size[1] * 2)
-            totals[(content, size)] = (crow, drow)
-    print_totals(totals)
+    real_c, _ = realistic_footage(n, (W, H))
+    colour = {"smooth": color_rows(smooth_c), "realistic": color_rows(real_c)}
+    for content, rows in colour.items():
+        print_table(f"colour {W}x{H}, {content}", rows, W * H * 3)
+    depth: dict[tuple[str, str], list[Row]] = {}
+    for size in ((W, H), (848, 480)):
+        frames = [resample_nearest(d, *size) for d in smooth_d]
+        depth[("smooth", f"{size[0]}x{size[1]}")] = depth_rows(frames)
+    for size in DEPTH_SIZES:
+        _, frames = realistic_footage(n, size)
+        depth[("realistic", f"{size[0]}x{size[1]}")] = depth_rows(frames)
+        if size == (848, 480):  # --depth 848x480:1.2: the wall behind is stored as no depth
+            near = [np.where(d > 1200, np.uint16(0), d) for d in frames]
+            depth[("realistic", "848x480:1.2")] = depth_rows(near)
+    for (content, mode), rows in depth.items():
+        w, h = (int(v) for v in mode.split(":")[0].split("x"))
+        print_table(f"depth {mode}, {content}", rows, w * h * 2)
+    print_totals(colour, depth)
     if not args.skip_file:
         from storage_file import real_file_check  # bench/storage_file.py
         real_file_check(realistic_footage)
     return 0
 
 
-def print_totals(totals: dict) -> None:
+BEFORE = ("JPEG q90 (before)", "blosc-lz4 L5 bitshuffle (before)", "1280x720")
+# (label, colour codec, depth codec, depth mode): the defaults now, then options going further
+COMBOS = (("now (defaults)", "JPEG q90", "(new)", "848x480"),
+          ("--depth 848x480:1.2", "JPEG q90", "(new)", "848x480:1.2"),
+          ("--depth 848x480:1.2 --color-quality 80", "JPEG q80", "(new)", "848x480:1.2"),
+          ("--depth 480x270", "JPEG q90", "(new)", "480x270"),
+          ("reference, not a recorder option: H.264 GOP 10 + 848x480:1.2", "crf 20 GOP 10",
+           "(new)", "848x480:1.2"))
+
+
+def print_totals(colour: dict[str, list[Row]], depth: dict) -> None:
     print("\n### whole recording, MB per minute (colour + depth + 64 ch sEMG at 4096 Hz, "
           f"{EMG_MB_MIN:.0f} MB/min)\n")
-    print("| content | colour | depth | colour MB/min | depth MB/min | total MB/min |")
-    print("|---|---|---|---:|---:|---:|")
-    for (content, size), (crow, drow) in totals.items():
-        combos = [("JPEG q90 (before)", "blosc-lz4 L5 bitshuffle (before)")]
-        if content == "realistic" or size == (W, H):
-            combos.append(("H.264 ultrafast crf 20 GOP 1", "(new)"))
-        for cname, dname in combos:
-            c, d = find(crow, cname), find(drow, dname)
-            print(f"| {content} | {c.codec} | {d.codec} at {size[0]}x{size[1]} | {c.mb_min:.0f} "
-                  f"| {d.mb_min:.0f} | {c.mb_min + d.mb_min + EMG_MB_MIN:.0f} |")
+    print("| content | setting | colour | depth | colour MB/min | depth MB/min | total MB/min "
+          "| vs before |")
+    print("|---|---|---|---|---:|---:|---:|---:|")
+    for content in ("smooth", "realistic"):
+        c0, d0 = find(colour[content], BEFORE[0]), find(depth[(content, BEFORE[2])], BEFORE[1])
+        before = c0.mb_min + d0.mb_min + EMG_MB_MIN
+        rows = [("before", *BEFORE)] + [c for c in COMBOS if (content, c[3]) in depth]
+        for label, cname, dname, mode in rows:
+            c, d = find(colour[content], cname), find(depth[(content, mode)], dname)
+            total = c.mb_min + d.mb_min + EMG_MB_MIN
+            print(f"| {content} | {label} | {c.codec} | {d.codec} at {mode} | {c.mb_min:.0f} | "
+                  f"{d.mb_min:.0f} | {total:.0f} | {before / total:.1f}x smaller |")
 
 
 if __name__ == "__main__":

@@ -120,12 +120,12 @@ class SimulatedCamera:
     # -- Camera protocol --------------------------------------------------------------
     def start(self) -> CameraInfo:
         intr = pinhole_intrinsics(self.width, self.height)
-        renderer = FaceRenderer
-        if self.footage == "photo":
+        renderer, extra = FaceRenderer, {}
+        if self.footage == "photo":  # fresh noise in every frame when there is time for it
             from mimicsync.acquisition.simulators.photo_texture import PhotoFaceRenderer
-            renderer = PhotoFaceRenderer
+            renderer, extra = PhotoFaceRenderer, {"fresh_noise": not self.realtime}
         self._renderer = renderer(self.width, self.height, depth=self.depth, fx=intr["fx"],
-                                  seed=self.seed, depth_noise=False)
+                                  seed=self.seed, depth_noise=False, **extra)
         dw, dh = self.depth_size
         self._depth_noise = D4xxDepthNoise(dw, dh, seed=self.seed) if self.depth else None
         depth_intr = dict(intr, width=dw, height=dh, fx=intr["fx"] * dw / self.width,

@@ -7,7 +7,8 @@ keeps the cartoon's geometry, movements, tapping hand and LED (what sync and ana
 at) and paints them over ``skimage.data.astronaut()`` (NASA's public-domain portrait of
 Eileen Collins), scaled so her eyes sit on the model's eyes; the rest of the frame is the
 photo mirrored outwards. Noise: shot noise plus read noise, ``σ² = 1 + I/100`` (DN²: about 1.5 DN at mid-grey, a D4xx colour stream after its ISP), from
-precomputed fields shifted per frame.
+precomputed fields shifted per frame (``fresh_noise``; a real-time camera uses a few fixed
+noisy copies instead, as the cartoon does, so rendering keeps 30 fps on a busy machine).
 
 scikit-image is needed only here (the ``bench`` extra); nothing imports this module unless
 photo footage is asked for.
@@ -38,7 +39,8 @@ class PhotoFaceRenderer(FaceRenderer):
 
     def __init__(self, width: int = 1280, height: int = 720, depth: bool = True,
                  fx: float | None = None, distance_mm: float = 500.0, noise: float = 1.0,
-                 seed: int = 0, depth_noise: bool = True, noise_fields: int = 6) -> None:
+                 seed: int = 0, depth_noise: bool = True, noise_fields: int = 6,
+                 fresh_noise: bool = True) -> None:
         super().__init__(width, height, depth=depth, fx=fx, distance_mm=distance_mm, noise=0.0,
                          seed=seed, depth_noise=depth_noise)
         rng = np.random.default_rng([seed, 21])
@@ -47,6 +49,12 @@ class PhotoFaceRenderer(FaceRenderer):
         self._fields = [rng.standard_normal(base.shape, dtype=np.float32)
                         for _ in range(max(1, noise_fields))]
         self._noise_rng = np.random.default_rng([seed, 22])
+        self.fresh_noise = fresh_noise
+        if not fresh_noise:  # fixed noisy copies: a frame costs one copy, as the cartoon's
+            self._bases = [np.clip(base + f * self._sigma + 0.5, 0, 255).astype(np.uint8)
+                           for f in self._fields]
+            self._depths = self._depths[:1] * len(self._bases) if self._depths else []
+            self._fields = []
 
     def _build_base(self, with_depth: bool) -> tuple[np.ndarray, np.ndarray | None]:
         color, depth = super()._build_base(with_depth)
@@ -54,6 +62,8 @@ class PhotoFaceRenderer(FaceRenderer):
 
     def draw(self, pose, hands=(), led: bool = False, index: int = 0):
         color, depth = super().draw(pose, hands, led, index)
+        if not self.fresh_noise:
+            return color, depth
         field = self._fields[int(self._noise_rng.integers(len(self._fields)))]
         dy, dx = (int(v) for v in self._noise_rng.integers(0, (self.height, self.width)))
         noisy = np.roll(field, (dy, dx), axis=(0, 1))
