@@ -126,7 +126,22 @@ class DepthMode:
 
     @classmethod
     def parse(cls, text: str) -> "DepthMode":
-        """``off``, ``WxH`` (a D4xx depth mode) or ``WxH:MAX`` (metres); ValueError says why."""
+        """Parse a depth mode.
+
+        Parameters
+        ----------
+        text : str
+            ``off``, ``WxH`` (a D4xx depth mode) or ``WxH:MAX`` (metres, 0.1–65).
+
+        Returns
+        -------
+        DepthMode
+
+        Raises
+        ------
+        ValueError
+            One line naming ``depth`` and what is allowed.
+        """
         t = str(text).strip().lower()
         if t == "off":
             return cls(0, 0)

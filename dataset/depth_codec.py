@@ -38,7 +38,20 @@ def hdf5_filter(filter_name: str) -> dict:
 
 
 def encode(depth: np.ndarray, filter_name: str = VDELTA) -> np.ndarray:
-    """Frames (..., h, w) uint16 as stored under ``filter_name``."""
+    """Frames as stored under ``filter_name``.
+
+    Parameters
+    ----------
+    depth : ndarray
+        (..., h, w) uint16 depth frames.
+    filter_name : str
+        ``"vdelta-zigzag"`` or ``"none"``.
+
+    Returns
+    -------
+    ndarray
+        Same shape, uint16: what the HDF5 chunk holds before compression.
+    """
     depth = np.asarray(depth, dtype=np.uint16)
     if filter_name == NONE:
         return depth
@@ -51,7 +64,25 @@ def encode(depth: np.ndarray, filter_name: str = VDELTA) -> np.ndarray:
 
 
 def decode(stored: np.ndarray, filter_name: str = VDELTA) -> np.ndarray:
-    """The depth frames back from what :func:`encode` stored (bit-exact)."""
+    """The depth frames back from what :func:`encode` stored (bit-exact).
+
+    Parameters
+    ----------
+    stored : ndarray
+        (..., h, w) uint16 as read from ``/video/depth``.
+    filter_name : str
+        The dataset's ``depth_filter`` attribute (``"none"`` when absent).
+
+    Returns
+    -------
+    ndarray
+        (..., h, w) uint16 depth in depth units.
+
+    Raises
+    ------
+    ValueError
+        For a filter this version does not know.
+    """
     stored = np.asarray(stored, dtype=np.uint16)
     if filter_name == NONE:
         return stored
