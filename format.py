@@ -62,7 +62,22 @@ CHANNEL_DTYPE = np.dtype([
 ])
 assert CHANNEL_DTYPE.names == CHANNEL_FIELDS
 # Columns of /video/frames, in order (docs/format.md says which instant each one marks).
-FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time")
+# The first four are in every file; the metadata columns (NaN where the device does not
+# report them) were added later, so readers look columns up by name (:func:`frame_column`).
+FRAME_COLUMNS = ("host_index", "device_index", "device_time_ms", "host_time",
+                 "sensor_time_ms", "exposure_ms", "arrival_ms", "frame_counter",
+                 "auto_exposure", "gain")
+FRAME_BASE_COLUMNS = FRAME_COLUMNS[:4]
+
+
+def frame_column(frames: np.ndarray, columns: "tuple[str, ...] | list[str]", name: str) -> np.ndarray:
+    """Column ``name`` of a frame table whose columns are ``columns`` (a float copy);
+    all NaN when the table has no such column (files written before it existed)."""
+    fr = np.asarray(frames, dtype=float)
+    fr = fr.reshape(fr.shape[0], -1) if fr.size else fr.reshape(0, len(columns))
+    if name in columns and list(columns).index(name) < fr.shape[1]:
+        return fr[:, list(columns).index(name)].copy()
+    return np.full(fr.shape[0], np.nan)
 
 FRAME_INDEX_TYPE = "VideoFrames"
 FRAME_INDEX_CHANNELS = [

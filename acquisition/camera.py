@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import numpy as np
@@ -19,7 +19,7 @@ import pylsl
 
 from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.errors import ErrorCode, MimicsyncError
-from mimicsync.format import FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE, CameraInfo
+from mimicsync.format import FRAME_COLUMNS, FRAME_INDEX_CHANNELS, FRAME_INDEX_TYPE, CameraInfo
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,15 @@ class Frame:
     host_time: float  # LSL local_clock() time the frame arrived on the host, seconds
     color: np.ndarray  # (H, W, 3) uint8, RGB
     depth: np.ndarray | None = None  # (h, w) uint16 in depth units, or None
+    # per-frame metadata the device reports, by FRAME_COLUMNS name (sensor_time_ms,
+    # exposure_ms, ...); missing names are stored as NaN
+    meta: dict = field(default_factory=dict)
+
+    def row(self) -> tuple[float, ...]:
+        """This frame's row of ``/video/frames`` (columns :data:`FRAME_COLUMNS`)."""
+        base = (float(self.host_index), float(self.device_index), float(self.device_time_ms),
+                float(self.host_time))
+        return base + tuple(float(self.meta.get(c, np.nan)) for c in FRAME_COLUMNS[4:])
 
 
 class Camera(Protocol):

@@ -57,6 +57,48 @@ def _device_info(dev: Any, field: str) -> str:
     return dev.get_info(key) if dev.supports(key) else ""
 
 
+# librealsense frame metadata (rs.frame_metadata_value names) → frame-table columns.
+# Sensor and frame timestamps are µs on the camera's hardware clock; the sensor timestamp
+# (middle of exposure) is stored on the clock of device_time_ms (get_timestamp(), which may
+# be the global time domain) by its distance from the frame timestamp (start of readout).
+META_NAMES = ("frame_timestamp", "sensor_timestamp", "actual_exposure", "time_of_arrival",
+              "frame_counter", "auto_exposure", "gain_level")
+
+
+def frame_meta(color: Any) -> dict[str, float]:
+    """The per-frame metadata this device and firmware report (absent ones are left out)."""
+    raw: dict[str, float] = {}
+    for name in META_NAMES:
+        key = getattr(rs.frame_metadata_value, name, None)
+        try:
+            if key is not None and color.supports_frame_metadata(key):
+                raw[name] = float(color.get_frame_metadata(key))
+        except RuntimeError:  # metadata not available in this USB mode / firmware
+            continue
+    return meta_columns(raw, float(color.get_timestamp()))
+
+
+def meta_columns(raw: dict[str, float], device_time_ms: float) -> dict[str, float]:
+    """Frame-table columns from raw librealsense metadata values (units converted)."""
+    out: dict[str, float] = {}
+    if "sensor_timestamp" in raw and "frame_timestamp" in raw:
+        out["sensor_time_ms"] = device_time_ms - (raw["frame_timestamp"]
+                                                  - raw["sensor_timestamp"]) / 1000.0
+    if "actual_exposure" in raw:
+        out["exposure_ms"] = raw["actual_exposure"] / 1000.0
+    for src, dst in (("time_of_arrival", "arrival_ms"), ("frame_counter", "frame_counter"),
+                     ("auto_exposure", "auto_exposure"), ("gain_level", "gain")):
+        if src in raw:
+            out[dst] = raw[src]
+    return out
+
+
+def readout_ms(name: str) -> float:
+    """Top-to-bottom readout of the colour sensor: 0 for a global shutter (D455), NaN when
+    only known to be rolling (D415/D435 colour: sync then assumes a typical value)."""
+    return 0.0 if "D455" in name or "D457" in name else float("nan")
+
+
 def _intrinsics(profile: Any) -> dict:
     i = profile.as_video_stream_profile().get_intrinsics()
     return {"width": i.width, "height": i.height, "fx": i.fx, "fy": i.fy, "ppx": i.ppx,
@@ -288,7 +330,7 @@ class RealSenseCamera:
         depth = np.array(p.depth.get_data(), copy=True) if p.depth else None
         frame = Frame(host_index=self._host_index, device_index=p.color.get_frame_number(),
                       device_time_ms=p.color.get_timestamp(), host_time=p.host_time,
-                      color=color, depth=depth)
+                      color=color, depth=depth, meta=frame_meta(p.color))
         self._host_index += 1
         return frame
 
@@ -348,6 +390,7 @@ class RealSenseCamera:
             "timestamp_domain": None,  # set when the first frame arrives
             "usb_type": _device_info(dev, "usb_type_descriptor"),
             "product_line": _device_info(dev, "product_line"),
+            "readout_ms": readout_ms(_device_info(dev, "name")),
         }
         color_sensor = next((s for s in dev.query_sensors() if s.is_color_sensor()), None)
         if color_sensor is not None:

@@ -446,7 +446,7 @@ class Recorder:
                 continue
             color = (simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), self.cfg.jpeg_quality,
                                             colorspace="RGB") if jpeg else fr.color)
-            row = (fr.host_index, fr.device_index, fr.device_time_ms, fr.host_time)
+            row = fr.row()
             depth = fr.depth
             if max_units and depth is not None:  # beyond the range: stored as "no depth"
                 depth = np.where(depth > max_units, np.uint16(0), depth)

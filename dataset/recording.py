@@ -21,7 +21,7 @@ import numpy as np
 from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.events import Event
 from mimicsync.errors import MimicsyncError
-from mimicsync.format import FORMAT_NAME, FORMAT_VERSION, ChannelSpec
+from mimicsync.format import FORMAT_NAME, FORMAT_VERSION, FRAME_BASE_COLUMNS, ChannelSpec, frame_column
 
 
 class RecordingError(MimicsyncError, ValueError):
@@ -333,8 +333,22 @@ class Recording:
 
     @property
     def frames(self) -> np.ndarray:
-        """(n, 4) float64: host_index, device_index, device_time_ms, host_time."""
+        """(n, k) float64 frame table: host_index, device_index, device_time_ms, host_time,
+        then (newer files) the metadata columns named by :attr:`frame_columns`."""
         return self.f["video"]["frames"][: self.n_frames] if self.has_video else np.zeros((0, 4))
+
+    @property
+    def frame_columns(self) -> tuple[str, ...]:
+        """Names of the :attr:`frames` columns (from ``/video`` ``frame_columns``)."""
+        if not self.has_video:
+            return FRAME_BASE_COLUMNS
+        raw = self.f["video"].attrs.get("frame_columns")
+        names = tuple(json.loads(raw)) if raw else FRAME_BASE_COLUMNS
+        return names[: self.f["video"]["frames"].shape[1]]
+
+    def frame_column(self, name: str) -> np.ndarray:
+        """One column of the frame table by name; NaN for a column older files lack."""
+        return frame_column(self.frames, self.frame_columns, name)
 
     def color(self, i: int) -> np.ndarray:
         """Decoded RGB frame ``i`` (H, W, 3) uint8."""

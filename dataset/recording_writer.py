@@ -175,7 +175,8 @@ class RecordingWriter:
         g.attrs["color_encoding"] = color_encoding
         g.attrs["jpeg_quality"] = jpeg_quality
         g.attrs["frame_columns"] = _json(FRAME_COLUMNS)
-        g.create_dataset("frames", (0, 4), maxshape=(None, 4), dtype="f8", chunks=(1024, 4))
+        nc = len(FRAME_COLUMNS)
+        g.create_dataset("frames", (0, nc), maxshape=(None, nc), dtype="f8", chunks=(1024, nc))
         if color_encoding == "jpeg":
             ragged.create(g, "color", bytes_chunk=1 << 21)
         else:
@@ -243,7 +244,12 @@ class RecordingWriter:
             _append(g["color"], np.asarray(color, dtype="u1"))
         if depth is not None and "depth" in g:
             _append(g["depth"], depth_codec.encode(depth, self._depth_filter))
-        _append(g["frames"], np.asarray(rows, dtype="f8").reshape(-1, 4))
+        rows = np.asarray(rows, dtype="f8")
+        rows = rows.reshape(-1, rows.shape[-1] if rows.size else g["frames"].shape[1])
+        nc = g["frames"].shape[1]
+        if rows.shape[1] < nc:  # a camera without metadata: NaN in the metadata columns
+            rows = np.hstack([rows, np.full((rows.shape[0], nc - rows.shape[1]), np.nan)])
+        _append(g["frames"], rows[:, :nc])
 
     def append_events(self, events: Sequence[Event]) -> None:
         if not events:

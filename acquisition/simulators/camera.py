@@ -1,13 +1,22 @@
 """A simulated RGB-D camera that films the shared :class:`Scenario`, with known clock errors.
 
 Sync code is only testable against a ground truth, and no real camera gives one. This
-camera does: frame ``n`` is exposed at true time ``t_n = t_start + n / fps`` (host LSL
-clock), shows the scenario at that instant (movements, tap hands, trigger LED), and
-carries the timestamps a real camera would give, each distorted in a known way:
+camera does: the first row of frame ``n`` starts exposing at true time
+``s_n = t_start + n / fps`` (host LSL clock) for ``exposure_n`` (auto exposure by
+default), row ``y`` at ``s_n + readout·y/H``; the picture integrates the scenario over
+those windows (:mod:`.camera_physics`: motion blur, partly lit LED, flicker, noise). The
+frame's instant (what sync should recover) is the middle of the middle row's exposure,
+``s_n + readout/2 + exposure_n/2``. Each frame carries the timestamps and metadata a
+RealSense colour stream gives, each distorted in a known way:
 
-* ``device_time_ms``: a free-running device clock with its own epoch and drift;
-* ``host_time``: ``t_n + latency_s + offset_s + drift_ppm * 1e-6 * (t_n - t_start) +
-  jitter`` (jitter ~ N(0, jitter_s), never earlier than the exposure);
+* ``device_time_ms`` (frame timestamp): device clock at the start of readout,
+  ``s_n + exposure_n``; a free-running clock with its own epoch and drift;
+* ``sensor_time_ms``: device clock at the middle of the first row's exposure;
+  ``exposure_ms``, ``auto_exposure``, ``gain``, ``frame_counter`` (= ``n``),
+  ``arrival_ms`` (host arrival, ms);
+* ``host_time``: arrival = end of readout + ``latency_s + offset_s +
+  drift_ppm * 1e-6 * (t_n - t_start) + jitter`` (jitter ~ N(0, jitter_s), never
+  earlier than the readout);
 * ``device_index``: ``n``; dropped frames never reach the host, leaving gaps.
 
 Depth is what a D4xx delivers (:mod:`.depth_noise`: error growing with distance², speckle,
@@ -31,6 +40,7 @@ import pylsl
 
 from mimicsync.acquisition.camera import CameraError, Frame
 from mimicsync.acquisition.simulators.depth_noise import D4xxDepthNoise, resample_nearest
+from mimicsync.acquisition.simulators.camera_physics import CameraPhysics, SensorModel
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer, pinhole_fx
 from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.acquisition.throttled_log import CountedWarning
@@ -67,7 +77,8 @@ class SimulatedCamera:
                  serial: str = "SIM-0001", realtime: bool = True,
                  device_epoch_s: float | None = None,
                  device_drift_ppm: float | None = None,
-                 depth_size: tuple[int, int] | None = None, footage: str = "cartoon") -> None:
+                 depth_size: tuple[int, int] | None = None, footage: str = "cartoon",
+                 physics: CameraPhysics | None = None) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         if footage not in FOOTAGE:
@@ -87,12 +98,15 @@ class SimulatedCamera:
                                else float(clock_rng.uniform(100.0, 100_000.0)))
         self.device_drift_ppm = (float(device_drift_ppm) if device_drift_ppm is not None
                                  else float(clock_rng.uniform(-20.0, 20.0)))
+        self.physics = physics if physics is not None else CameraPhysics()
         self.t_start: float | None = None
         self.dropped: list[int] = []  # device indices the host never saw (grows while running)
         self._lag_warning = CountedWarning(
             log, f"simulated camera: host more than {MAX_LAG_S:g} s behind, frames lost")
         self._renderer: FaceRenderer | None = None
-        self._pending: tuple[int, float, float] | None = None  # (n, arrival, host_time)
+        self._sensor: SensorModel | None = None
+        # (n, arrival, host_time, exposure)
+        self._pending: tuple[int, float, float, float] | None = None
         self._next_n = 0
         self._host_index = 0
 
@@ -103,13 +117,21 @@ class SimulatedCamera:
 
     # -- the true timeline ------------------------------------------------------------
     def exposure_time(self, device_index: int) -> float:
-        """True LSL time at which frame ``device_index`` was exposed."""
+        """True LSL time at which the first row of frame ``device_index`` starts exposing."""
         if self.t_start is None:
             raise CameraError("the simulated camera is not started; call start() first")
         return self.t_start + device_index / self.fps
 
+    def frame_instant(self, device_index: int, exposure_s: float) -> float:
+        """True time a frame stands for: the middle of its middle row's exposure."""
+        return self.exposure_time(device_index) + self.physics.readout_s / 2 + exposure_s / 2
+
     def device_time_ms(self, device_index: int) -> float:
-        elapsed = device_index / self.fps * (1.0 + self.device_drift_ppm * 1e-6)
+        """Device clock (ms) when frame ``device_index`` starts exposing."""
+        return self._device_ms(device_index / self.fps)
+
+    def _device_ms(self, elapsed_true_s: float) -> float:
+        elapsed = elapsed_true_s * (1.0 + self.device_drift_ppm * 1e-6)
         return (self.device_epoch_s + elapsed) * 1000.0
 
     def _host_time(self, t_n: float, jitter: float) -> float:
@@ -120,12 +142,14 @@ class SimulatedCamera:
     # -- Camera protocol --------------------------------------------------------------
     def start(self) -> CameraInfo:
         intr = pinhole_intrinsics(self.width, self.height)
-        renderer, extra = FaceRenderer, {}
+        renderer, extra = FaceRenderer, {"noise_patterns": 8}
         if self.footage == "photo":  # fresh noise in every frame when there is time for it
             from mimicsync.acquisition.simulators.photo_texture import PhotoFaceRenderer
             renderer, extra = PhotoFaceRenderer, {"fresh_noise": not self.realtime}
         self._renderer = renderer(self.width, self.height, depth=self.depth, fx=intr["fx"],
-                                  seed=self.seed, depth_noise=False, **extra)
+                                  seed=self.seed, depth_noise=False, noise=self.physics.noise,
+                                  **extra)
+        self._sensor = SensorModel(self._renderer, self.physics, self.fps, self.seed)
         dw, dh = self.depth_size
         self._depth_noise = D4xxDepthNoise(dw, dh, seed=self.seed) if self.depth else None
         depth_intr = dict(intr, width=dw, height=dh, fx=intr["fx"] * dw / self.width,
@@ -144,7 +168,8 @@ class SimulatedCamera:
             "dropped_device_indices": self.dropped,  # the live list: complete after stop()
             "device_epoch_s": self.device_epoch_s, "device_drift_ppm": self.device_drift_ppm,
             "realtime": self.realtime,
-            "exposure_time": "t_start + device_index / fps",
+            "exposure_time": "t_start + device_index / fps + readout_s / 2 + exposure_ms / 2000",
+            "physics": self.physics.describe(),
         }
         return CameraInfo(
             name="mimicsync camera simulator", serial=self.serial, width=self.width,
@@ -154,7 +179,8 @@ class SimulatedCamera:
             color_intrinsics=intr, depth_intrinsics=depth_intr if self.depth else {},
             settings={"simulation": truth, "depth_aligned_to_color": self.depth,
                       "footage": self.footage, "depth_model": "d4xx" if self.depth else "",
-                      "timestamp_domain": "simulated_device_clock"},
+                      "timestamp_domain": "simulated_device_clock",
+                      "readout_ms": self.physics.readout_s * 1e3},
             firmware="sim",
         )
 
@@ -162,13 +188,14 @@ class SimulatedCamera:
         renderer = self._renderer  # stop() may clear it from another thread
         if renderer is None:
             return None
-        n, arrival, host_time = self._next_delivery()
+        n, arrival, host_time, e = self._next_delivery()
         if self.realtime:
             wait = arrival - pylsl.local_clock()
             if wait > timeout:
                 time.sleep(max(0.0, timeout))
                 return None
-        color, depth = renderer.render(self.scenario, self.exposure_time(n), n)
+        start = self.exposure_time(n)
+        color, depth = self._sensor.render(self.scenario, start, e, n, self.depth)
         if depth is not None and self._depth_noise is not None:
             depth = self._depth_noise.apply(resample_nearest(depth, *self.depth_size))
         if self.realtime:  # render first, then hand over on time
@@ -176,9 +203,14 @@ class SimulatedCamera:
             if wait > 0:
                 time.sleep(wait)
         self._pending = None
+        dev = lambda t: self._device_ms(t - self.t_start)  # noqa: E731
+        meta = {"sensor_time_ms": dev(start + e / 2), "exposure_ms": e * 1e3,
+                "arrival_ms": host_time * 1e3, "frame_counter": float(n),
+                "auto_exposure": float(self.physics.exposure_s is None),
+                "gain": self._sensor.gain}
         frame = Frame(host_index=self._host_index, device_index=n,
-                      device_time_ms=self.device_time_ms(n), host_time=host_time,
-                      color=color, depth=depth)
+                      device_time_ms=dev(start + e), host_time=host_time,
+                      color=color, depth=depth, meta=meta)
         self._host_index += 1
         return frame
 
@@ -198,6 +230,8 @@ class SimulatedCamera:
             jitter = max(float(self._jitter_rng.normal(0.0, self.jitter_s))
                          if self.jitter_s > 0 else 0.0, -self.latency_s)
             t_n = self.exposure_time(n)
+            e = self._sensor.next_exposure(t_n)  # the sensor exposes lost frames too
+            t_n += e + self.physics.readout_s  # the frame is complete after its readout
             arrival = t_n + self.latency_s + jitter
             if self.realtime and not lost and pylsl.local_clock() - arrival > MAX_LAG_S:
                 lost = True
@@ -205,5 +239,5 @@ class SimulatedCamera:
             if lost:
                 self.dropped.append(n)
                 continue
-            self._pending = (n, arrival, self._host_time(t_n, jitter))
+            self._pending = (n, arrival, self._host_time(t_n, jitter), e)
         return self._pending

@@ -337,6 +337,18 @@ class FaceRenderer:
         color[self._led_slices] = self._led_on if led else self._led_off
         return color, depth
 
+    def paint_hands(self, color: np.ndarray, hands: Iterable[HandState],
+                    origin: tuple[int, int] = (0, 0), depth: np.ndarray | None = None) -> None:
+        """Draw ``hands`` into ``color`` (and ``depth``), crops whose top-left pixel is
+        ``origin`` (row, col) of the full frame: the camera physics renders only the moving
+        hand at several instants of one exposure."""
+        r0, c0 = origin
+        g = replace(self.geom, width=color.shape[1], height=color.shape[0],
+                    ox=self.geom.ox - c0, oy=self.geom.oy - r0)
+        c = _Canvas(g, color, depth)
+        for hand in hands:
+            self._draw_hand(c, hand)
+
     def box_mm(self, x0: float, x1: float, y0: float, y1: float) -> tuple[slice, slice]:
         """Pixel slices of a face region given in mm (e.g. around an eye)."""
         return self.geom.box(x0, x1, y0, y1)

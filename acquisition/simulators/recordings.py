@@ -112,13 +112,13 @@ def write_simulated_recording(
             fr = cam.read()
             if fr.host_time > t_end:
                 break
-            rows.append((fr.host_index, fr.device_index, fr.device_time_ms, fr.host_time))
+            rows.append(fr.row())
             jpegs.append(simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), 90,
                                                 colorspace="RGB"))
             depths.append(fr.depth)
         arr = np.array(rows, dtype=float)
         w.append_video(arr, jpegs, np.stack(depths) if depth else None)
-        w.append_samples(fkey, arr, arr[:, 3])
+        w.append_samples(fkey, arr[:, :4], arr[:, 3])
         w.append_clock_offsets(fkey, np.array([[t0, 0.0], [t_end, 0.0]]))
         cam.stop()
     w.append_events([Event(m.start, m.end - m.start, "perform", m.movement,

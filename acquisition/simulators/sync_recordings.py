@@ -32,6 +32,7 @@ import simplejpeg
 from mimicsync import __version__
 from mimicsync.acquisition.lsl_meta import add_channels
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.camera_physics import CameraPhysics
 from mimicsync.acquisition.simulators.emg import EmgSimulator
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger, tap_block
 from mimicsync.dataset.events import Event
@@ -76,6 +77,7 @@ class SimulatedRecording:
     drop_frames: tuple[int, ...] = ()
     jpeg_quality: int = 85
     emg: bool = True
+    physics: CameraPhysics = field(default_factory=CameraPhysics)  # the sensor (D435-like)
 
 
 def sync_scenario(t0: float, duration_s: float, rng: np.random.Generator, *,
@@ -155,7 +157,8 @@ def write_session(path: str | Path, sc: Scenario, s: SimulatedRecording = Simula
                               offset_s=s.camera_offset_s, drift_ppm=s.camera_drift_ppm,
                               jitter_s=s.camera_jitter_s, latency_s=s.latency_s,
                               drop_frames=s.drop_frames, drop_probability=s.drop_probability,
-                              seed=s.seed, realtime=False, serial=f"SIM-CAM-{s.seed:04d}")
+                              seed=s.seed, realtime=False, serial=f"SIM-CAM-{s.seed:04d}",
+                              physics=s.physics)
         info = cam.start()
         cam.t_start = s.t0  # the scenario's clock, not "now"
         info.settings["simulation"]["t_start"] = s.t0
@@ -203,7 +206,7 @@ def _write_video(w: RecordingWriter, fkey: str, cam: SimulatedCamera, s: Simulat
         fr = cam.read()
         if cam.exposure_time(fr.device_index) >= t_end:
             break
-        rows.append((fr.host_index, fr.device_index, fr.device_time_ms, fr.host_time))
+        rows.append(fr.row())
         jpegs.append(simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), s.jpeg_quality,
                                             colorspace="RGB"))
         if len(rows) == 300:
@@ -217,7 +220,7 @@ def _flush_video(w: RecordingWriter, fkey: str, rows: list, jpegs: list) -> None
     if rows:
         arr = np.array(rows, dtype=float)
         w.append_video(arr, jpegs, None)
-        w.append_samples(fkey, arr, arr[:, 3])
+        w.append_samples(fkey, arr[:, :4], arr[:, 3])
         rows.clear()
         jpegs.clear()
 
@@ -264,7 +267,10 @@ def read_truth(rec) -> Truth:
     frame_t = np.zeros(0)
     if rec.has_video:
         cam = json.loads(rec.video_attrs["settings"])["simulation"]
-        frame_t = cam["t_start"] + rec.frames[:, 1] / cam["fps"]
+        # the middle of the middle row's exposure (older files: the instant of rendering)
+        readout = float(cam.get("physics", {}).get("readout_s", 0.0))
+        exposure = np.nan_to_num(rec.frame_column("exposure_ms")) / 1e3
+        frame_t = cam["t_start"] + rec.frames[:, 1] / cam["fps"] + readout / 2 + exposure / 2
     return Truth(t_start + idx / srate, frame_t, {"emg": g, "camera": extra})
 
 
