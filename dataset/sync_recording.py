@@ -22,13 +22,13 @@ import numpy as np
 
 from mimicsync.dataset.recording import Recording, RecordingError, StreamView, recovery_hint
 from mimicsync.errors import MimicsyncError
-from mimicsync.sync.brackets import VideoOnsets, burst_brackets, edge_brackets
+from mimicsync.sync.arrivals import ArrivalParams
 from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets
-from mimicsync.sync.event_fit import EventFit, EventFitParams, LowConfidence, fit_events
+from mimicsync.sync.event_fit import EventFit, EventFitParams, LowConfidence, accuracy_s, fit_events
 from mimicsync.sync.onsets import falling_edges, rising_edges
 from mimicsync.sync.stream_maps import StreamMap, map_frames, map_stream
-from mimicsync.sync.video_cells import CellScan, led_trace, scan, tap_trace
-from mimicsync.sync.video_events import Box, Trace, VideoTapParams, video_tap_onsets
+from mimicsync.dataset.sync_video import exposure_model, video_events
+from mimicsync.sync.video_events import Box, Trace
 
 
 class SyncError(MimicsyncError, ValueError):
@@ -42,15 +42,14 @@ class SyncParams:
 
     events: EventFitParams = EventFitParams()
     emg_taps: EmgTapParams = EmgTapParams()
-    # 0.2 s, not 0.3: a hand that jumps into view (or a fast approach) just before the
-    # strike must not hide the strike as its echo; taps come ≥ 1 s apart anyway
-    video_taps: VideoTapParams = VideoTapParams(refractory_s=0.2)
+    video_taps: ArrivalParams = ArrivalParams()  # tap contacts: where an approach ends
     emg_stream: str | None = None  # default: the first EMG stream
     led_box: Box | None = None  # full-resolution pixels; default: found automatically
     face_box: Box | None = None  # where taps are looked for; default: the whole frame
     min_led_score: float = 25.0  # below: no LED in the picture
-    min_tap_peak: float = 0.5  # weaker video taps (× the typical strike) do not vote
+    min_tap_peak: float = 0.5  # weaker video contacts (× the typical one) do not vote
     target_width: int = 160  # decode frames to about this width
+    readout_ms: float | None = None  # rolling-shutter readout; None: from the file
 
 
 @dataclass
@@ -68,6 +67,7 @@ class SyncResult:
     led: Trace | None = None  # LED brightness per frame (video clock)
     taps_trace: Trace | None = None  # tap motion per frame pair (video clock)
     led_score: float = 0.0
+    uncertainty_ms: float = float("nan")  # 95 % bound on any frame's error (accuracy)
     dropped_frames: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -108,62 +108,40 @@ def _open(path: Path) -> Recording:
     return rec
 
 
-def emg_events(s: StreamView, times: np.ndarray, params: SyncParams) -> tuple[dict, list]:
-    """Tap onsets (EMG channels) and trigger edges (TRIG channels), common timeline."""
+EMG_TYPES = ("EMG", "")  # channel types that feed the tap detector ("" = untyped stream)
+TRIG_TYPES = ("TRIG", "TRIGGER")
+
+
+def emg_events(s: StreamView, times: np.ndarray, params: SyncParams
+               ) -> tuple[dict, list, list[str]]:
+    """Tap onsets (channels typed EMG; untyped only when none is typed) and trigger edges
+    (TRIG channels), common timeline; the rejected tap candidates with their reasons; and
+    what went wrong (for a refusal: an idle-high trigger, no EMG channel)."""
     types = [c.type.upper() for c in s.channel_specs]
-    emg_cols = [i for i, t in enumerate(types) if t not in ("TRIG", "TRIGGER", "MARKER")]
-    trig_cols = [i for i, t in enumerate(types) if t in ("TRIG", "TRIGGER")]
+    emg_cols = [i for i, t in enumerate(types) if t == "EMG"] or \
+        [i for i, t in enumerate(types) if t == ""]
+    trig_cols = [i for i, t in enumerate(types) if t in TRIG_TYPES]
     n = len(times)
     out: dict[str, np.ndarray] = {}
-    rejected = []
+    rejected, causes = [], []
     if emg_cols:
         taps = emg_tap_onsets(_Columns(s.group["data"], emg_cols, s.scale, n), times, s.srate,
                               params.emg_taps)
         out["tap"] = taps.onsets
         rejected = [("emg", "tap", float(t), r) for t, r in
-                    zip(taps.rejected_onsets, taps.rejected_reasons)
-                    if not r.startswith("weak")]  # noise bumps are not worth listing
+                    zip(taps.rejected_onsets, taps.rejected_reasons)]
+    else:
+        causes.append(f"the sEMG stream {s.key} has no channel typed EMG")
     if trig_cols:
         trig = np.asarray(s.group["data"][:n, trig_cols[0]], dtype=float)
+        lo, hi = np.percentile(trig, [1, 99]) if trig.size else (0.0, 0.0)
+        if hi > lo and np.mean(trig > (lo + hi) / 2) > 0.5:
+            causes.append(f"the trigger channel {s.channel_specs[trig_cols[0]].label} idles "
+                          "high (pulses go low); its edges are used inverted")
+            trig = hi + lo - trig
         out["trigger_on"] = rising_edges(trig, times, min_contrast=None)
         out["trigger_off"] = falling_edges(trig, times, min_contrast=None)
-    return out, rejected
-
-
-def video_events(rec: Recording, clock: np.ndarray, params: SyncParams
-                 ) -> tuple[dict[str, VideoOnsets], Trace | None, Trace, float, VideoOnsets]:
-    """LED edges and tap strikes in the video, on the video clock, with their brackets;
-    also the LED and tap traces, the LED score and the strongest tap candidates."""
-    v = rec.video_attrs
-    w, h = int(v["width"]), int(v["height"])
-    cells: CellScan = scan(rec.iter_stored_color(), w, h, target_width=params.target_width)
-    out: dict[str, VideoOnsets] = {}
-    led, score = led_trace(cells, clock, params.led_box)
-    has_led = params.led_box is not None or score >= params.min_led_score
-    if has_led:
-        on = rising_edges(led.values, clock, min_contrast=None)
-        off = falling_edges(led.values, clock, min_contrast=None)
-        out["trigger_on"] = edge_brackets(led.values, clock, on, rising=True)
-        out["trigger_off"] = edge_brackets(led.values, clock, off, rising=False)
-    taps = tap_trace(cells, clock, exclude=led.roi if has_led else None, roi=params.face_box)
-    vt = video_tap_onsets(taps, params.video_taps)
-    out["tap"] = burst_brackets(taps.values, clock, vt.onsets)
-    strong = strong_taps(taps, vt.onsets, params.min_tap_peak)
-    return out, (led if has_led else None), taps, score, out["tap"].take(np.flatnonzero(strong))
-
-
-def strong_taps(trace: Trace, onsets: np.ndarray, min_fraction: float) -> np.ndarray:
-    """Which video tap candidates look most like strikes: peak at least ``min_fraction``
-    of the typical one (median of the largest quarter, at least three). Only these vote on
-    the alignment (the hand entering the picture or an expression moves pixels too, less
-    abruptly, and a false alignment onto them would be consistent tap after tap); once
-    aligned, any candidate can pair with an sEMG tap."""
-    if onsets.size == 0:
-        return np.zeros(0, bool)
-    k = np.clip(np.searchsorted(trace.times, onsets), 0, trace.values.size - 1)
-    peaks = np.array([trace.values[max(0, i - 2): i + 3].max() for i in k])
-    top = np.sort(peaks)[::-1][: max(3, peaks.size // 4)]
-    return peaks >= min_fraction * max(float(np.median(top)), 1e-12)
+    return out, rejected, causes
 
 
 def synchronize(path: str | Path, params: SyncParams = SyncParams(), *,
@@ -211,18 +189,26 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
     if not np.all(np.isfinite(emg_times)):
         raise SyncError(f"file: {path.name}: sEMG timestamps of {emg.key} could not be mapped; "
                         f"{recovery_hint(path)}")
-    emg_ev, emg_rejected = emg_events(emg, emg_times, params)
+    emg_ev, emg_rejected, causes = emg_events(emg, emg_times, params)
 
-    vmap, ft = map_frames(rec.frames)
-    clock = ft.times if ft is not None else rec.frames[:, 3].copy()
+    vmap, ft = map_frames(rec.frames, rec.frame_columns)
+    times = ft.times if ft is not None else rec.frames[:, 3].copy()
     if ft is None:
         warnings.append("video: no usable device clock; frame times from host arrival")
     dropped = ft.dropped if ft is not None else 0
-    vid_ev, led, taps_trace, score, strong = video_events(rec, clock, params)
-    fps = float(rec.fps) or 1.0 / float(np.median(np.diff(clock)))
+    exp, exp_warn = exposure_model(rec, times, vmap.basis, params.readout_ms)
+    warnings += exp_warn
+    vid = video_events(rec, exp, led_box=params.led_box, face_box=params.face_box,
+                       min_led_score=params.min_led_score,
+                       min_tap_strength=params.min_tap_peak, target_width=params.target_width)
+    warnings += vid.warnings
+    if vid.led is None:
+        causes.append("no trigger LED found in the video")
+    fps = float(rec.fps) or 1.0 / float(np.median(np.diff(times)))
     refused = None
     try:
-        ev = fit_events(emg_ev, vid_ev, 1.0 / fps, params.events, vote={"tap": strong})
+        ev = fit_events(emg_ev, vid.events, 1.0 / fps, params.events, vote=vid.vote,
+                        causes=causes)
     except LowConfidence as e:
         ev = e.result
         if force:
@@ -231,19 +217,21 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
             refused = e
     ev.rejected.extend(emg_rejected)
     fit = ev.fit
+    clock = exp.instant()  # each frame's own instant, video clock
     # video clock → common: invert t_video = t + off + d·(t − t_ref)
     d = fit.drift_ppm * 1e-6
     scale, shift = 1.0 / (1.0 + d), (-fit.offset_s + d * fit.t_ref) / (1.0 + d)
-    video = vmap.then(scale, shift)
+    level = float(np.median(clock - times)) if clock.size else 0.0
+    video = vmap.then(1.0, level).then(scale, shift)
     frame_times = fit.to_emg(clock)
     if frame_key and frame_key in rec.streams:
-        streams[frame_key] = video
-    if led is None:
-        warnings.append(f"video: no trigger LED found (best score {score:.0f}); "
-                        "aligned by taps only")
+        idx_map, idx_ft = map_frames(rec.frames, rec.frame_columns, basis="device_time")
+        idx_level = float(np.median(clock - idx_ft.times)) if idx_ft is not None else level
+        streams[frame_key] = idx_map.then(1.0, idx_level).then(scale, shift)
     result = SyncResult(path=path, reference=emg.key, streams=streams, video=video,
                         frame_times=frame_times, video_clock=clock, events=ev, params=params,
-                        led=led, taps_trace=taps_trace, led_score=score,
+                        led=vid.led, taps_trace=vid.taps, led_score=vid.led_score,
+                        uncertainty_ms=accuracy_s(ev, emg_times[0], emg_times[-1]) * 1e3,
                         dropped_frames=dropped, warnings=warnings,
                         seconds=time.monotonic() - t_start)
     if refused is not None:

@@ -9,7 +9,7 @@ Without ``/sync``:
 
 - an LSL stream's raw ``time_stamps`` get the stored clock offsets, fitted robustly per
   clock segment (:func:`mimicsync.sync.clock.fit_clock_offsets`, pyxdf's method);
-- video frames (``VIDEO``) get :func:`mimicsync.sync.frame_times`: their host arrival
+- video frames (``VIDEO``) get :func:`mimicsync.sync.stream_maps.map_frames`: their host arrival
   times refitted through the device clock, which removes USB jitter (a constant latency
   remains until sync measures it).
 """
@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mimicsync.format import VIDEO
-from mimicsync.sync.frame_times import frame_times
-from mimicsync.sync.stream_maps import fit_offsets
+from mimicsync.sync.stream_maps import fit_offsets, map_frames
 
 if TYPE_CHECKING:
     from mimicsync.dataset.recording import Recording
@@ -76,11 +75,11 @@ def _video_times(rec: "Recording") -> np.ndarray:
     fr = rec.frames
     if len(fr) < 2:
         return fr[:, 3].copy()
-    try:
-        return frame_times(fr[:, 3], fr[:, 2], fr[:, 1]).times
-    except ValueError as e:  # no usable device clock: arrival times are the best we have
-        log.debug("%s: frame times from host arrival only (%s)", rec.path.name, e)
+    _, ft = map_frames(fr, rec.frame_columns)
+    if ft is None:  # no usable device clock: arrival times are the best we have
+        log.debug("%s: frame times from host arrival only", rec.path.name)
         return fr[:, 3].copy()
+    return ft.times
 
 
 def sync_times(rec: "Recording", stream_key: str) -> np.ndarray | None:

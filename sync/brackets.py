@@ -27,6 +27,11 @@ class VideoOnsets:
     lo: np.ndarray  # time of the last frame before the switch
     hi: np.ndarray  # time of the first frame after it
     subframe: np.ndarray  # bool: a partial level was seen, ``times`` is sub-frame
+    sd: np.ndarray | None = None  # timing σ per onset when the detector knows it (else NaN)
+
+    def __post_init__(self) -> None:
+        if self.sd is None:
+            object.__setattr__(self, "sd", np.full(len(self.times), np.nan))
 
     @property
     def centre(self) -> np.ndarray:
@@ -39,10 +44,12 @@ class VideoOnsets:
     def sigma(self, base_s: float) -> np.ndarray:
         """Gaussian timing noise per onset: ``base_s`` for a bracket, more for sub-frame."""
         frame = self.hi - self.lo
-        return np.where(self.subframe, np.hypot(base_s, SUBFRAME_SIGMA_FRAMES * frame), base_s)
+        rule = np.where(self.subframe, np.hypot(base_s, SUBFRAME_SIGMA_FRAMES * frame), base_s)
+        return np.where(np.isfinite(self.sd), np.maximum(self.sd, base_s), rule)
 
     def take(self, idx: np.ndarray) -> "VideoOnsets":
-        return VideoOnsets(self.times[idx], self.lo[idx], self.hi[idx], self.subframe[idx])
+        return VideoOnsets(self.times[idx], self.lo[idx], self.hi[idx], self.subframe[idx],
+                           self.sd[idx])
 
     @staticmethod
     def empty() -> "VideoOnsets":
@@ -53,7 +60,7 @@ class VideoOnsets:
     def concat(parts: list["VideoOnsets"]) -> "VideoOnsets":
         parts = [p for p in parts if len(p.times)] or [VideoOnsets.empty()]
         return VideoOnsets(*(np.concatenate([getattr(p, f) for p in parts])
-                             for f in ("times", "lo", "hi", "subframe")))
+                             for f in ("times", "lo", "hi", "subframe", "sd")))
 
 
 def edge_brackets(values: np.ndarray, frame_t: np.ndarray, onsets: np.ndarray,

@@ -32,12 +32,12 @@ time; precision ``exp(−(sd/(¼ frame))²)`` of the offset's posterior spread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from mimicsync.sync.brackets import VideoOnsets
-from mimicsync.sync.interval_fit import Evidence, IntervalFit, fit_intervals
+from mimicsync.sync.interval_fit import Evidence, IntervalFit, fit_intervals, loglik_shifted
 from mimicsync.sync.match import ADVICE, Match, SyncRefused, match_events
 
 KINDS = ("trigger_on", "trigger_off", "tap")
@@ -57,6 +57,10 @@ class EventFitParams:
     frame_sigma_s: float = 2e-4  # device-clock frame time precision
     min_confidence: float = 0.5
     max_align_events: int = 80  # per kind, evenly spread, for the alignment search only
+    # an alignment one or two frames away must explain the events this much worse
+    # (log-likelihood) or the result is refused as ambiguous
+    min_frame_margin: float = 4.6
+    tap_systematic_s: float = 0.001  # taps only: unmodelled contact timing, in the ± (95 %)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,13 @@ class EventFit:
     aligned: int  # events the first (joint) alignment matched
     runner_up: int  # ... and the best different alignment
     counts: dict = field(default_factory=dict)  # kind -> (emg found, video found, matched)
+    frame_margin: tuple[float, float] = (np.inf, 0.0)  # (log-lik margin, frames away)
+    taps_only: bool = False
+    systematic_s: float = 0.0  # part of the uncertainty the events cannot show
+
+    @property
+    def frame_shift(self) -> float:
+        return self.frame_margin[1]
 
     @property
     def n_used(self) -> int:
@@ -182,11 +193,23 @@ def _pair(a: np.ndarray, v: VideoOnsets, predict, slack: float) -> np.ndarray:
 
 def fit_events(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_s: float,
                p: EventFitParams = EventFitParams(),
-               vote: dict[str, VideoOnsets] | None = None) -> EventFit:
+               vote: dict[str, VideoOnsets] | None = None,
+               causes: list[str] | None = None) -> EventFit:
     """Steps 1–3 of the module docstring. ``vote`` replaces some kinds' video onsets for
     the alignment only (e.g. just the clearest tap candidates); pairing considers all.
+    ``causes`` (e.g. "no trigger LED found in the video") lead any refusal's message.
     Raises :class:`SyncRefused` without usable events, :class:`LowConfidence` (a
-    ``SyncRefused``) below ``min_confidence``."""
+    ``SyncRefused``) below ``min_confidence`` or when an alignment a frame away fits too."""
+    try:
+        return _fit_events(emg, video, frame_s, p, vote)
+    except SyncRefused as e:
+        if causes:
+            e.reason = f"{'; '.join(causes)}: {e.reason}"
+            e.args = (e.reason,)
+        raise
+
+
+def _fit_events(emg, video, frame_s, p, vote) -> EventFit:
     tol = _tolerance(p, frame_s)
     m0 = align(emg, {**video, **(vote or {})}, frame_s, p)
     predict = m0.to_b
@@ -215,6 +238,7 @@ def fit_events(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_
         predict = lambda t, f=fit: f.to_video(t)  # noqa: E731
         # inconsistent pairs leave the next round (the narrower window drops them)
         slack = 3 * float(np.max(ev.sigma)) + 0.1 * frame_s
+    fit = _honest_spread(fit, ev)
     pairs = [Pair(k, float(e), float(v.times[0]), float(v.lo[0]), float(v.hi[0]),
                   bool(v.subframe[0]), float(r * 1e3), bool(c))
              for (k, e, v), r, c in zip(rows, fit.residuals_s, fit.consistent)]
@@ -227,10 +251,45 @@ def fit_events(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_
     conf = float(support * uniq * consistency**2 * precision)
     counts = {k: (len(emg.get(k, ())), len(video.get(k, VideoOnsets.empty()).times),
                   len(chosen[k])) for k in KINDS}
-    result = EventFit(fit, pairs, rejected, conf, m0.n_matched, m0.runner_up, counts)
+    result = EventFit(fit, pairs, rejected, conf, m0.n_matched, m0.runner_up, counts,
+                      frame_margin=_frame_margin(ev, fit, frame_s, tol),
+                      taps_only=n_trig == 0, systematic_s=p.tap_systematic_s if n_trig == 0 else 0.0)
+    if result.frame_margin[0] < p.min_frame_margin:
+        result.confidence = 0.0
+        raise LowConfidence(
+            f"ambiguous: an alignment {result.frame_shift:+.0f} frame away explains the "
+            f"{n_used} events almost as well; {ADVICE}, or drive the trigger LED "
+            "(one pulse about every second)", result)
     if conf < p.min_confidence:
         raise LowConfidence(_refusal(result, p.min_confidence, frame_s), result)
     return result
+
+
+def _frame_margin(ev: Evidence, fit, frame_s: float, tol: float) -> tuple[float, float]:
+    """How much worse (log-likelihood) the best alignment 1 or 2 frames away fits."""
+    shifts = np.array([0.0, -frame_s, frame_s, -2 * frame_s, 2 * frame_s])
+    ll = loglik_shifted(ev, fit, shifts, tolerance_s=tol)
+    k = 1 + int(np.argmax(ll[1:]))
+    return float(ll[0] - ll[k]), float(np.sign(shifts[k]) * round(abs(shifts[k]) / frame_s))
+
+
+def _honest_spread(fit, ev: Evidence):
+    """Widen the posterior sd when the events scatter beyond their intervals more than
+    the model's timing noise allows (stated uncertainty from the real scatter)."""
+    excess = np.maximum(0.0, np.abs(fit.residuals_s) - np.asarray(ev.half_width))
+    chi = float(np.sqrt(np.mean((excess / np.maximum(ev.sigma, 1e-6)) ** 2))) if excess.size else 0.0
+    if chi <= 1.0:
+        return fit
+    return replace(fit, sd_offset_s=fit.sd_offset_s * chi, sd_drift_ppm=fit.sd_drift_ppm * chi)
+
+
+def accuracy_s(r: "EventFit", t_first: float, t_last: float) -> float:
+    """95 % bound on any frame's error between ``t_first`` and ``t_last`` (common
+    timeline): offset and drift spread at the far end, plus the systematic part."""
+    f = r.fit
+    far = max(abs(t_first - f.t_ref), abs(t_last - f.t_ref))
+    sd = np.hypot(f.sd_offset_s, f.sd_drift_ppm * 1e-6 * far)
+    return float(np.hypot(2.0 * sd, r.systematic_s))
 
 
 def _rejected(emg, video, chosen) -> list[tuple[str, str, float, str]]:

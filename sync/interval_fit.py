@@ -172,6 +172,21 @@ def fit_intervals(
         consistent=consistent, fitted_bias=with_bias, ess=ess)
 
 
+def loglik_shifted(ev: Evidence, fit: IntervalFit, shifts_s: np.ndarray, *,
+                   outlier_prob: float = 0.01, tolerance_s: float = 0.050) -> np.ndarray:
+    """Log-likelihood of the evidence at the fitted map with its offset moved by each of
+    ``shifts_s`` (0 included by the caller for the reference): how much worse an
+    alignment a frame away explains the same events."""
+    e, c = np.asarray(ev.emg, float), np.asarray(ev.video, float)
+    h = np.asarray(ev.half_width, float)
+    s = np.maximum(np.asarray(ev.sigma, float), 1e-6)
+    pred = (fit.offset_s + fit.drift_ppm * 1e-6 * (e - fit.t_ref)
+            + fit.bias_s * np.asarray(ev.tap, float))
+    r = (c - e)[None, :] - pred[None, :] - np.asarray(shifts_s, float)[:, None]
+    out_logp = np.log(outlier_prob) - np.log(2 * tolerance_s)
+    return _loglik(r, h, s, out_logp, np.log1p(-outlier_prob))
+
+
 def _student(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, n: int,
              df: float) -> np.ndarray:
     L = np.linalg.cholesky(cov + np.eye(len(mean)) * 1e-20)

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mimicsync.format import FRAME_BASE_COLUMNS, frame_column
 from mimicsync.sync.clock import ClockFit, fit_clock_offsets
 from mimicsync.sync.dejitter import dejitter_timestamps
 from mimicsync.sync.frame_times import FrameTimes, frame_times
 
-BASES = ("index", "timestamp", "device_time")
+BASES = ("index", "timestamp", "device_time", "sensor_time")
 
 
 @dataclass(frozen=True)
@@ -112,22 +113,29 @@ def map_stream(time_stamps: np.ndarray, clock_offsets: np.ndarray, srate: float,
     return StreamMap("index", np.array(pieces, float).reshape(-1, 4), n, method, drift, resets)
 
 
-def map_frames(frames: np.ndarray) -> tuple[StreamMap, FrameTimes | None]:
+def map_frames(frames: np.ndarray, columns: tuple[str, ...] = FRAME_BASE_COLUMNS,
+               basis: str | None = None) -> tuple[StreamMap, FrameTimes | None]:
     """Clock level for video frames (``/video/frames`` rows) through the device clock.
 
-    Falls back to the host arrival times (basis ``timestamp`` on the host time column,
-    slope 1) when the device times cannot be used.
+    The device times are the sensor timestamps (middle of the first row's exposure) when
+    every frame has one (basis ``sensor_time``), else the frame timestamps (basis
+    ``device_time``); ``basis`` forces one. Falls back to the host arrival times (basis
+    ``timestamp`` on the host time column, slope 1) when the device times cannot be used.
     """
-    fr = np.asarray(frames, dtype=float).reshape(-1, 4)
-    n = fr.shape[0]
+    fr = np.asarray(frames, dtype=float)
+    n = fr.shape[0] if fr.ndim == 2 else 0
+    col = lambda name: frame_column(fr.reshape(n, -1), columns, name)  # noqa: E731
+    if basis is None:
+        basis = "sensor_time" if n and np.all(np.isfinite(col("sensor_time_ms"))) else "device_time"
     if n < 2:
         return StreamMap("timestamp", np.array([[0, max(n - 1, 0), 0.0, 1.0]]), n,
                          "host arrival times"), None
     try:
-        ft = frame_times(fr[:, 3], fr[:, 2], fr[:, 1])
+        ft = frame_times(col("host_time"), col(basis + "_ms"), col("device_index"))
     except ValueError:
         return StreamMap("timestamp", np.array([[0, n - 1, 0.0, 1.0]]), n,
                          "host arrival times"), None
     pieces = [(s.start, s.end, s.intercept, s.slope) for s in ft.segments]
-    return StreamMap("device_time", np.array(pieces, float), n,
-                     "device clock fitted to host arrival"), ft
+    what = "sensor (mid-exposure)" if basis == "sensor_time" else "device"
+    return StreamMap(basis, np.array(pieces, float), n,
+                     f"{what} clock fitted to host arrival"), ft

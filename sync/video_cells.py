@@ -85,13 +85,20 @@ def scan(frames: Iterable[np.ndarray | bytes], width: int, height: int, *,
         small_w = g.shape[1]
         light.append(cell_means(g, LIGHT_CELL))
         if prev is not None:
-            motion.append(cell_means(np.abs(g - prev), MOTION_CELL))
+            motion.append(cell_means(np.abs(g - prev * _row_gain(g, prev)), MOTION_CELL))
         prev = g
     if not light:
         raise ValueError("no frames")
     mot = np.stack(motion) if motion else np.zeros((0,) + cell_means(prev, MOTION_CELL).shape,
                                                     np.float32)
     return CellScan(np.stack(light), mot, width / small_w)
+
+
+def _row_gain(g: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    """Per-row brightness ratio of two frames (median over the row, so a hand covering
+    part of it does not count): flicker bands under a rolling shutter and auto-exposure
+    steps change whole rows, which is not motion."""
+    return np.median(g / np.maximum(prev, 1.0), axis=1, keepdims=True)
 
 
 def led_trace(sc: CellScan, times: np.ndarray, roi: Box | None = None) -> tuple[Trace, float]:
@@ -117,13 +124,28 @@ def led_trace(sc: CellScan, times: np.ndarray, roi: Box | None = None) -> tuple[
                   int(round(sc.scale))), float(score[best]))
 
 
+LED_BASELINE_FRAMES = 15  # pulses narrower than this stand out of the running baseline
+
+
 def _led_score(x: np.ndarray) -> np.ndarray:
-    usual = x[:: max(1, len(x) // 2000)]
+    """Per cell: how far its brightest frame rises above a running baseline (a grey-level
+    opening over ``LED_BASELINE_FRAMES``, which follows auto exposure and room light but
+    not a pulse), over the usual variation around that baseline, times how sharp the
+    largest one-frame rise is relative to it (an LED switches within a frame)."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+    x = np.asarray(x, np.float32)
+    if len(x) < 3:
+        return np.zeros(x.shape[1])
+    w = min(LED_BASELINE_FRAMES, len(x))
+    base = maximum_filter1d(minimum_filter1d(x, w, axis=0, mode="nearest"), w, axis=0,
+                            mode="nearest")
+    d = x - base
+    usual = d[:: max(1, len(d) // 2000)]
     med = np.median(usual, axis=0)
     mad = np.median(np.abs(usual - med), axis=0)
-    top = x.max(axis=0)
+    top = d.max(axis=0)
     span = np.maximum(top - med, 1e-6)
-    rise = np.diff(x, axis=0).max(axis=0) if len(x) > 1 else np.zeros(x.shape[1])
+    rise = np.diff(x, axis=0).max(axis=0)
     return (top - med) / (mad + 1.0) * np.clip(rise / span, 0.0, 1.0)
 
 
