@@ -202,8 +202,10 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
                        min_led_score=params.min_led_score,
                        min_tap_strength=params.min_tap_peak, target_width=params.target_width)
     warnings += vid.warnings
-    if vid.led is None:
-        causes.append("no trigger LED found in the video")
+    n_pulses = len(emg_ev.get("trigger_on", ()))
+    if vid.led is None and n_pulses:
+        causes.append(f"the sEMG trigger channel has {n_pulses} pulses but no LED was found "
+                      "in the video (keep the LED in view of the camera, or give its box)")
     fps = float(rec.fps) or 1.0 / float(np.median(np.diff(times)))
     refused = None
     try:

@@ -176,10 +176,16 @@ def stored_times(rec: "Recording", stream_key: str) -> np.ndarray | None:
     basis = str(s.attrs["basis"])
     if int(s.attrs["n"]) < n:
         return None  # the stream grew after sync (should not happen): do not guess
+    frame_key = str(rec.f["video"].attrs.get("frame_stream_key", "")) if rec.has_video else ""
+    if stream_key == frame_key and n == rec.n_frames:  # one sample per stored frame
+        return stored_times(rec, "video")
     if basis == "index":
         x = np.zeros(0)
-    elif basis == "device_time":
-        x = np.asarray(stream.group["data"][:n, 2], dtype=float) / 1000.0
+    elif basis == "device_time":  # the channel labelled device_time, wherever it is
+        labels = [c.label for c in stream.channel_specs]
+        if "device_time" not in labels:
+            return None
+        x = np.asarray(stream.group["data"][:n, labels.index("device_time")], float) / 1000.0
     else:
         x = stream.time_stamps
     out = evaluate(s["pieces"][:], basis, x, n)

@@ -73,7 +73,7 @@ def _pooled(sc: CellScan, exclude: Box | None, roi: Box | None, pool: int):
     return uniform_filter(m, size=(1, pool, pool), mode="constant"), keep.reshape(rows, cols)
 
 
-def _change(sc: CellScan, usual: np.ndarray, i: int, j: int, pool: int, f0: int,
+def _change(sc: CellScan, usual: np.ndarray, i: int, j: int, pool: int, f0: int | None,
             f1: int) -> float:
     """How much more region (i, j) departs from its usual look (``usual``: the median
     frame) in frame f1 than in frame f0, gain-compensated: an arrival (the scene was as
@@ -85,6 +85,9 @@ def _change(sc: CellScan, usual: np.ndarray, i: int, j: int, pool: int, f0: int,
     ref = usual[a0:a1, b0:b1]
     out = []
     for f in (f0, f1):
+        if f is None:  # unseen (frames dropped): take it as usual
+            out.append(0.0)
+            continue
         x = sc.light[f]
         g = float(np.median(x)) / max(float(np.median(usual)), 1e-6)
         out.append(float(np.abs(x[a0:a1, b0:b1] - g * ref).mean()))
@@ -111,17 +114,22 @@ def contacts(sc: CellScan, exp: Exposure, *, exclude: Box | None = None,
     med = np.median(flat, axis=0)
     sig = 1.4826 * np.median(np.abs(flat - med), axis=0)
     moving = flat > med + np.maximum(p.noise_k * sig, 0.3)
+    # a pair across dropped frames is no motion measurement: runs end there, and a run
+    # that starts right after it has an unseen beginning
+    frame = float(np.median(np.diff(exp.clock)))
+    gaps = set(np.flatnonzero(np.diff(exp.clock) > 1.5 * frame).tolist())
+    moving[sorted(gaps), :] = False
     region = uniform_filter(keep.astype(float), p.pool, mode="constant").ravel() > 0.5
     usual = np.median(sc.light[:: max(1, len(sc.light) // 600)], axis=0)
     cand = []  # (strength, b, region index)
     for g in np.flatnonzero(region & moving.any(axis=0)):
         i, j = divmod(int(g), cols)
         for a, b in _runs(moving[:, g]):
-            if b - a + 1 < p.min_run or a < 1 or b + p.quiet >= n1:
+            if (b - a + 1 < p.min_run and a - 1 not in gaps) or a < 1 or b + p.quiet >= n1:
                 continue
             if moving[b + 1:b + 1 + p.quiet, g].any():
                 continue
-            ch = _change(sc, usual, i, j, p.pool, a - 1, b + 2)
+            ch = _change(sc, usual, i, j, p.pool, None if a - 1 in gaps else a - 1, b + 2)
             if ch >= p.min_change:
                 cand.append((ch, b, g))
     return _collect(cand, sc, exp, p, cols, trace)

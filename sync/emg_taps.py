@@ -55,6 +55,10 @@ class EmgTapParams:
     baseline_s: float = 0.200  # pre-event baseline window
     onset_fraction: float = 0.2  # low: close to first contact, still far above the noise
     min_snr: float = 10.0  # peak / baseline, amplitude ratio
+    # ... or the largest |high-passed| sample this many times the 95th percentile of it
+    # before the event: a slow (low-frequency) tap has little Teager energy but a clear
+    # amplitude (13-40x the channel RMS)
+    min_amp_snr: float = 3.0
     post_window_s: tuple[float, float] = (0.030, 0.250)  # after the peak
     max_post_ratio: float = 0.05  # median post-window energy above baseline / peak energy
 
@@ -156,8 +160,11 @@ def emg_tap_onsets(
         post = env[min(n - 1, p + p0) : min(n, p + p1)]
         rise = ev.peak[k] - ev.baseline[k]
         post_ratio = (np.median(post) - ev.baseline[k]) / rise if post.size and rise > 0 else 0.0
-        if snr[k] < params.min_snr:
-            reasons[k] = f"weak: SNR {snr[k]:.1f} < {params.min_snr:g}"
+        b0, b1 = max(0, ev.first_flag[k] - s(params.baseline_s)), max(1, ev.first_flag[k] - s(0.002))
+        amp = peak_uv[k] / max(float(np.percentile(peak_abs[b0:b1], 95)), np.finfo(float).tiny)
+        if snr[k] < params.min_snr and amp < params.min_amp_snr:
+            reasons[k] = (f"weak: SNR {snr[k]:.1f} < {params.min_snr:g} and amplitude "
+                          f"{amp:.1f} < {params.min_amp_snr:g} × usual peak")
         elif post_ratio > params.max_post_ratio:
             reasons[k] = (f"not transient: activity at {post_ratio:.2f} of the peak goes on "
                           "after it (facial movement?)")

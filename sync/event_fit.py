@@ -203,8 +203,10 @@ def fit_events(emg: dict[str, np.ndarray], video: dict[str, VideoOnsets], frame_
     try:
         return _fit_events(emg, video, frame_s, p, vote)
     except SyncRefused as e:
-        if causes:
-            e.reason = f"{'; '.join(causes)}: {e.reason}"
+        if causes:  # the real cause leads the advice
+            extra = "; ".join(causes)
+            e.reason = (e.reason.replace(ADVICE, f"{extra}; {ADVICE}", 1) if ADVICE in e.reason
+                        else f"{e.reason}; {extra}")
             e.args = (e.reason,)
         raise
 

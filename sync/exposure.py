@@ -48,14 +48,19 @@ class Exposure:
 
 
 def _levels(x: np.ndarray, k: int, rising: bool) -> tuple[float, float]:
-    """Local (low, high) levels around the crossing between frames ``k`` and ``k+1``:
-    medians of the frames before and after (slow brightness changes cancel)."""
-    before = x[max(0, k - LEVEL_FRAMES):k]
-    after = x[k + 2:k + 2 + LEVEL_FRAMES]
-    before = before if before.size else x[k:k + 1]
-    after = after if after.size else x[k + 1:k + 2]
-    a, b = float(np.median(before)), float(np.median(after))
-    return (a, b) if rising else (b, a)
+    """Local (low, high) levels around the crossing between frames ``k`` and ``k+1``
+    (slow brightness changes cancel): the off level is the median of the frames on the
+    dark side, which lasts; the on level the brightest of the few lit frames next to the
+    edge (a pulse may be only three frames long)."""
+    if rising:
+        dark = x[max(0, k - LEVEL_FRAMES):k]
+        lit = x[k + 1:k + 1 + 3]
+        low = float(np.median(dark)) if dark.size else float(x[k])
+    else:
+        dark = x[k + 2:k + 2 + LEVEL_FRAMES]
+        lit = x[max(0, k - 2):k + 1]
+        low = float(np.median(dark)) if dark.size else float(x[k + 1])
+    return low, float(np.max(lit))
 
 
 def led_edges(values: np.ndarray, exp: Exposure, row: float, crossings: np.ndarray,

@@ -19,7 +19,7 @@ since boot) differ by a day and drift by 10 ppm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -131,11 +131,17 @@ def map_frames(frames: np.ndarray, columns: tuple[str, ...] = FRAME_BASE_COLUMNS
         return StreamMap("timestamp", np.array([[0, max(n - 1, 0), 0.0, 1.0]]), n,
                          "host arrival times"), None
     try:
-        ft = frame_times(col("host_time"), col(basis + "_ms"), col("device_index"))
+        # host arrival follows the end of exposure (frame timestamp), not its middle: fit
+        # against that, then read the line at the sensor timestamps (auto exposure moves
+        # the middle, and would otherwise tilt the fit)
+        ft = frame_times(col("host_time"), col("device_time_ms"), col("device_index"))
     except ValueError:
         return StreamMap("timestamp", np.array([[0, n - 1, 0.0, 1.0]]), n,
                          "host arrival times"), None
     pieces = [(s.start, s.end, s.intercept, s.slope) for s in ft.segments]
+    if basis == "sensor_time":
+        mid = evaluate(np.array(pieces, float), basis, col("sensor_time_ms") / 1000.0, n)
+        ft = replace(ft, times=mid)
     what = "sensor (mid-exposure)" if basis == "sensor_time" else "device"
     return StreamMap(basis, np.array(pieces, float), n,
                      f"{what} clock fitted to host arrival"), ft

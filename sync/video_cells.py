@@ -7,7 +7,7 @@ a recording holds tens of thousands of frames. So each JPEG is decoded once at a
 fraction of a full decode) in grayscale, and only a grid of cell means is kept:
 brightness per cell and frame, and mean absolute frame difference per (coarser) cell
 and frame pair. Regions are then chosen from the cells (:func:`led_trace`,
-:func:`tap_trace`), and memory stays at a few kilobytes per frame.
+:func:`mimicsync.sync.arrivals.contacts`), and memory stays at a few kilobytes per frame.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import uniform_filter
 
 from mimicsync.sync.video_events import Box, Trace
 
@@ -161,58 +159,3 @@ def _cells_in(box: Box, cell_px: float, rows: int, cols: int) -> np.ndarray:
     if cc.size == 0:
         cc = np.array([min(cols - 1, int((x0 + x1) / 2 / cell_px))])
     return (rr[:, None] * cols + cc[None, :]).ravel()
-
-
-def spikiness(m: np.ndarray, side: int = 4) -> np.ndarray:
-    """How much each value stands out from *both* its neighbourhoods: ``m[k]`` minus the
-    larger of the medians of the ``side`` values before and the ``side`` values after.
-
-    A tap's strike is a burst of one or two frame differences between still frames (the
-    hand hovers, then rests on the skin); the hand's approach, a facial expression or a
-    slow head movement keep moving over several frames on at least one side and score low.
-    """
-    n = m.shape[0]
-    pad = np.concatenate([np.repeat(m[:1], side, axis=0), m, np.repeat(m[-1:], side, axis=0)])
-    win = sliding_window_view(pad, side, axis=0)  # (n + side + 1, ..., side)
-    med = np.median(win, axis=-1)
-    before = med[:n]  # values k−side .. k−1
-    after = med[side + 1 : side + 1 + n]  # values k+1 .. k+side
-    return m - np.maximum(before, after)
-
-
-def tap_trace(sc: CellScan, frame_t: np.ndarray, *, exclude: Box | None = None,
-              roi: Box | None = None, pool: int = 3, top_fraction: float = 0.05) -> Trace:
-    """Motion spikiness of the most active regions, one value per frame pair.
-
-    Motion is first pooled over ``pool`` × ``pool`` cells (about a hand, 10 cm, at the
-    default size): a hand sweeping in crosses single cells within a frame or two, but a
-    hand-sized region sees it move for many frames; only the strike is a burst there.
-    Then :func:`spikiness` per region, and per frame pair the mean of the top
-    ``top_fraction`` of regions (a tap can land anywhere on the face). ``exclude`` (the
-    LED, which switches within a frame too) is blanked first; ``roi`` restricts the
-    search to a face region.
-    """
-    n1, rows, cols = sc.motion.shape
-    t = np.asarray(frame_t, dtype=float)
-    mid = (t[1:] + t[:-1]) / 2
-    if n1 == 0:
-        return Trace(mid, np.zeros(0), roi or (0, 0, 0, 0), int(round(sc.scale)), t.copy())
-    keep = np.ones(rows * cols, bool)
-    cell_px = sc.scale * sc.motion_cell
-    if roi is not None:
-        keep[:] = False
-        keep[_cells_in(roi, cell_px, rows, cols)] = True
-    if exclude is not None:
-        x0, y0, x1, y1 = exclude
-        pad = cell_px  # the LED's glow reaches into the neighbouring cells
-        keep[_cells_in((x0 - pad, y0 - pad, x1 + pad, y1 + pad), cell_px, rows, cols)] = False
-    m = sc.motion * keep.reshape(1, rows, cols)
-    if pool > 1:
-        m = uniform_filter(m, size=(1, pool, pool), mode="constant")
-    flat = m.reshape(n1, -1)
-    region = uniform_filter(keep.reshape(rows, cols).astype(float), pool, mode="constant") > 0.5
-    sp = spikiness(flat[:, region.ravel()])
-    k = max(1, int(round(top_fraction * sp.shape[1])))
-    values = np.partition(sp, sp.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
-    return Trace(mid, np.clip(values, 0.0, None), roi or (0, 0, 0, 0), int(round(sc.scale)),
-                 t.copy())

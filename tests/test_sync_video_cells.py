@@ -1,5 +1,5 @@
 """Cell scans of the simulated camera: JPEG and raw frames agree, the LED is found, a tap's
-strike stands out from the hand's approach and from expressions."""
+contact (the end of the hand's approach) is bracketed, not its approach or withdrawal."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import simplejpeg
 
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
-from mimicsync.sync.video_cells import led_trace, scan, spikiness, tap_trace
+from mimicsync.sync.arrivals import contacts
+from mimicsync.sync.exposure import Exposure
+from mimicsync.sync.video_cells import led_trace, scan
 
 T0, FPS = 500.0, 30.0
 
@@ -23,9 +25,12 @@ def video():
     cam = SimulatedCamera(sc, width=320, height=240, depth=False, realtime=False, seed=3)
     cam.start()
     cam.t_start = T0
-    frames = [cam.read().color for _ in range(int(5 * FPS))]
-    t = T0 + np.arange(len(frames)) / FPS
-    return frames, t, cam.renderer.led_box
+    got = [cam.read() for _ in range(int(5 * FPS))]
+    frames = [g.color for g in got]
+    e = np.array([g.meta["exposure_ms"] for g in got]) / 1e3
+    t = T0 + np.arange(len(frames)) / FPS + e / 2  # middle of the first row's exposure
+    exp = Exposure(t, e, cam.physics.readout_s, 240, True)
+    return frames, exp, cam.renderer.led_box
 
 
 def test_jpeg_and_raw_frames_give_the_same_cells(video):
@@ -38,8 +43,9 @@ def test_jpeg_and_raw_frames_give_the_same_cells(video):
     assert np.abs(a.light - b.light).mean() < 2.0  # JPEG noise only
 
 
-def test_led_found_and_strike_stands_out(video):
-    frames, t, (rows, cols) = video
+def test_led_found_and_contact_bracketed(video):
+    frames, exp, (rows, cols) = video
+    t = exp.clock
     cells = scan(frames, 320, 240)
     led, score = led_trace(cells, t)
     x0, y0, x1, y1 = led.roi
@@ -47,15 +53,13 @@ def test_led_found_and_strike_stands_out(video):
     assert score > 25
     on = np.flatnonzero(np.diff(led.values) > 50)
     assert t[on[0] + 1] - T0 == pytest.approx(3.0, abs=1 / FPS)
-    taps = tap_trace(cells, t, exclude=led.roi)
-    k = int(np.argmax(taps.values))
-    assert taps.times[k] - T0 == pytest.approx(1.5, abs=1 / FPS)  # the strike, not the approach
-    others = np.delete(taps.values, range(k - 2, k + 3))
-    assert taps.values[k] > 2.5 * others.max()  # approach, withdrawal, smile, LED all lower
-
-
-def test_spikiness_of_a_burst_and_of_a_ramp():
-    burst = np.r_[np.zeros(10), 5.0, np.zeros(10)][:, None]
-    ramp = np.r_[np.zeros(10), np.full(8, 5.0), np.zeros(10)][:, None]
-    assert spikiness(burst)[10, 0] == 5.0
-    assert spikiness(ramp).max() == 0.0  # still moving on one side: not a strike
+    found = contacts(cells, exp, exclude=led.roi)
+    v = found.onsets
+    k = int(np.argmax(found.strength))
+    # the strongest arrival is the hand resting on the cheek, its bracket holds the contact
+    assert v.lo[k] <= T0 + 1.5 <= v.hi[k]
+    assert v.hi[k] - v.lo[k] < 1.5 / FPS
+    # the withdrawal (the hand leaves) is no contact; the smile's onset is weaker
+    others = np.delete(np.arange(v.times.size), k)
+    assert not np.any(np.abs(v.times[others] - (T0 + 1.5)) < 1.0)
+    assert np.all(found.strength[others] < 0.8 * found.strength[k])
