@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mimicsync.dataset.recording import Recording
-from mimicsync.sync.arrivals import contacts
+from mimicsync.sync.arrivals import contacts, strong
 from mimicsync.sync.brackets import VideoOnsets
 from mimicsync.sync.exposure import Exposure, crossings, led_edges
 from mimicsync.sync.video_cells import CellScan, led_trace, scan
@@ -99,13 +99,3 @@ def video_events(rec: Recording, exp: Exposure, *, led_box: Box | None, face_box
         strong(found.strength, min_tap_strength)))}
     return VideoFindings(events, vote, exp, led if has_led else None, found.trace, score, row,
                          warnings)
-
-
-def strong(strength: np.ndarray, min_fraction: float) -> np.ndarray:
-    """Which tap candidates are clear enough to vote on the alignment: a change at least
-    ``min_fraction`` of the typical contact's (median of the largest quarter, at least
-    three). An expression's onset also leaves a region changed, usually less than a hand."""
-    if strength.size == 0:
-        return np.zeros(0, bool)
-    top = np.sort(strength)[::-1][: max(3, strength.size // 4)]
-    return strength >= min_fraction * max(float(np.median(top)), 1e-12)

@@ -29,7 +29,6 @@ from mimicsync.acquisition.live.display import DisplaySettings
 from mimicsync.acquisition.live.monitor import LiveMonitor, LiveSnapshot, PreviewSink
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
 from mimicsync.acquisition.recorder import RecorderStatus
-from mimicsync.sync.match import match_events
 
 from mimicsync.gui.electrode_map import ElectrodeMap
 from mimicsync.gui.protocol_panel import ProtocolPanel
@@ -323,14 +322,8 @@ class MonitorView(QWidget):
         if recording and st is not None:
             rows.append(("events", str(st.events)))
         t = self.monitor.taps.status() if self.monitor.taps is not None else None
-        if t is not None:
-            if t.offset_ms is None:
-                off = "offset: needs events seen in both"
-            elif t.confidence < MIN_CONFIDENCE:  # what offline sync would refuse
-                off = f"offset uncertain ({t.matched} matched, confidence {t.confidence:.2f})"
-            else:
-                off = (f"video − sEMG <b>{t.offset_ms:+.0f} ms</b> ({t.matched} matched, "
-                       f"confidence {t.confidence:.2f})")
+        if t is not None:  # what offline sync would decide, by its own rules
+            off = f"<b>{t.state}</b>" if t.will_sync else f"<b style='color:#b00'>{t.state}</b>"
             trig = (f" · triggers {t.emg_triggers}/{t.video_triggers}"
                     if t.emg_triggers or t.video_triggers else "")
             rows.append(("taps", f"sEMG {len(t.emg_taps)} · video {len(t.video_taps)}{trig} · {off}"))

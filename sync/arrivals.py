@@ -170,3 +170,13 @@ def _collect(cand: list, sc: CellScan, exp: Exposure, p: ArrivalParams, cols: in
         hi[k] = start[b + 1] + d1 + u1 + rows_u
     onsets = VideoOnsets((lo + hi) / 2, lo, hi, np.zeros(n, bool), np.full(n, p.sigma_s))
     return Contacts(onsets, np.array([c for c, _, _ in taken]), trace, row)
+
+
+def strong(strength: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Which tap candidates are clear enough to vote on the alignment: a change at least
+    ``min_fraction`` of the typical contact's (median of the largest quarter, at least
+    three). An expression's onset also leaves a region changed, usually less than a hand."""
+    if strength.size == 0:
+        return np.zeros(0, bool)
+    top = np.sort(strength)[::-1][: max(3, strength.size // 4)]
+    return strength >= min_fraction * max(float(np.median(top)), 1e-12)

@@ -15,22 +15,27 @@ about five frames after the strike in the video (the burst must be followed by s
 
 from __future__ import annotations
 
+import time as _time
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
+from mimicsync.sync.arrivals import ArrivalParams, contacts, strong
+from mimicsync.sync.brackets import VideoOnsets
 from mimicsync.sync.emg_taps import EmgTapParams
-from mimicsync.sync.match import SyncRefused, match_events
+from mimicsync.sync.event_fit import EventFitParams, LowConfidence, accuracy_s, fit_events
+from mimicsync.sync.exposure import Exposure, crossings, led_edges
+from mimicsync.sync.match import SyncRefused
 from mimicsync.sync.onsets import rising_crossing
 from mimicsync.sync.robust import line_fit
-from mimicsync.sync.video_cells import LIGHT_CELL, MOTION_CELL, _cells_in, cell_means
-from mimicsync.sync.video_events import Box, VideoTapParams
+from mimicsync.sync.video_cells import (LIGHT_CELL, MOTION_CELL, CellScan, _row_gain, cell_means,
+                                        led_trace)
+from mimicsync.sync.video_events import Box
 from mimicsync.sync.zscore import ZScoreDetector, ZScoreParams
 
-KIND_GROUP = {"trigger_on": 0, "trigger_off": 1, "tap": 2}
+KIND_GROUP = ("trigger_on", "trigger_off", "tap")
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,9 @@ class LiveEvent:
     modality: str  # "emg" or "video"
     kind: str  # "tap", "trigger_on", "trigger_off"
     time: float  # s, on the clock of the times pushed
-    strength: float  # sEMG: SNR; video: peak spikiness or brightness step
+    strength: float  # sEMG: SNR; video: the change a contact left, or the bracket width
+    lo: float = float("nan")  # video: the bracket the event lies in
+    hi: float = float("nan")
 
 
 class _Ring:
@@ -210,93 +217,87 @@ class EmgTapStream:
 
 
 class VideoTapStream:
-    """Incremental video taps (pooled motion spikiness) and LED edges (given box)."""
+    """Incremental tap contacts and LED edges: the offline detectors
+    (:func:`.arrivals.contacts`, :func:`.video_cells.led_trace`, :mod:`.exposure`) run on a
+    sliding window of cell scans every ``step_s``; an event is reported once it lies well
+    inside the window (the contact needs the hand's rest after it), so live and offline
+    see the same events. Without ``led_box`` the LED is found in the window as offline
+    (score ≥ ``min_led_score``) and then kept. Live frames carry no exposure metadata:
+    they are taken as instants of their host arrival time."""
 
     def __init__(self, fps: float = 30.0, *, scale: float = 1.0, led_box: Box | None = None,
-                 params: VideoTapParams = VideoTapParams(), min_tap_peak: float = 0.5,
-                 pool: int = 3, top_fraction: float = 0.05, side: int = 4) -> None:
+                 height: int | None = None, window_s: float = 4.0, step_s: float = 0.5,
+                 min_led_score: float = 25.0, arrivals: ArrivalParams = ArrivalParams()) -> None:
         """``scale``: full-resolution pixels per pixel of the pushed frames (for ``led_box``)."""
-        self.fps, self.scale, self.led_box, self.p = fps, scale, led_box, params
-        self.min_peak, self.pool, self.top, self.side = min_tap_peak, pool, top_fraction, side
+        self.fps, self.scale, self.led_box, self.p = fps, scale, led_box, arrivals
+        self.height, self.min_led_score = height, min_led_score
+        n = max(8, int(round(window_s * fps)))
+        self.light: deque[np.ndarray] = deque(maxlen=n)
+        self.motion: deque[np.ndarray] = deque(maxlen=n)
+        self.times: deque[float] = deque(maxlen=n)
         self.prev: np.ndarray | None = None
-        self.motion: deque[np.ndarray] = deque(maxlen=2 * side + 1)
-        self.times: deque[float] = deque(maxlen=2 * side + 2)
-        zp = ZScoreParams.from_rate(fps, lag_s=params.lag_s, threshold=params.threshold,
-                                    influence=params.influence)
-        self.z = ZScoreDetector(zp)
-        self.pending: list[tuple[float, float, float]] = []  # (time, value, baseline)
-        self.recent: deque[float] = deque(maxlen=int(fps * params.baseline_s))
-        self.peaks: deque[float] = deque(maxlen=8)
-        self.last_kept = -np.inf
-        self.led_lo, self.led_hi = np.inf, -np.inf
-        self.led_prev: tuple[float, float] | None = None
-        self.keep: np.ndarray | None = None
+        self.step = max(1, int(round(step_s * fps)))
+        self.pushed = 0
+        self.reported: dict[str, float] = {"tap": -np.inf, "trigger_on": -np.inf,
+                                           "trigger_off": -np.inf}
+        self.led_score = 0.0
 
     def push(self, time: float, gray: np.ndarray) -> list[LiveEvent]:
         """One frame: its time and a small grayscale image (e.g. ~160 px across)."""
         g = np.asarray(gray, dtype=np.float32)
         if g.ndim == 3:
             g = g[..., 0]
-        out = self._led(time, g) if self.led_box is not None else []
-        if self.prev is not None:
-            m = cell_means(np.abs(g - self.prev), MOTION_CELL)
-            if self.keep is None:
-                self.keep = self._keep(m.shape)
-            m = uniform_filter(m * self.keep, self.pool, mode="constant")
-            self.motion.append(m.ravel())
+        if self.prev is not None and g.shape == self.prev.shape:
+            self.motion.append(cell_means(np.abs(g - self.prev * _row_gain(g, self.prev)),
+                                          MOTION_CELL))
+        else:
+            self.motion.clear()
+            self.light.clear()
+            self.times.clear()
         self.prev = g
+        self.light.append(cell_means(g, LIGHT_CELL))
         self.times.append(float(time))
-        if len(self.motion) == self.motion.maxlen:
-            out += self._spike()
-        return out
+        self.pushed += 1
+        if self.pushed % self.step or len(self.light) < 2 * self.step:
+            return []
+        return self._analyse(g.shape[0])
 
-    def _keep(self, shape: tuple[int, int]) -> np.ndarray:
-        keep = np.ones(shape[0] * shape[1], bool)
+    def _analyse(self, small_h: int) -> list[LiveEvent]:
+        t = np.array(self.times)
+        light = np.stack(self.light)
+        motion = np.stack(list(self.motion)[-(len(t) - 1):])
+        sc = CellScan(light, motion, self.scale)
+        exp = Exposure(t, np.zeros(t.size), 0.0, self.height or int(small_h * self.scale), False)
+        # settled: far enough from the window's end that the detectors' look-ahead is in
+        settled = t[-1] - (self.p.quiet + 3) / self.fps
+        out = []
+        led, score = led_trace(sc, t, self.led_box)
+        self.led_score = max(self.led_score, score)
+        if self.led_box is None and score >= self.min_led_score:
+            self.led_box = led.roi  # found: kept from now on
         if self.led_box is not None:
-            x0, y0, x1, y1 = self.led_box
-            px = self.scale * MOTION_CELL
-            keep[_cells_in((x0 - px, y0 - px, x1 + px, y1 + px), px, *shape)] = False
-        return keep.reshape(shape)
-
-    def _spike(self) -> list[LiveEvent]:
-        m = np.stack(self.motion)  # diffs k−side .. k+side; the middle one is judged
-        s = self.side
-        sp = m[s] - np.maximum(np.median(m[:s], axis=0), np.median(m[s + 1:], axis=0))
-        k = max(1, int(round(self.top * sp.size)))
-        v = float(np.clip(np.partition(sp, sp.size - k)[-k:].mean(), 0, None))
-        t_mid = (self.times[s] + self.times[s + 1]) / 2  # diff s joins frames s and s+1
-        flagged = bool(self.z.push([v]).signals[0] > 0)
-        base = float(np.median(self.recent)) if self.recent else 0.0
-        self.recent.append(v)
-        out = []
-        if flagged:
-            self.pending.append((t_mid, v, base))
-        if self.pending and t_mid - self.pending[0][0] >= self.p.peak_search_s:
-            t, peak, b = max(self.pending, key=lambda e: e[1])
-            self.pending = []
-            typical = float(np.median(self.peaks)) if len(self.peaks) >= 3 else 0.0
-            if (peak / max(b, 1e-6) >= self.p.min_snr and peak >= self.min_peak * typical
-                    and t - self.last_kept >= self.p.refractory_s):
-                self.last_kept = t
-                self.peaks.append(peak)
-                out.append(LiveEvent("video", "tap", t, peak))
+            row = (self.led_box[1] + self.led_box[3]) / 2
+            for kind, rising in (("trigger_on", True), ("trigger_off", False)):
+                k = crossings(led.values, rising)
+                k = k[k < t.size - 1]
+                for e in _take(led_edges(led.values, exp, row, k, rising)):
+                    out += self._report(kind, e, settled, abs(float(e.hi[0] - e.lo[0])))
+        found = contacts(sc, exp, exclude=self.led_box, p=self.p)
+        for j, e in enumerate(_take(found.onsets)):
+            out += self._report("tap", e, settled, float(found.strength[j]))
         return out
 
-    def _led(self, time: float, g: np.ndarray) -> list[LiveEvent]:
-        cells = cell_means(g, LIGHT_CELL)
-        sel = _cells_in(self.led_box, self.scale * LIGHT_CELL, *cells.shape)
-        b = float(cells.ravel()[sel].mean())
-        self.led_lo, self.led_hi = min(self.led_lo, b), max(self.led_hi, b)
-        out = []
-        if self.led_prev is not None and self.led_hi - self.led_lo > 20:
-            level = (self.led_lo + self.led_hi) / 2
-            t0, b0 = self.led_prev
-            if b0 < level <= b:
-                out.append(LiveEvent("video", "trigger_on", (t0 + time) / 2, b - b0))
-            elif b0 >= level > b:
-                out.append(LiveEvent("video", "trigger_off", (t0 + time) / 2, b0 - b))
-        self.led_prev = (time, b)
-        return out
+    def _report(self, kind: str, e: VideoOnsets, settled: float, strength: float) -> list[LiveEvent]:
+        sep = self.p.separation_s if kind == "tap" else 0.05
+        if e.hi[0] > settled or e.times[0] <= self.reported[kind] + sep:
+            return []
+        self.reported[kind] = float(e.times[0])
+        return [LiveEvent("video", kind, float(e.times[0]), strength, float(e.lo[0]),
+                          float(e.hi[0]))]
+
+
+def _take(v: VideoOnsets) -> list[VideoOnsets]:
+    return [v.take(np.array([i])) for i in range(v.times.size)]
 
 
 @dataclass(frozen=True)
@@ -308,18 +309,26 @@ class LiveStatus:
     offset_ms: float | None  # video − sEMG, None until events match
     confidence: float
     matched: int
+    state: str = "waiting for events"  # "will sync …", "tap N more times", "will be refused: …"
+    will_sync: bool = False
+    uncertainty_ms: float = float("nan")
 
 
 class LiveSync:
-    """Both detectors and the running offset (robust matching of the recent events)."""
+    """Both detectors, and what offline sync would decide about the events so far: the
+    same fit (:func:`.event_fit.fit_events`) with the same acceptance rules and threshold,
+    over every event of the recording (times only, a few bytes each)."""
 
-    def __init__(self, emg: EmgTapStream, video: VideoTapStream, *, max_events: int = 64,
-                 max_offset_s: float = 2.0) -> None:
-        self.emg, self.video = emg, video
-        self.events = {(m, k): deque(maxlen=max_events) for m in ("emg", "video")
-                       for k in KIND_GROUP}  # the last max_events of each kind
-        self.max_offset_s = max_offset_s
+    def __init__(self, emg: EmgTapStream, video: VideoTapStream, *,
+                 params: EventFitParams = EventFitParams(), min_tap_peak: float = 0.5,
+                 min_interval_s: float = 1.0) -> None:
+        self.emg, self.video, self.params = emg, video, params
+        self.min_tap_peak = min_tap_peak
+        self.events: dict[tuple[str, str], list[LiveEvent]] = {
+            (m, k): [] for m in ("emg", "video") for k in KIND_GROUP}
+        self.min_interval_s = min_interval_s  # refit at most this often (it costs ~0.1 s)
         self._status: LiveStatus | None = None
+        self._fitted_at = -np.inf
 
     def push_emg(self, data: np.ndarray, timestamps: np.ndarray) -> list[LiveEvent]:
         return self._add(self.emg.push(data, timestamps))
@@ -334,31 +343,61 @@ class LiveSync:
             self._status = None
         return evs
 
-    def status(self) -> LiveStatus:
-        """Taps so far and the offset; re-matched only when events arrived (a few ms)."""
-        if self._status is None:
-            self._status = self._compute()
+    def status(self, now: float | None = None) -> LiveStatus:
+        """Events so far and the verdict; refitted when events arrived, at most once per
+        ``min_interval_s`` of wall time (``now``: a monotonic clock, default ``time.monotonic``)."""
+        now = _time.monotonic() if now is None else now
+        if self._status is None and (now - self._fitted_at >= self.min_interval_s
+                                     or self._last is None):
+            self._last = self._compute()
+            self._status, self._fitted_at = self._last, now
+        return self._status if self._status is not None else self._last
+
+    _last: LiveStatus | None = None
+
+    def final_status(self) -> LiveStatus:
+        """The verdict on all events now (no throttling): at the end of a recording."""
+        self._last = self._status = self._compute()
         return self._status
 
     def _compute(self) -> LiveStatus:
-        e = [x for k in KIND_GROUP for x in self.events["emg", k]]
-        v = [x for k in KIND_GROUP for x in self.events["video", k]]
-        offset, conf, n = None, 0.0, 0
-        if len(e) >= 2 and len(v) >= 2:
-            try:
-                m = match_events([x.time for x in e], [x.time for x in v],
-                                 groups=([KIND_GROUP[x.kind] for x in e],
-                                         [KIND_GROUP[x.kind] for x in v]),
-                                 tolerance_s=0.03, max_offset_s=self.max_offset_s,
-                                 min_confidence=0.0)
-                if m.n_matched >= 2:
-                    # support × uniqueness: video onsets scatter over a frame, so the
-                    # residuals say little about the alignment here
-                    offset, n = m.offset_s * 1e3, m.n_matched
-                    conf = (1 - 0.5 ** (n - 1)) * (1 - np.exp(-max(0, n - m.runner_up)))
-            except SyncRefused:
-                pass
-        times = lambda mod, kind: tuple(x.time for x in self.events[mod, kind])  # noqa: E731
-        return LiveStatus(times("emg", "tap"), times("video", "tap"),
-                          len(self.events["emg", "trigger_on"]),
-                          len(self.events["video", "trigger_on"]), offset, float(conf), n)
+        ev = self.events
+        emg = {k: np.array([x.time for x in ev["emg", k]]) for k in KIND_GROUP}
+        video = {k: VideoOnsets(np.array([x.time for x in ev["video", k]]),
+                                np.array([x.lo for x in ev["video", k]]),
+                                np.array([x.hi for x in ev["video", k]]),
+                                np.zeros(len(ev["video", k]), bool)) for k in KIND_GROUP}
+        taps = video["tap"]
+        strength = np.array([x.strength for x in ev["video", "tap"]])
+        vote = {"tap": taps.take(np.flatnonzero(strong(strength, self.min_tap_peak)))}
+        base = dict(emg_taps=tuple(emg["tap"]), video_taps=tuple(taps.times),
+                    emg_triggers=len(emg["trigger_on"]),
+                    video_triggers=len(video["trigger_on"].times))
+        frame = 1.0 / self.video.fps
+        try:
+            r = fit_events(emg, video, frame, self.params, vote=vote)
+        except LowConfidence as e:
+            return LiveStatus(**base, offset_ms=e.result.fit.offset_s * 1e3,
+                              confidence=e.result.confidence, matched=e.result.n_used,
+                              state=_advice(e.reason, emg, video, e.result.n_used))
+        except SyncRefused as e:
+            return LiveStatus(**base, offset_ms=None, confidence=0.0, matched=0,
+                              state=_advice(e.reason, emg, video, 0))
+        span = [min(x[0] for x in emg.values() if len(x)), max(x[-1] for x in emg.values() if len(x))]
+        unc = accuracy_s(r, span[0], span[1]) * 1e3
+        return LiveStatus(**base, offset_ms=r.fit.offset_s * 1e3, confidence=r.confidence,
+                          matched=r.n_used, state=f"will sync: ±{unc:.1f} ms from {r.n_used} events",
+                          will_sync=True, uncertainty_ms=unc)
+
+
+TAPS_NEEDED = 6  # per end of the recording without LED (the taps-only protocol: 6 + 6)
+
+
+def _advice(reason: str, emg: dict, video: dict, matched: int) -> str:
+    """One actionable line: tap more while taps are simply too few, else why it would fail."""
+    n_trig = min(len(emg["trigger_on"]), len(video["trigger_on"].times))
+    taps = min(len(emg["tap"]), len(video["tap"].times))
+    if n_trig < 3 and taps < 2 * TAPS_NEEDED and ("only" in reason or "no taps" in reason
+                                                  or "ambiguous" in reason):
+        return f"tap {max(1, 2 * TAPS_NEEDED - taps)} more times"
+    return f"will be refused: {reason.split('; tap the')[0]}"

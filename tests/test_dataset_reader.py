@@ -3,6 +3,8 @@ published processing chain, MNE, and one-line errors for damaged files."""
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -49,9 +51,13 @@ def test_timeline_undoes_the_emg_clock_error(study):
         assert np.abs(s.time_stamps - true).max() > 0.04  # raw stamps are 50 ms off
         # within 10 µs (a 100 ppm drift over the 50 ms offset), far below a sample (244 µs)
         assert np.abs(t - true).max() < 1e-5
-        ft = rec.frame_times  # camera: exposure + 30 ms latency, refitted on device clock
+        # camera, before event sync: the middle of the first row's exposure as the host
+        # saw it, i.e. plus the readout and the 30 ms latency, refitted on the device clock
+        ft = rec.frame_times
         assert len(ft) == rec.n_frames and np.all(np.diff(ft) > 0)
-        assert abs(ft[0] - (T0 + 0.03)) < 1e-3
+        readout = json.loads(rec.f["video"].attrs["settings"])["readout_ms"] / 1e3
+        e0 = rec.frame_column("exposure_ms")[0] / 1e3
+        assert abs(ft[0] - (T0 + e0 / 2 + readout + 0.03)) < 1e-3
 
 
 def test_sync_hook_takes_over_when_sync_results_exist(tmp_path):

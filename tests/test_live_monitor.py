@@ -152,35 +152,44 @@ def test_monitor_with_nothing_selected_is_empty(bad):
 
 
 def test_live_taps_give_the_running_offset():
-    """Synthetic taps, video 40 ms after sEMG, pushed as the app does: sEMG in LSL-sized
-    chunks, frames one by one through the camera sink (sync.live does the detection)."""
-    from mimicsync.acquisition.live.sync_status import LiveTaps
-    from mimicsync.acquisition.simulators.signals import synthetic_emg, synthetic_frames
+    """Taps filmed by the simulated camera (auto exposure, rolling shutter) and synthetic
+    sEMG taps, pushed as the app does: sEMG in LSL-sized chunks, frames one by one through
+    the camera sink (sync.live does the detection and offline sync's verdict)."""
     from mimicsync.dataset.electrodes import TRIGGER
+    from mimicsync.acquisition.live.sync_status import LiveTaps
+    from mimicsync.acquisition.simulators.camera import SimulatedCamera
+    from mimicsync.acquisition.simulators.scenario import Scenario, Tap
     from mimicsync.format import ChannelSpec
+    from mimicsync.acquisition.simulators.signals import synthetic_emg
     rng = np.random.default_rng(3)
-    fs, t0, taps = 4096.0, 100.0, np.array([2.0, 3.5, 5.0, 8.0, 9.5])
-    emg = synthetic_emg(11.0, fs, 16, taps + t0, t0=t0, rng=rng).astype(np.float32)
+    fs, t0, dur = 4096.0, 100.0, 19.0
+    taps = 1.5 + 1.4 * np.arange(12) + rng.uniform(0, 0.1, 12)  # the 6 + 6 protocol
+    emg = synthetic_emg(dur, fs, 16, taps + t0, t0=t0, rng=rng).astype(np.float32)
     emg = np.column_stack([emg, np.zeros(len(emg), np.float32)])  # + a quiet trigger channel
     ts = t0 + np.arange(len(emg)) / fs
-    frame_t = t0 + np.arange(0, 11.0, 1 / 30)
-    frames = synthetic_frames(frame_t, taps=taps + t0, rng=rng, shape=(180, 320))
+    cam = SimulatedCamera(Scenario(taps=[Tap(t0 + x, 45.0 if i % 2 else -45.0)
+                                         for i, x in enumerate(taps)]),
+                          width=320, height=180, depth=False, realtime=False, seed=2)
+    cam.start()
+    cam.t_start = t0
+    frames = [cam.read() for _ in range(int(dur * 30))]
     live = LiveTaps()
-    live(Frame(0, 0, 0.0, t0, frames[0]))  # not started: ignored
+    live(frames[0])  # not started: ignored
     assert live.status() is None
-    live.start(fs, [ChannelSpec(f"E{i}") for i in range(16)] + [TRIGGER], fps=30.0)
+    live.start(fs, [ChannelSpec(f"E{i}", type="EMG") for i in range(16)] + [TRIGGER], fps=30.0)
     fed = 0
     for a in range(0, len(ts), 64):
         live.push_emg(emg[a:a + 64], ts[a:a + 64])
-        while fed < len(frame_t) and frame_t[fed] <= ts[min(a + 63, len(ts) - 1)]:
-            live(Frame(fed, fed, 0.0, frame_t[fed] + 0.040, frames[fed]))
+        while fed < len(frames) and frames[fed].host_time <= ts[min(a + 63, len(ts) - 1)]:
+            live(frames[fed])
             fed += 1
-    st = live.status()
-    # sync.live finds 4 of these 5 synthetic sEMG taps (the offline detector all 5; reported)
-    assert len(st.emg_taps) >= 4 and len(st.video_taps) >= 4
+    st = live.status(final=True)
+    assert len(st.emg_taps) >= 10 and len(st.video_taps) >= 10
     assert all(np.abs(taps + t0 - t).min() < 0.002 for t in st.emg_taps)
-    assert all(np.abs(taps + t0 + 0.040 - t).min() < 0.05 for t in st.video_taps)
-    assert st.matched >= 3
-    assert st.offset_ms == pytest.approx(40.0, abs=17.0) and st.confidence > 0.5
+    # live frames are instants of their arrival: exposure + readout + latency later
+    late = float(np.median([f.host_time - cam.exposure_time(f.device_index) for f in frames]))
+    assert all(np.abs(taps + t0 + late - t).min() < 0.05 for t in st.video_taps)
+    assert st.matched >= 10 and st.will_sync and st.state.startswith("will sync"), st.state
+    assert st.offset_ms == pytest.approx(late * 1e3, abs=17.0)
     live.stop()
     assert live.status() == st and not live.running  # the last figures stay readable

@@ -49,8 +49,10 @@ class LiveTaps:
 
     def start(self, srate: float, channels: Sequence[ChannelSpec], fps: float = 30.0) -> None:
         """Start fresh for a recording: sEMG channels are those of type EMG, the trigger TRIG."""
-        types = [c.type for c in channels]
-        emg = EmgTapStream(srate, len(channels), emg_channels=[i for i, t in enumerate(types) if t == "EMG"],
+        types = [c.type.upper() for c in channels]
+        emg_cols = [i for i, t in enumerate(types) if t == "EMG"] or \
+            [i for i, t in enumerate(types) if t == ""]  # as offline: never MISC or TRIG
+        emg = EmgTapStream(srate, len(channels), emg_channels=emg_cols,
                            trigger_channel=types.index("TRIG") if "TRIG" in types else None)
         with self._lock:
             self._fps = fps
@@ -61,7 +63,7 @@ class LiveTaps:
         """Stop feeding; the last status stays readable."""
         with self._lock:
             if self._live is not None:
-                self._last = self._live.status()
+                self._last = self._live.final_status()
             self._live = None
 
     def push_emg(self, data: np.ndarray, timestamps: np.ndarray) -> None:
@@ -72,11 +74,16 @@ class LiveTaps:
     def __call__(self, frame: Frame) -> None:
         if self._live is None:  # cheap check first: no work on the camera thread when off
             return
-        small, _ = small_frame(frame.color, self.width)
+        small, scale = small_frame(frame.color, self.width)
         with self._lock:
             if self._live is not None:
+                video = self._live.video
+                video.scale, video.height = scale, frame.color.shape[0]
                 self._live.push_frame(frame.host_time, small)
 
-    def status(self) -> LiveStatus | None:
+    def status(self, final: bool = False) -> LiveStatus | None:
+        """What offline sync would decide so far (``final``: refit now, unthrottled)."""
         with self._lock:
-            return self._live.status() if self._live is not None else self._last
+            if self._live is None:
+                return self._last
+            return self._live.final_status() if final else self._live.status()
