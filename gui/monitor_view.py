@@ -37,7 +37,6 @@ from mimicsync.gui.trace_scale import SCALES
 from mimicsync.gui.traces import TracePanel, derived_quality
 from mimicsync.gui.video_view import VideoView
 
-MIN_CONFIDENCE = match_events.__kwdefaults__["min_confidence"]  # offline sync's threshold
 VIEWS = (("all channels", "all"), ("Fridlund bipolar pairs", "bipolar"), ("one channel", "single"))
 
 
