@@ -81,3 +81,35 @@ def errors(path: Path, result) -> np.ndarray:
         truth = read_truth(rec)
         emg_t = result.streams[result.reference].times(rec.stream(result.reference).time_stamps)
         return np.abs(alignment_error(emg_t, result.frame_times, truth))
+
+
+def play_live(path: Path, led_box=None):
+    """A recording pushed through :class:`~mimicsync.sync.live.LiveSync` as the recorder
+    would (LSL-sized sEMG chunks, frames one by one at their host arrival time); returns
+    the live object and the CPU seconds per second of sEMG and per frame."""
+    import time
+
+    from mimicsync.sync.live import EmgTapStream, LiveSync, VideoTapStream
+    from mimicsync.sync.video_cells import decode_small
+    with Recording(path) as rec:
+        s = rec.emg_stream()
+        x, ts, fs = s.physical(), s.time_stamps, s.srate
+        types = [c.type for c in s.channel_specs]
+        emg = EmgTapStream(fs, x.shape[1], trigger_channel=types.index("TRIG"),
+                           emg_channels=[i for i, t in enumerate(types) if t == "EMG"])
+        w, h = int(rec.video_attrs["width"]), int(rec.video_attrs["height"])
+        frames = [decode_small(j, w, h) for j in rec.iter_stored_color()]
+        host = rec.frames[:, 3]
+    live = LiveSync(emg, VideoTapStream(FPS, scale=w / frames[0].shape[1], led_box=led_box,
+                                        height=h))
+    t = time.perf_counter()
+    chunk = 64  # 1/64 s, the simulated amplifier's LSL chunk
+    for a in range(0, len(ts), chunk):
+        live.push_emg(x[a:a + chunk], ts[a:a + chunk])
+    emg_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for when, g in zip(host, frames):
+        live.push_frame(when, g)
+    video_s = time.perf_counter() - t
+    return live, emg_s / (len(ts) / fs), video_s / len(frames)
+

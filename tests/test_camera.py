@@ -185,16 +185,30 @@ def test_led_is_bright_exactly_while_the_trigger_is_high():
     sc = Scenario()
     cam = SimulatedCamera(sc, width=640, height=360, realtime=False)
     t_start = cam.start().settings["simulation"]["t_start"]
-    for trigger in (Trigger(t_start + 0.3, 0.1), Trigger(t_start + 0.7, 0.25)):
+    for trigger in (Trigger(t_start + 0.3, 0.1), Trigger(t_start + 0.7 + 0.0071, 0.25)):
         sc.add_trigger(trigger)
     frames = read_n(cam, 36)
     led = cam.renderer.led_box
     cam.stop()
-    lit = [float(f.color[led].mean()) > 200 for f in frames]
-    dark = [float(f.color[led].mean()) < 120 for f in frames]
-    truth = [sc.trigger_high(t_start + f.device_index / 30.0) for f in frames]
-    assert lit == truth and all(a or b for a, b in zip(lit, dark))
-    assert 8 <= sum(truth) <= 12
+    # each row of the LED integrates its own window [start + readout·row/H, + exposure]:
+    # the patch is as bright as the fraction of that window the pulse was on
+    rows = np.arange(led[0].start, led[0].stop)
+    readout = cam.physics.readout_s
+    level = np.array([float(f.color[led].mean()) for f in frames])
+    frac = []
+    for f in frames:
+        e = f.meta["exposure_ms"] / 1e3
+        u0 = t_start + f.device_index / 30.0 + readout * rows / 360
+        on = sum(np.clip(np.minimum(u0 + e, t.time + t.duration) - np.maximum(u0, t.time), 0, None)
+                 for t in sc.triggers)
+        frac.append(float(np.mean(on / e)))
+    frac = np.array(frac)
+    dark, lit = level[frac < 1e-6], level[frac > 1 - 1e-6]
+    assert dark.max() < 120 < 200 < lit.min() and 8 <= lit.size <= 12
+    partial = (frac > 0.1) & (frac < 0.9)
+    assert partial.sum() >= 1  # the second pulse starts and ends mid-exposure
+    expected = dark.mean() + frac[partial] * (lit.mean() - dark.mean())
+    assert np.abs(level[partial] - expected).max() < 0.15 * (lit.mean() - dark.mean())
 
 
 def test_expressions_change_the_right_region():

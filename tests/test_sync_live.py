@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from sync_helpers import recording, shared_folder
+from sync_helpers import play_live, recording, shared_folder
 
-from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.sync_recording import synchronize
-from mimicsync.sync.live import EmgTapStream, LiveSync, VideoTapStream
-from mimicsync.sync.video_cells import decode_small
 
 
 @pytest.fixture(scope="module")
 def played(tmp_path_factory):
-    """The dense recording pushed through LiveSync as the recorder would (LSL-sized chunks,
-    frames one by one), plus the offline result for comparison."""
+    """The dense recording pushed through LiveSync, plus the offline result."""
     path = recording(shared_folder(tmp_path_factory), "dense")
     offline = synchronize(path)
-    with Recording(path) as rec:
-        s = rec.emg_stream()
-        x, ts, fs = s.physical(), s.time_stamps, s.srate
-        types = [c.type for c in s.channel_specs]
-        emg = EmgTapStream(fs, x.shape[1], trigger_channel=types.index("TRIG"),
-                           emg_channels=[i for i, t in enumerate(types) if t != "TRIG"])
-        w = int(rec.f["video"].attrs["width"])
-        h = int(rec.f["video"].attrs["height"])
-        frames = [decode_small(j, w, h) for j in rec.iter_stored_color()]
-        host = rec.frames[:, 3]
-    scale = w / frames[0].shape[1]
-    live = LiveSync(emg, VideoTapStream(30.0, scale=scale, led_box=offline.led.roi))
-    t = time.perf_counter()
-    chunk = 64  # 1/64 s, the simulated amplifier's LSL chunk
-    for a in range(0, len(ts), chunk):
-        live.push_emg(x[a:a + chunk], ts[a:a + chunk])
-    emg_s = time.perf_counter() - t
-    t = time.perf_counter()
-    for when, g in zip(host, frames):
-        live.push_frame(when, g)
-    video_s = time.perf_counter() - t
-    return live, offline, emg_s / (len(ts) / fs), video_s / len(frames)
+    live, emg_cost, frame_cost = play_live(path, led_box=offline.led.roi)
+    return live, offline, emg_cost, frame_cost
 
 
 def test_live_taps_match_offline(played):

@@ -15,13 +15,13 @@ from mimicsync.sync import (
     brightness,
     dejitter_timestamps,
     emg_tap_onsets,
-    frame_times,
     led_onsets,
     match_events,
     motion_energy,
     trigger_onsets,
     video_tap_onsets,
 )
+from mimicsync.sync.frame_times import frame_times  # the name is also its module's
 
 FS, FPS, DURATION, TAU0 = 4096.0, 30.0, 60.0, 7000.0
 
