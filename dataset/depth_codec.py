@@ -87,11 +87,11 @@ def decode(stored: np.ndarray, filter_name: str = VDELTA) -> np.ndarray:
     if filter_name == NONE:
         return stored
     _check(filter_name)
-    out = (stored >> 1) ^ (np.uint16(0) - (stored & np.uint16(1)))
-    out[..., 0, :] = stored[..., 0, :]
-    for r in range(1, out.shape[-2]):  # row by row: 2x faster than cumsum down the columns
-        np.add(out[..., r - 1, :], out[..., r, :], out=out[..., r, :])
-    return out
+    steps = (stored >> 1) ^ (np.uint16(0) - (stored & np.uint16(1)))
+    steps[..., 0, :] = stored[..., 0, :]
+    # summed along each column as a contiguous run (a strided cumsum down axis -2 is slower)
+    cols = np.cumsum(np.swapaxes(steps, -1, -2), axis=-1, dtype=np.uint16)
+    return np.ascontiguousarray(np.swapaxes(cols, -1, -2))
 
 
 def _check(filter_name: str) -> None:
