@@ -155,13 +155,35 @@ def check_number(field: str, value: float, *, minimum: float | None = None,
     low_bad = minimum is not None and (v <= minimum if strict_minimum else v < minimum)
     if low_bad or (maximum is not None and v > maximum):
         if minimum is not None and maximum is not None:
-            rng = f"between {minimum:g} and {maximum:g}{u}"
+            rng = f"between {_num(minimum)} and {_num(maximum)}{u}"
         elif minimum is not None:
-            rng = f"{'more than' if strict_minimum else 'at least'} {minimum:g}{u}"
+            rng = f"{'more than' if strict_minimum else 'at least'} {_num(minimum)}{u}"
         else:
-            rng = f"at most {maximum:g}{u}"
+            rng = f"at most {_num(maximum)}{u}"
         raise MimicsyncError(field, f"{value!r} is out of range", f"give a value {rng}")
     return int(v) if integer else v
+
+
+MAX_DURATION_S = 7 * 24 * 3600.0  # a week: longer is a typo, and would never stop
+MAX_SEED = 2**32 - 1  # seeds are 32 bits: exact in JSON and in every HDF5 attribute
+
+
+def check_duration(value: float, field: str = "duration") -> float:
+    """A recording length in seconds: finite, more than 0, at most a week."""
+    return check_number(field, value, minimum=0, strict_minimum=True, maximum=MAX_DURATION_S,
+                        unit="s")
+
+
+def check_seed(value: int, field: str = "seed") -> int:
+    """A trial-order seed: a whole number that fits 32 bits."""
+    if isinstance(value, bool):
+        raise MimicsyncError(field, f"{value!r} is not a whole number", "give a whole number")
+    return check_number(field, value, minimum=0, maximum=MAX_SEED, integer=True)
+
+
+def _num(x: float) -> str:
+    """A bound as typed: whole numbers in full (4294967295, not 4.29497e+09)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
 
 
 class StopReason(enum.Enum):

@@ -20,6 +20,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,8 @@ from mimicsync.dataset.recording_writer import RecordingWriter, fsync_dir
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.stream_meta import StreamMeta
 from mimicsync.dataset.study_tree import register_recording
-from mimicsync.errors import ErrorCode, MimicsyncError, StopReason
 from mimicsync.acquisition.disk_space import minutes_left, time_left
+from mimicsync.errors import ErrorCode, MimicsyncError, StopReason, check_number, check_option
 from mimicsync.format import DEFAULT_JPEG_QUALITY
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,14 @@ class RecorderConfig:
     # string streams kept as streams only, no `marker` events: their sender hands the recorder
     # the same cues as structured events (add_events), e.g. the protocol runner's marker stream
     no_marker_events: list[StreamSelector] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_number("min free disk", self.min_free_bytes / GiB, minimum=0, maximum=1 << 20,
+                     unit="GiB")
+        check_number("jpeg quality", self.jpeg_quality, minimum=1, maximum=100, integer=True)
+        check_option("color encoding", self.color_encoding, ("jpeg", "lossless"))
+        for name in ("resolve_wait", "clock_interval", "flush_interval"):
+            check_number(name.replace("_", " "), getattr(self, name), minimum=0, maximum=3600)
 
 
 @dataclass
@@ -242,7 +251,8 @@ class Recorder:
             self.camera = cfg.camera_streamer
             self._owns_camera = False
         elif cfg.camera is not None:
-            self.camera = CameraStreamer(cfg.camera, name=cfg.camera_name)
+            self.camera = CameraStreamer(cfg.camera, name=cfg.camera_name,
+                                         source_id=f"{cfg.camera_name}-{uuid.uuid4().hex[:12]}")
             try:
                 self.camera.start()
             except CameraError as e:

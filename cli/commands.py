@@ -20,7 +20,7 @@ from mimicsync.cli.keyboard import KeyboardControls
 from mimicsync.dataset.layout import check_label
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recover import recover
-from mimicsync.errors import MimicsyncError, StopReason
+from mimicsync.errors import MimicsyncError, StopReason, check_duration, check_number
 from mimicsync.format import LSL_FORMAT_CODES
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
 from mimicsync.protocols.plan import plan_trials
@@ -53,6 +53,8 @@ class UsageError(MimicsyncError, ValueError):
 
 def run(args: argparse.Namespace) -> int:
     from mimicsync.cli import serve_command, sync_commands
+    if getattr(args, "duration", None) is not None:  # every command's --duration, one check
+        check_duration(args.duration)
     return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
             "info": info, "recover": recover_cmd, "brainflow": brainflow,
             "plan": plan_cmd, "sync": sync_commands.run, "gui": gui, "serve": serve_command.serve,
@@ -131,7 +133,8 @@ def _started(session: ProtocolRecording) -> None:
 
 def _options(args: argparse.Namespace, plain: bool) -> RecordOptions:
     return RecordOptions(operator=args.operator, bell=args.bell,
-                         min_free_bytes=int(args.min_free_gb * GiB),
+                         min_free_bytes=int(check_number("min free disk", args.min_free_gb,
+                                                         minimum=0, unit="GiB") * GiB),
                          on_status=_print_status if plain else None, on_started=_started,
                          controls=_operator_controls)
 

@@ -10,10 +10,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 EXIT_ERROR = 2
+EXIT_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports: the reader went away
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (``--help`` still shows the usage)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(EXIT_ERROR, f"mimicsync: error: {message}; see `{self.prog} --help`\n")
 
 
 def _common_record_args(p: argparse.ArgumentParser, duration: bool = True) -> None:
@@ -63,7 +72,7 @@ def _device_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="mimicsync",
         description="Record facial video and facial sEMG on one clock into crash-safe HDF5, "
                     "synchronize, and export as BIDS.")
@@ -175,7 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    code = _main(argv)
+    # Over a `ulimit -f` the kernel would kill us with SIGXFSZ mid-write; ignored, the write
+    # fails with EFBIG and takes the same one-line disk-full path as ENOSPC.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `mimicsync info f.h5 | head`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_PIPE
     from mimicsync.dataset.recording_writer import hdf5_teardown_unsafe
     if hdf5_teardown_unsafe():
         # A write failed (disk full): HDF5 would crash closing that file at exit. The data
@@ -197,6 +216,8 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("mimicsync: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
     except USER_ERRORS as e:
         if args.debug:
             raise

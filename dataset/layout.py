@@ -26,6 +26,11 @@ _NAME = re.compile(
 )
 
 
+MAX_LABEL = 64  # characters per label: with the longest names the file name stays < 255 bytes
+MAX_NAME = 255  # bytes in one file name on every common file system (ext4, NTFS, APFS)
+_LONGEST_SUFFIX = len(".h5.part.creating")
+
+
 class LabelError(MimicsyncError, ValueError):
     """An invalid BIDS label or entity; the message names the field and the fix."""
 
@@ -40,6 +45,11 @@ def check_label(field: str, value: str | None, *, optional: bool = False) -> str
         if optional:
             return None
         raise LabelError(f"{field}: a label is required (letters and digits only, e.g. 01)")
+    if not isinstance(value, str):
+        raise LabelError(field, f"{value!r} is not text", "give letters and digits, e.g. 01")
+    if len(value) > MAX_LABEL:
+        raise LabelError(field, f"'{value[:12]}…' has {len(value)} characters (at most "
+                         f"{MAX_LABEL})", "give a shorter label")
     if not _LABEL.match(value):
         bad = sorted({c for c in value if not c.isascii() or not c.isalnum()})
         raise LabelError(
@@ -74,6 +84,13 @@ class RecordingId:
         check_label("acq", self.acq, optional=True)
         if not isinstance(self.run, int) or isinstance(self.run, bool) or self.run < 1:
             raise LabelError(f"run: must be a whole number >= 1, got {self.run!r}")
+        if self.run > 9999:
+            raise LabelError("run", f"{self.run} is too large", "give a run between 1 and 9999")
+        name = len((self.stem).encode("utf-8")) + _LONGEST_SUFFIX
+        if name > MAX_NAME:
+            raise LabelError("participant", f"the labels make a file name of {name} characters "
+                             f"(at most {MAX_NAME})", "shorten the participant, session, task "
+                             "or acquisition label")
 
     @property
     def stem(self) -> str:

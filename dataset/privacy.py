@@ -33,9 +33,11 @@ from mimicsync.dataset.study_tree import read_tsv, study_lock, upsert_tsv
 
 CONSENT_DATA = "consent_data_public"
 CONSENT_VIDEO = "consent_video_public"
-PUBLIC_COLUMNS = {"sex": {"M", "F", "O", "n/a", "m", "f", "o", "male", "female", "other"},
-                  "handedness": {"R", "L", "A", "n/a", "r", "l", "a", "right", "left",
-                                 "ambidextrous"}}
+# The words accepted in the private table -> the level participants.json declares.
+PUBLIC_COLUMNS = {"sex": {"m": "M", "male": "M", "f": "F", "female": "F", "o": "O",
+                          "other": "O", "n/a": "n/a"},
+                  "handedness": {"r": "R", "right": "R", "l": "L", "left": "L", "a": "A",
+                                 "ambidextrous": "A", "n/a": "n/a"}}
 PRIVATE_DIR = ".mimicsync"
 PSEUDONYM_FILE = "pseudonyms.tsv"
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud safely
@@ -88,9 +90,8 @@ def pseudonyms(root: Path, participants: Iterable[str]) -> dict[str, Pseudonym]:
 def public_participant_row(row: dict[str, str], first_session: dt.datetime | None) -> dict[str, str]:
     """The columns that may be published, from a private participants.tsv row."""
     out = {}
-    for col, allowed in PUBLIC_COLUMNS.items():
-        v = (row.get(col) or "").strip()
-        out[col] = v if v in allowed else "n/a"
+    for col, levels in PUBLIC_COLUMNS.items():
+        out[col] = levels.get((row.get(col) or "").strip().lower(), "n/a")
     out["age"] = "n/a"
     birth = (row.get("birth_date") or "").strip()
     if birth and first_session is not None:

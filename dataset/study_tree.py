@@ -18,6 +18,11 @@ from pathlib import Path
 
 from mimicsync import __version__
 from mimicsync.dataset.layout import RecordingId
+from mimicsync.errors import MimicsyncError
+
+
+class StudyFileError(MimicsyncError, ValueError):
+    """A study table (participants.tsv, scans.tsv) cannot be read as it is."""
 
 BIDS_VERSION = "1.11.0"
 
@@ -57,8 +62,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def read_tsv(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
-    with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh, delimiter="\t"))
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh, delimiter="\t"))
+    except UnicodeDecodeError as e:
+        raise StudyFileError("file", f"{path} is not UTF-8 text (byte {e.object[e.start]:#04x} "
+                             f"at position {e.start})", "save it as UTF-8 (tab-separated)") from None
 
 
 def upsert_tsv(path: Path, key: str, row: dict[str, str]) -> None:

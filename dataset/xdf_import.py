@@ -2,7 +2,7 @@
 
 Read with pyxdf *without* its clock synchronisation and dejitter, so the file keeps what
 a mimicsync recording keeps: raw timestamps and the measured clock offsets (ClockOffset
-chunks; the StreamFooter's list when there are none). Sync and the readers then treat the
+chunks; the StreamFooter's list is ignored, as pyxdf does). Sync and the readers then treat the
 import like any recording. String streams become ``marker`` events too, with the onset on
 the recorder clock, as the recorder does live. XDF holds no video pixels; a frame-index
 stream, if recorded, comes along as a stream.
@@ -76,21 +76,18 @@ def stream_meta(info: dict) -> StreamMeta:
 
 
 def clock_offsets(stream: dict) -> np.ndarray:
-    """``(m, 2)`` [recorder time, offset] from ClockOffset chunks, else the footer's list.
+    """``(m, 2)`` [recorder time, offset] from the ClockOffset chunks.
 
     XDF's CollectionTime is on the *sender's* clock (LabRecorder writes ``now - offset``);
-    our files keep the recorder's time (docs/format.md), so the offset is added back.
+    our files keep the recorder's time (docs/format.md), so the offset is added back. The
+    StreamFooter's offset list is ignored, as pyxdf ignores it: LabRecorder fills it from
+    the chunks, and a footer alone (two values, often far apart) extrapolated over the
+    recording moved a real file's timeline by thousands of seconds.
     """
     t, v = stream.get("clock_times") or [], stream.get("clock_values") or []
-    if len(t):
-        sender, offset = np.asarray(t, float), np.asarray(v, float)
-    else:
-        try:
-            offs = stream["footer"]["info"]["clock_offsets"][0]["offset"]
-        except (KeyError, IndexError, TypeError):
-            return np.zeros((0, 2))
-        sender = np.array([float(o["time"][0]) for o in offs])
-        offset = np.array([float(o["value"][0]) for o in offs])
+    if not len(t):
+        return np.zeros((0, 2))
+    sender, offset = np.asarray(t, float), np.asarray(v, float)
     return np.column_stack([sender + offset, offset]).reshape(-1, 2)
 
 

@@ -23,7 +23,8 @@ import pylsl
 
 from mimicsync.acquisition.recorder import GiB, RecorderConfig, RecorderStatus
 from mimicsync.acquisition.simulators.scenario import demo_scenario
-from mimicsync.dataset.layout import RecordingId, next_free_run
+from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
+from mimicsync.errors import check_duration, check_number
 from mimicsync.format import DepthMode
 from mimicsync.protocols.console import ConsolePresenter
 from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, OpenDevices, open_devices
@@ -53,6 +54,15 @@ class PreparedBlock:
     check: Callable[[OpenDevices], list[str]] | None = None  # live-device differences (``--like``)
     force: bool = False  # record despite differences (they are stored and printed)
     run: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("participant", "session", "task"):
+            check_label(name, getattr(self, name))
+        check_label("acq", self.acq, optional=True)
+        if self.duration is not None:
+            check_duration(self.duration)
+        if self.run is not None:
+            check_number("run", self.run, minimum=1, maximum=9999, integer=True)
 
     @property
     def label(self) -> str:

@@ -38,7 +38,6 @@ Every problem is one line naming file, block and field. Plans live anywhere; by 
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from mimicsync.dataset.layout import LabelError, check_label
-from mimicsync.errors import ErrorCode, MimicsyncError
+from mimicsync.errors import ErrorCode, MimicsyncError, check_duration, check_seed
 from mimicsync.protocols import toml_writer
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError
 from mimicsync.protocols.model import LANGUAGES
@@ -72,6 +71,12 @@ class Block:
     seed: int | None = None  # None: a fresh seed per recording (stored with it)
     duration: float | None = None  # plain: length; protocol: an upper limit
     devices: Mapping[str, Any] = field(default_factory=dict)  # override of the visit's [devices]
+
+    def __post_init__(self) -> None:
+        if self.seed is not None:
+            check_seed(self.seed)
+        if self.duration is not None:
+            check_duration(self.duration)
 
     @property
     def label(self) -> str:
@@ -151,11 +156,13 @@ def _block(where: str, raw: Any, study_root: Path | None) -> Block:
             load_protocol(protocol, study_root=study_root)
         except ProtocolError as e:
             _fail(where, f"protocol: {e}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        _fail(where, f"seed must be a non-negative whole number, got {seed!r}")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))
-                                 or not math.isfinite(duration) or duration <= 0):
-        _fail(where, f"duration must be a positive number of seconds, got {duration!r}")
+    try:
+        if seed is not None:
+            seed = check_seed(seed)
+        if duration is not None:
+            duration = check_duration(duration if not isinstance(duration, bool) else "true")
+    except MimicsyncError as e:
+        _fail(where, str(e))
     if protocol is None and duration is None:
         _fail(where, "give protocol = \"...\" or, for a plain recording, duration = <seconds>")
     devices = raw.get("devices", {})
@@ -238,6 +245,9 @@ def load_visit_plan(name_or_path: str | Path, study_root: Path | str | None = No
     except OSError as e:
         raise PlanError(f"{path.name}: cannot read {path}: {e.strerror}; check the path "
                         "(`mimicsync plan create` writes one)") from None
+    except UnicodeDecodeError as e:
+        raise PlanError("plan", f"{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at "
+                        f"position {e.start})", "save the file as UTF-8") from None
     return loads_visit_plan(text, path, study_root)
 
 
@@ -269,9 +279,12 @@ def parse_block_spec(spec: str) -> Block:
         check_label("acq", acq or None, optional=True)
     except LabelError as e:
         raise PlanError("block", f"{e.field}: {e.problem}", e.fix) from None
-    if right.endswith("s") and right[:-1].replace(".", "", 1).isdigit():
-        return Block(task, acq or None, duration=float(right[:-1]))
     protocol, at, seed = right.partition("@")
     if at and not seed.isdigit():
         raise PlanError("block", f"seed '{seed}' in '{spec}' must be a whole number", how)
-    return Block(task, acq or None, protocol, int(seed) if at else None)
+    try:
+        if right.endswith("s") and right[:-1].replace(".", "", 1).isdigit():
+            return Block(task, acq or None, duration=float(right[:-1]))
+        return Block(task, acq or None, protocol, int(seed) if at else None)
+    except MimicsyncError as e:
+        raise PlanError("block", f"{e.field} in '{spec}': {e.problem}", e.fix) from None
