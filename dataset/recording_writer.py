@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import fcntl
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -105,13 +105,12 @@ class RecordingWriter:
         # Created under a third name and renamed to .part once SWMR is on: a crash before
         # that leaves a file that never held data, which the next start may delete.
         self.creating_path = Path(str(self.part_path) + ".creating")
-        _remove_stale_creating(self.creating_path)
+        self._lock = StartLock(self.creating_path)  # refuses while a live recorder holds it
         try:
             self.f = h5py.File(self.creating_path, "x", libver="latest")
-        except FileExistsError:
-            raise RecordingExistsError(
-                "run", f"another recorder is starting this run ({self.creating_path})",
-                "choose another run") from None
+        except BaseException:
+            self._lock.release()
+            raise
         self.f.attrs["format"] = FORMAT_NAME
         self.f.attrs["format_version"] = FORMAT_VERSION
         self.f.attrs["status"] = "recording"
@@ -200,6 +199,7 @@ class RecordingWriter:
         self.flush()
         os.link(self.creating_path, self.part_path)  # fails rather than replace
         self.creating_path.unlink()
+        self._lock.release()
         fsync_dir(self.part_path.parent)
 
     def _reopen_for_new_objects(self, create) -> None:
@@ -290,6 +290,7 @@ class RecordingWriter:
             self.f.close()
         finally:
             self.creating_path.unlink(missing_ok=True)
+            self._lock.release()
 
 
 def _stored_depth_filter(video: h5py.Group | None) -> str:
@@ -298,19 +299,39 @@ def _stored_depth_filter(video: h5py.Group | None) -> str:
     return str(video["depth"].attrs.get("depth_filter", depth_codec.NONE))
 
 
-STALE_CREATING_S = 60.0
+class StartLock:
+    """Who is creating a recording: an exclusive ``flock`` on ``<creating>.lock`` + its PID.
 
+    The kernel drops the lock when its process dies (kill -9 included), so a ``.creating``
+    file whose lock can be taken was left by a crash and holds no data: it is removed at
+    once. While the owner lives, a second recorder of the same run is refused.
+    """
 
-def _remove_stale_creating(path: Path) -> None:
-    """A ``.creating`` file older than a minute is left by a crash during start: no data."""
-    try:
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return
-    if age > STALE_CREATING_S:
-        log.warning("removing %s: left by a recorder that crashed while starting (no data)",
-                    path)
-        path.unlink(missing_ok=True)
+    def __init__(self, creating: Path) -> None:
+        self.path = Path(str(creating) + ".lock")
+        self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(self.fd)
+            self.fd = None
+            raise RecordingExistsError(
+                "run", f"another recorder (process {owner}) is starting this run "
+                f"({creating})", "choose another run") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        if creating.exists():
+            log.warning("removing %s: left by a recorder that crashed while starting (no data)",
+                        creating)
+            creating.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        self.path.unlink(missing_ok=True)  # while still held: nobody can take a stale one
+        os.close(self.fd)
+        self.fd = None
 
 
 def publish(part: Path, final: Path) -> Path:

@@ -147,13 +147,15 @@ def test_kill9_while_starting_leaves_no_broken_recording(tmp_path, outlet_factor
         final = recover(part)
         with Recording(final) as rec:
             assert rec.status == "recovered"
-    for creating in ses.glob("*.creating"):
-        old = time.time() - 120
-        os.utime(creating, (old, old))  # as if found by a start a few minutes later
     assert not list(ses.glob("*.h5.part"))
+    if list(ses.glob("*.creating")):  # its owner is dead: the next start goes ahead at once
+        out = subprocess.run(cmd + ["--duration", "1"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert not list(ses.glob("*.creating*"))
 
 
-def test_stale_creating_file_is_removed_fresh_one_blocks(tmp_path, outlet_factory):
+def test_creating_file_of_a_live_recorder_blocks_a_dead_ones_does_not(tmp_path, outlet_factory):
+    """The start lock is decided by whether its owner lives, not by the file's age."""
     from mimicsync.acquisition.recorder import Recorder, RecorderConfig
     from mimicsync.acquisition.stream_select import StreamSelector
     from mimicsync.dataset.layout import RecordingId
@@ -162,19 +164,29 @@ def test_stale_creating_file_is_removed_fresh_one_blocks(tmp_path, outlet_factor
     creating = Path(str(rid.part_path(tmp_path)) + ".creating")
     creating.parent.mkdir(parents=True)
     creating.write_bytes(b"left by a crash")
+    # a live owner: another process holds the lock
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR|os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode()); "
+        "print('held', flush=True); time.sleep(60)"), str(creating) + ".lock"],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
 
     def cfg():
         return RecorderConfig(root=tmp_path, rid=rid, resolve_wait=2.0,
                               require=[StreamSelector("name", emg.name)])
 
-    with pytest.raises(FileExistsError, match="another recorder is starting this run"):
-        Recorder(cfg()).start()
-    assert creating.exists()
-    old = time.time() - 120
-    os.utime(creating, (old, old))
+    try:
+        with pytest.raises(FileExistsError, match=f"another recorder \\(process {holder.pid}\\)"):
+            Recorder(cfg()).start()
+        assert creating.exists()
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)  # the owner dies: its lock goes with it
+        holder.wait()
     rec = Recorder(cfg())
-    rec.start()
+    rec.start()  # at once, however fresh the file is
     assert not creating.exists() and rec.part_path.exists()
+    assert not Path(str(creating) + ".lock").exists()
     path = rec.stop()
     with Recording(path) as r:
         assert len(r.stream(emg.name)) > 0
