@@ -12,6 +12,7 @@ flags; the superblock is protected by a Jenkins lookup3 checksum, recomputed her
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from pathlib import Path
@@ -111,25 +112,80 @@ def restore_eof(path: str | Path) -> bool:
     return False
 
 
+def cleared_superblock(fh) -> tuple[int, bytes] | None:
+    """``(offset, bytes)`` of the superblock with its consistency flags reset (checksum
+    recomputed), or None when there is nothing to clear. Reads only."""
+    off = _find_superblock(fh)
+    fh.seek(off + 8)
+    version, size_off, _size_len, flags = fh.read(4)
+    if version < 2 or flags == 0:
+        return None
+    body_len = 12 + 4 * size_off  # signature..flags + 4 addresses
+    fh.seek(off)
+    body = bytearray(fh.read(body_len))
+    stored = struct.unpack("<I", fh.read(4))[0]
+    if lookup3(bytes(body)) != stored:
+        raise ValueError("HDF5 superblock checksum does not match; the file header is damaged")
+    body[11] = 0
+    return off, bytes(body) + struct.pack("<I", lookup3(bytes(body)))
+
+
 def clear_status_flags(path: str | Path) -> bool:
     """Reset the consistency flags to 0; True if they were set. Fsyncs before returning."""
     with open(path, "r+b") as fh:
-        off = _find_superblock(fh)
-        fh.seek(off + 8)
-        version, size_off, _size_len, flags = fh.read(4)
-        if version < 2:
+        patch = cleared_superblock(fh)
+        if patch is None:
             return False
-        if flags == 0:
-            return False
-        body_len = 12 + 4 * size_off  # signature..flags + 4 addresses
-        fh.seek(off)
-        body = bytearray(fh.read(body_len))
-        stored = struct.unpack("<I", fh.read(4))[0]
-        if lookup3(bytes(body)) != stored:
-            raise ValueError("HDF5 superblock checksum does not match; the file header is damaged")
-        body[11] = 0
-        fh.seek(off)
-        fh.write(bytes(body) + struct.pack("<I", lookup3(bytes(body))))
+        fh.seek(patch[0])
+        fh.write(patch[1])
         fh.flush()
         os.fsync(fh.fileno())
         return True
+
+
+class RepairedView(io.RawIOBase):
+    """The file as :func:`clear_status_flags` and :func:`restore_eof` would leave it, read-only.
+
+    ``recover`` opens this first (h5py's ``fileobj`` driver) to learn whether the repair
+    would give a readable recording, before it changes a single byte of the real file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self._fh = open(path, "rb")
+        self._size = os.fstat(self._fh.fileno()).st_size
+        self._patch = cleared_superblock(self._fh)
+        self._end = max(self._size, stored_eof(path))
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._end}[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, b) -> int:
+        n = max(0, min(len(b), self._end - self._pos))
+        self._fh.seek(self._pos)
+        real = self._fh.read(max(0, min(n, self._size - self._pos)))
+        buf = bytearray(real) + bytes(n - len(real))  # the hole restore_eof would add
+        if self._patch is not None:
+            off, data = self._patch
+            lo, hi = max(off, self._pos), min(off + len(data), self._pos + n)
+            if lo < hi:
+                buf[lo - self._pos:hi - self._pos] = data[lo - off:hi - off]
+        b[:n] = buf
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()

@@ -9,7 +9,7 @@ are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import h5py
 import numpy as np
@@ -43,13 +43,17 @@ def append(g: h5py.Group, records: Sequence[bytes]) -> None:
     index[n:] = np.stack([offsets, lengths], axis=1)
 
 
-def count(g: h5py.Group) -> int:
-    """Number of complete records (index rows whose bytes are all on disk)."""
+def count(g: h5py.Group, rows: Callable[[h5py.Dataset], int] | None = None) -> int:
+    """Number of complete records (index rows whose bytes are all on disk).
+
+    ``rows(dataset)`` says how many rows of a dataset were really written
+    (:mod:`mimicsync.dataset.written`); by default all of them.
+    """
     index = g["index"]
-    n = index.shape[0]
+    n = rows(index) if rows is not None else index.shape[0]
     if n == 0:
         return 0
-    nbytes = g["bytes"].shape[0]
+    nbytes = rows(g["bytes"]) if rows is not None else g["bytes"].shape[0]
     last = index[max(0, n - 64):n]
     ok = last[:, 0] + last[:, 1] <= nbytes
     bad = np.flatnonzero(~ok)
@@ -61,8 +65,8 @@ def read(g: h5py.Group, i: int) -> bytes:
     return g["bytes"][off:off + length].tobytes()
 
 
-def read_all(g: h5py.Group) -> list[bytes]:
-    n = count(g)
+def read_all(g: h5py.Group, rows: Callable[[h5py.Dataset], int] | None = None) -> list[bytes]:
+    n = count(g, rows)
     if n == 0:
         return []
     index = g["index"][:n]

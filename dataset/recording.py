@@ -20,6 +20,7 @@ import numpy as np
 
 from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.events import Event
+from mimicsync.dataset.written import RowCount, all_rows, row_counter
 from mimicsync.errors import MimicsyncError
 from mimicsync.format import FORMAT_NAME, FORMAT_VERSION, FRAME_BASE_COLUMNS, ChannelSpec, frame_column
 
@@ -111,6 +112,7 @@ _TRUNCATED = re.compile(r"truncated file: eof = (?P<eof>\d+).*stored_eof = (?P<s
 class StreamView:
     key: str
     group: h5py.Group
+    rows: RowCount = all_rows  # rows really written (a crashed .part: fewer than its extent)
 
     @property
     def attrs(self) -> dict:
@@ -125,9 +127,9 @@ class StreamView:
         return isinstance(self.group["data"], h5py.Group)
 
     def __len__(self) -> int:
-        n_ts = self.group["time_stamps"].shape[0]
+        n_ts = self.rows(self.group["time_stamps"])
         d = self.group["data"]
-        n_data = ragged.count(d) if self.is_string else d.shape[0]
+        n_data = ragged.count(d, self.rows) if self.is_string else self.rows(d)
         return min(n_ts, n_data)
 
     @property
@@ -138,12 +140,14 @@ class StreamView:
     def data(self) -> np.ndarray | list[str]:
         n = len(self)
         if self.is_string:
-            return [b.decode("utf-8", "replace") for b in ragged.read_all(self.group["data"])[:n]]
+            return [b.decode("utf-8", "replace")
+                    for b in ragged.read_all(self.group["data"], self.rows)[:n]]
         return self.group["data"][:n]
 
     @property
     def clock_offsets(self) -> np.ndarray:
-        return self.group["clock_offsets"][:]
+        ds = self.group["clock_offsets"]
+        return ds[: self.rows(ds)]
 
     @property
     def channels(self) -> np.ndarray:
@@ -223,6 +227,7 @@ class Recording:
             self.f.close()
             raise RecordingError(f"file: {self.path} is format version {version}, this mimicsync "
                                  f"reads up to {FORMAT_VERSION}; update mimicsync")
+        self.rows = row_counter(self.f, self.path)  # only written rows of an unfinished file
         self._timelines: dict[str, np.ndarray] = {}
 
     def __enter__(self) -> "Recording":
@@ -248,7 +253,7 @@ class Recording:
 
     @property
     def streams(self) -> dict[str, StreamView]:
-        return {k: StreamView(k, g) for k, g in self.f["streams"].items()}
+        return {k: StreamView(k, g, self.rows) for k, g in self.f["streams"].items()}
 
     def emg_stream(self) -> StreamView:
         """The sEMG stream: the first of type EMG, else the first with EMG channels."""
@@ -326,9 +331,10 @@ class Recording:
             return 0
         g = self.f["video"]
         c = g["color"]
-        n = min(g["frames"].shape[0], ragged.count(c) if isinstance(c, h5py.Group) else c.shape[0])
+        rows = self.rows
+        n = min(rows(g["frames"]), ragged.count(c, rows) if isinstance(c, h5py.Group) else rows(c))
         if "depth" in g:
-            n = min(n, g["depth"].shape[0])
+            n = min(n, rows(g["depth"]))
         return n
 
     @property
@@ -411,8 +417,9 @@ class Recording:
     @property
     def events(self) -> list[Event]:
         ev = self.f["events"]
-        n = min(ev["onset"].shape[0], ev["duration"].shape[0], ragged.count(ev["payload"]))
-        payloads = ragged.read_all(ev["payload"])[:n]
+        rows = self.rows
+        n = min(rows(ev["onset"]), rows(ev["duration"]), ragged.count(ev["payload"], rows))
+        payloads = ragged.read_all(ev["payload"], rows)[:n]
         return [Event.from_json(o, d, p.decode("utf-8"))
                 for o, d, p in zip(ev["onset"][:n], ev["duration"][:n], payloads)]
 
@@ -458,7 +465,7 @@ class Recording:
                             "effective_fps": (len(fr) - 1) / span if span > 0 else 0.0,
                             "width": int(self.f["video"].attrs["width"]),
                             "height": int(self.f["video"].attrs["height"])}
-        out["events"] = len(self.f["events"]["onset"])
+        out["events"] = len(self.events)
         from mimicsync.dataset.sync_store import summary as sync_summary
         out["sync"] = sync_summary(self.f)  # None until `mimicsync sync` has run
         return out

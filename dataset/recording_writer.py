@@ -56,6 +56,11 @@ def hdf5_teardown_unsafe() -> bool:
     return bool(_FAILED_FILES)
 
 
+def mark_failed(path: Path) -> None:
+    """A write to ``path`` failed: the process must not let HDF5 close it at exit."""
+    _FAILED_FILES.append(str(path))
+
+
 class RecordingExistsError(MimicsyncError, FileExistsError):
     """The target recording (or an unfinished one) is already there; nothing is replaced."""
 
@@ -264,7 +269,7 @@ class RecordingWriter:
 
     def mark_failed(self) -> None:
         """A write failed: the file must not be touched again (recover it later)."""
-        _FAILED_FILES.append(str(self.part_path))
+        mark_failed(self.part_path)
 
     # -- end ------------------------------------------------------------------------
     def finalize(self, attrs: dict, video_attrs: dict | None = None) -> Path:

@@ -1,53 +1,34 @@
 """Turn a crashed recording (``*.h5.part``) into a finished one, in place.
 
-Steps: clear the SWMR consistency flags (:mod:`h5clear`), restore the end of a file cut
-short by a full disk, trim every multi-dataset
-record to its consistent length (samples vs timestamps, pixels vs frame rows, event
-payloads), mark the file ``status=recovered``, give it its final name without replacing
-anything, then write the sidecar and register it in the study tree. No data is copied, so
+Steps: check read-only that the repair would give a readable recording (and that there is
+room to write), clear the SWMR consistency flags (:mod:`h5clear`), restore the end of a
+file cut short by a full disk, trim every dataset to the rows really written and every
+multi-dataset record to its consistent length (samples vs timestamps, pixels vs frame
+rows, event payloads), read it back, and only then mark it ``status=recovered``, give it
+its final name without replacing anything, write the sidecar and register it. No data is copied, so
 recovering a multi-GB video recording takes well under a second.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import resource
+import shutil
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from mimicsync.dataset import ragged
-from mimicsync.dataset.h5clear import clear_status_flags, restore_eof
+from mimicsync.dataset.h5clear import RepairedView, clear_status_flags, restore_eof, stored_eof
 from mimicsync.dataset.layout import PART, RecordingId, root_of
 from mimicsync.dataset.recording import Recording, RecordingError
-from mimicsync.dataset.recording_writer import publish
+from mimicsync.dataset.recording_writer import mark_failed, publish
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.study_tree import register_recording
+from mimicsync.dataset.written import stored_rows
+from mimicsync.errors import ErrorCode
 from mimicsync.format import FORMAT_NAME
-
-
-def stored_rows(ds: h5py.Dataset, file_size: int) -> int:
-    """Leading rows of ``ds`` whose chunks are allocated and lie wholly inside the file.
-
-    A full disk can leave a dataset's extent flushed while its last chunk never reached
-    the disk; those rows would read as zeros. Only rows backed by real bytes count.
-    """
-    n = ds.shape[0]
-    if n == 0 or ds.chunks is None:
-        return n
-    rows_per_chunk = ds.chunks[0]
-    starts: dict[int, bool] = {}
-
-    def visit(info) -> None:
-        if info.chunk_offset[1:] == (0,) * (ds.ndim - 1):
-            ok = info.byte_offset is not None and info.byte_offset + info.size <= file_size
-            starts[info.chunk_offset[0]] = ok
-
-    ds.id.chunk_iter(visit)
-    row = 0
-    while row < n and starts.get(row, False):
-        row += rows_per_chunk
-    return min(row, n)
 
 
 def _trim(ds: h5py.Dataset, n: int) -> None:
@@ -100,37 +81,133 @@ def _make_consistent(f: h5py.File) -> float:
     return last
 
 
-def recover(path: str | Path) -> Path:
-    """Recover ``path`` (the ``.part`` file, or the final name whose ``.part`` exists)."""
-    path = Path(path)
+MIN_FREE_BYTES = 16 << 20  # HDF5 rewrites metadata while trimming: never start without room
+_UNFINISHED: list[h5py.File] = []  # a write failed: never closed (HDF5 can crash closing it)
+
+
+class RecoverError(RecordingError):
+    """The file cannot be recovered now; it is left exactly as it was (or re-runnable)."""
+
+
+def _refuse(path: Path, problem: str, fix: str) -> RecoverError:
+    return RecoverError("file", f"{path.name} {problem}", fix)
+
+
+def _resolve(path: Path) -> Path:
+    """The ``.part`` to recover, or a one-line refusal for anything else."""
     if not path.name.endswith(PART) and Path(str(path) + PART).exists():
         path = Path(str(path) + PART)
     if not path.exists():
         raise RecordingError(f"file: {path} does not exist")
+    if path.is_dir():
+        raise _refuse(path, "is a folder", "give the recording's .h5.part file")
     if not path.name.endswith(PART):
         with Recording(path) as rec:
             status = rec.status
         raise RecordingError(f"file: {path.name} is already finished (status {status}); "
                              "nothing to recover")
-    final = path.with_name(path.name[: -len(PART)])
+    return path
+
+
+def _inspect(path: Path) -> None:
+    """Read-only: would clearing the flags and restoring the end give a readable recording?"""
+    size = path.stat().st_size
+    if size == 0:
+        raise _refuse(path, "is empty (0 bytes): it holds no recording", "delete it or keep it aside")
+    try:
+        view = RepairedView(path)
+    except ValueError as e:
+        raise _refuse(path, f"is not a recording ({e})", "give a mimicsync .h5.part file") from None
+    try:
+        with view, h5py.File(view, "r") as f:
+            if f.attrs.get("format") != FORMAT_NAME:
+                raise _refuse(path, "is HDF5 but not a mimicsync recording", "give a mimicsync .h5.part file")
+            dict(f.attrs)  # provenance and friends live in the global heap: read them all
+
+            def visit(_name: str, obj) -> None:
+                dict(obj.attrs)
+                if isinstance(obj, h5py.Dataset) and obj.shape and obj.shape[0]:
+                    n = stored_rows(obj, size) if obj.maxshape[0] is None else obj.shape[0]
+                    if n:
+                        obj[n - 1]  # the last row that would be kept reads back
+            f.visititems(visit)
+    except RecoverError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any HDF5 failure means: not recoverable as is
+        raise _refuse(path, f"is damaged beyond its last flush ({short_reason(e)})",
+                      "keep it and report the problem (nothing was changed)") from None
+
+
+def short_reason(e: BaseException) -> str:
+    return str(e).split(" (")[0].split("\n")[0][:120]
+
+
+def _check_room(path: Path) -> None:
+    free = shutil.disk_usage(path.parent).free
+    if free < MIN_FREE_BYTES:
+        raise RecoverError("file", f"only {free / 1e6:.1f} MB free on the disk of {path.name}",
+                           "free some space, then run recover again (nothing was changed)",
+                           code=ErrorCode.IO)
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and limit < stored_eof(path) + MIN_FREE_BYTES:
+        raise RecoverError("file", f"the file-size limit ({limit:,} bytes, ulimit -f) is below "
+                           f"the size of {path.name}", "raise the limit, then run recover again "
+                           "(nothing was changed)", code=ErrorCode.IO)
+
+
+def _repair(path: Path) -> float:
+    """In place: flags, end of file, trims. Returns the last timestamp (LSL clock)."""
     clear_status_flags(path)
     file_size = path.stat().st_size  # before restore_eof: bytes really written
     restore_eof(path)
+    f = h5py.File(path, "r+")
     try:
-        f = h5py.File(path, "r+")
-    except OSError as e:
-        raise RecordingError(f"file: {path} is damaged beyond the last flush ({e}); "
-                             "keep it and report the problem") from None
-    with f:
-        if f.attrs.get("format") != FORMAT_NAME:
-            raise RecordingError(f"file: {path} is not a mimicsync recording")
         _drop_unstored(f, file_size)
         last = _make_consistent(f)
-        f.attrs["status"] = "recovered"
-        f.attrs["recovered_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        f.flush()
+    except Exception as e:  # noqa: BLE001 - e.g. the disk filled up again
+        _UNFINISHED.append(f)
+        mark_failed(path)
+        raise RecoverError("file", f"recovering {path.name} failed ({short_reason(e)})",
+                           "free disk space, then run recover again", code=ErrorCode.IO) from None
+    f.close()
+    return last
+
+
+def _stamp(path: Path, last: float) -> None:
+    """Only once the file reads back as a recording: ``status=recovered`` and its end."""
+    with h5py.File(path, "r+") as f:
         if np.isfinite(last):
             f.attrs["stop_lsl"] = last
             f.attrs["duration_s"] = last - float(f.attrs.get("start_lsl", last))
+        f.attrs["recovered_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        f.attrs["status"] = "recovered"
+
+
+def recover(path: str | Path) -> Path:
+    """Recover ``path`` (the ``.part`` file, or the final name whose ``.part`` exists).
+
+    Never makes a file worse: every refusal (not a recording, damaged, no disk space) comes
+    before the first byte is changed, the status is written last, and a run cut short by a
+    full disk can simply be repeated once there is space again.
+
+    Raises
+    ------
+    RecordingError
+        One line naming the file, what is wrong and what to do.
+    """
+    path = _resolve(Path(path))
+    final = path.with_name(path.name[: -len(PART)])
+    _inspect(path)
+    _check_room(path)
+    last = _repair(path)
+    try:
+        with Recording(path) as rec:
+            rec.summary()  # everything a user will read back
+    except Exception as e:  # noqa: BLE001
+        raise _refuse(path, f"does not read back after the repair ({short_reason(e)})",
+                      "keep it and report the problem") from None
+    _stamp(path, last)
     publish(path, final)
     write_sidecar(final)
     try:
