@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     # fails with EFBIG and takes the same one-line disk-full path as ENOSPC.
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    hooks = sys.excepthook, sys.unraisablehook
     try:
         code = _main(argv)
         sys.stdout.flush()
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = EXIT_PIPE
+    finally:
+        sys.excepthook, sys.unraisablehook = hooks  # (main also runs inside tests)
     from mimicsync.dataset.recording_writer import hdf5_teardown_unsafe
     if hdf5_teardown_unsafe():
         # A write failed (disk full): HDF5 would crash closing that file at exit. The data
@@ -205,10 +208,29 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _quiet_unraisable(u) -> None:
+    """After a failed write (disk full) h5py objects that are garbage-collected report the
+    same error again from ``__dealloc__``; the one-line message already said it."""
+    logging.getLogger("mimicsync").debug("ignored in %r: %s", u.object, u.exc_value)
+
+
+def _one_line_excepthook(kind, value, tb) -> None:
+    """h5py prints errors raised while freeing objects through ``sys.excepthook`` (Cython's
+    unraisable path); like any error that reaches it, it becomes one line."""
+    from mimicsync.dataset.recording_writer import hdf5_teardown_unsafe
+    logging.getLogger("mimicsync").debug("uncaught", exc_info=(kind, value, tb))
+    if not hdf5_teardown_unsafe():  # after a failed write: the one-line error said it all
+        print(f"mimicsync: error: unexpected {kind.__name__}: {value} (run with --debug and "
+              "report it)", file=sys.stderr)
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        sys.unraisablehook = _quiet_unraisable
+        sys.excepthook = _one_line_excepthook
     from mimicsync.cli import commands
     from mimicsync.cli.errors import USER_ERRORS, render
     try:

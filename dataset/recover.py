@@ -121,6 +121,10 @@ def _inspect(path: Path) -> None:
     try:
         with view, h5py.File(view, "r") as f:
             if f.attrs.get("format") != FORMAT_NAME:
+                if size < stored_eof(path):  # its header promises more than is there
+                    raise _refuse(path, f"is damaged beyond its last flush (only {size:,} of "
+                                  f"{stored_eof(path):,} bytes)", "keep it and report the "
+                                  "problem (nothing was changed)")
                 raise _refuse(path, "is HDF5 but not a mimicsync recording", "give a mimicsync .h5.part file")
             dict(f.attrs)  # provenance and friends live in the global heap: read them all
 
