@@ -198,6 +198,7 @@ class StopReason(enum.Enum):
     APP_CLOSED = "app closed by operator"
     SIGNAL = "stopped by a signal"
     DISK_LOW = "disk nearly full"
+    DISK_FULL = "disk full"
     WRITER_FAILED = "writer failed"
     NO_MARKERS = "protocol marker stream was not subscribed"
 

@@ -15,6 +15,7 @@ import os
 import platform
 import queue
 import re
+import resource
 import shutil
 import socket
 import sys
@@ -52,6 +53,22 @@ from mimicsync.format import DEFAULT_JPEG_QUALITY
 
 log = logging.getLogger(__name__)
 GiB = 1 << 30
+
+
+DISK_MARGIN = 4 << 20  # bytes kept free: HDF5's own metadata, and closing the file
+
+
+def room(path: Path) -> int:
+    """Bytes ``path`` may still grow by: free disk, and the ``ulimit -f`` file-size limit."""
+    free = shutil.disk_usage(path.parent).free
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        free = min(free, limit - size)
+    return free
 
 
 class RecorderError(MimicsyncError, RuntimeError):
@@ -496,6 +513,18 @@ class Recorder:
         last_disk = 0.0
 
         def write_all() -> None:
+            if self.stop_reason is StopReason.DISK_FULL:
+                return  # no room: what is on disk is kept, the file can still be finished
+            need = batch.nbytes() + DISK_MARGIN
+            free = room(self.part_path)
+            if free < need:  # HDF5 must never see ENOSPC/EFBIG: it cannot recover from it
+                self.request_stop(StopReason.DISK_FULL, f"{free / 1e6:.1f} MB left for the file; "
+                                  "it is saved up to the last flush; free space before the "
+                                  "next recording")
+                lost = batch.nbytes()
+                batch.clear()
+                log.warning("disk full: %d bytes not written", lost)
+                return
             frames, events = batch.write(wr, jpeg)
             self.frames_written += frames
             self.events_written += events

@@ -89,6 +89,24 @@ class WriteBatch:
         else:
             self.events.extend(msg.events)
 
+    def nbytes(self) -> int:
+        """About what :meth:`write` adds to the file (data only; HDF5 adds a little)."""
+        n = sum(np.asarray(t).nbytes + (sum(len(str(s)) for s in c) if isinstance(c, list)
+                                        else np.asarray(c).nbytes)
+                for chunks in self.samples.values() for c, t in chunks)
+        n += sum(np.asarray(r).nbytes for rows in self.offsets.values() for r in rows)
+        for f in self.video:
+            n += len(f.color) if isinstance(f.color, bytes) else np.asarray(f.color).nbytes
+            n += 0 if f.depth is None else np.asarray(f.depth).nbytes
+        return n + 512 * len(self.events)
+
+    def clear(self) -> None:
+        """Drop what was collected (there is no room left to write it)."""
+        self.samples.clear()
+        self.offsets.clear()
+        self.video.clear()
+        self.events.clear()
+
     def write(self, wr: RecordingWriter, jpeg: bool) -> tuple[int, int]:
         """Append all to the file and flush it; returns (frames, events) written."""
         for key, chunks in self.samples.items():

@@ -81,7 +81,7 @@ def _make_consistent(f: h5py.File) -> float:
     return last
 
 
-MIN_FREE_BYTES = 16 << 20  # HDF5 rewrites metadata while trimming: never start without room
+MIN_FREE_BYTES = 4 << 20  # HDF5 rewrites metadata while trimming: never start without room
 _UNFINISHED: list[h5py.File] = []  # a write failed: never closed (HDF5 can crash closing it)
 
 

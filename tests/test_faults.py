@@ -128,68 +128,105 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(m)], capture_output=True)
 
 
+def _kill_mid_recording(root: Path, source_id: str, seconds: float = 2.5) -> Path:
+    proc = subprocess.Popen(_record_cmd(root, source_id, "--min-free-gb", "0"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while "recording to" not in (proc.stderr.readline() or "recording to"):
+        pass
+    time.sleep(seconds)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return next(root.glob("sub-01/ses-01/*.h5.part"))
+
+
+def _fill(disk: Path) -> Path:
+    """Another program takes every free byte."""
+    filler = disk / "filler.bin"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * (1 << 20))
+                fh.flush()
+        except OSError:
+            pass
+    return filler
+
+
 @pytest.mark.parametrize("camera", [True, False], ids=["camera", "no-camera"])
-def test_full_disk_one_line_then_recover_refuses_then_succeeds_after_space_returns(
-        small_disk, outlet_factory, camera):
+def test_full_disk_ends_in_one_line_with_the_recording_saved(small_disk, outlet_factory, camera):
+    """The disk fills while recording: the writer stops before HDF5 sees ENOSPC, so the
+    file is finished normally (no SIGSEGV, no traceback screen, nothing to recover)."""
     emg = outlet_factory(channels=32, srate=2048.0, fmt=pylsl.cf_int32, chunk=32)
-    disk = small_disk(16 if camera else 4)
+    disk = small_disk(24 if camera else 12)
     video = ["--camera", "sim", "--width", "320", "--height", "240"] if camera else []
     out = subprocess.run(_record_cmd(disk / "s", emg.source_id, "--duration", "120",
                                      "--min-free-gb", "0", *video),
                          capture_output=True, text=True, timeout=180)
-    assert out.returncode == 2, out.stderr  # not 139 (SIGSEGV)
-    line = _one_line(out.stderr, "writing failed", "No space left", "mimicsync recover")
-    part = next(disk.glob("s/sub-01/ses-01/*.h5.part"))
-    with Recording(part) as rec:  # read directly: no unwritten zeros
+    assert out.returncode == 0, out.stderr  # not 139 (SIGSEGV)
+    notes = [ln for ln in _errors(out.stderr) if "disk full" in ln]
+    assert len(notes) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "free space before the next recording" in notes[0]
+    final = next(disk.glob("s/sub-01/ses-01/*_recording.h5"))
+    with Recording(final) as rec:
+        assert rec.status == "complete" and "disk full" in rec.attrs["stop_reason"]
         s = rec.stream(emg.name)
         assert_exact_slice(s.data, s.time_stamps, *emg.sent())
+        assert len(s) > 2048 and not np.any(np.all(s.data == 0, axis=1))  # data, no zeros
+        if camera:
+            assert rec.n_frames > 0 and rec.color(rec.n_frames - 1).shape == (240, 320, 3)
+        saved = len(s)
+    print(f"\nfull disk ({'camera' if camera else 'no camera'}): rc 0, one line "
+          f"({notes[0][:40]}…), {saved} samples saved")
 
+
+def test_recover_on_a_full_disk_refuses_then_succeeds_once_space_returns(small_disk, outlet_factory):
+    emg = outlet_factory(channels=16, srate=2048.0, fmt=pylsl.cf_int16, chunk=32)
+    disk = small_disk(16)
+    part = _kill_mid_recording(disk / "s", emg.source_id)
+    filler = _fill(disk)
     before = _sha(part)
-    still_full = subprocess.run(MIMICSYNC + ["recover", str(part)], capture_output=True, text=True)
-    assert still_full.returncode == 2
-    _one_line(still_full.stderr, "free some space", "nothing was changed")
-    assert _sha(part) == before
-
-    small_disk.grow(64)
-    again = subprocess.run(MIMICSYNC + ["recover", str(part)], capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr
-    final = Path(str(part)[: -len(".part")])
-    with Recording(final) as rec:
+    for _ in range(2):  # and again: still nothing changed
+        out = subprocess.run(MIMICSYNC + ["recover", str(part)], capture_output=True, text=True)
+        assert out.returncode == 2
+        _one_line(out.stderr, "free some space", "nothing was changed")
+        assert _sha(part) == before
+    filler.unlink()
+    out = subprocess.run(MIMICSYNC + ["recover", str(part)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    with Recording(Path(str(part)[: -len(".part")])) as rec:
         assert rec.status == "recovered"
         s = rec.stream(emg.name)
         assert_exact_slice(s.data, s.time_stamps, *emg.sent())
-        assert not np.any(np.all(s.data == 0, axis=1)[-64:])  # the tail is data, not zeros
-        if camera:
-            assert rec.n_frames > 0 and rec.color(rec.n_frames - 1).shape == (240, 320, 3)
-    print(f"\nfull disk ({'camera' if camera else 'no camera'}): {line[:60]}…; recovered "
-          f"{len(s)} samples after space returned")
 
 
-def test_file_size_limit_takes_the_disk_full_path_and_recover_says_so(tmp_path, outlet_factory):
-    """``ulimit -f``: the same one line as a full disk (no SIGXFSZ kill); recover under the
-    same limit refuses without changing the file, and works without it."""
+def test_file_size_limit_stops_cleanly_and_recover_under_it_changes_nothing(tmp_path, outlet_factory):
+    """``ulimit -f``: the same clean stop as a full disk (no SIGXFSZ kill, no EFBIG inside
+    HDF5); recover under a limit below the file refuses without changing it."""
     import resource
     emg = outlet_factory(channels=32, srate=2048.0, fmt=pylsl.cf_int16, chunk=32)
-    limit = 3_000_000
+    limit = 8_000_000
 
     def limited():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    out = subprocess.run(_record_cmd(tmp_path, emg.source_id, "--duration", "60"),
+    out = subprocess.run(_record_cmd(tmp_path / "a", emg.source_id, "--duration", "60"),
                          capture_output=True, text=True, timeout=90, preexec_fn=limited)
-    assert out.returncode == 2, out.stderr
-    _one_line(out.stderr, "writing failed", "File too large")
-    part = next(tmp_path.glob("sub-01/ses-01/*.h5.part"))
+    assert out.returncode == 0, out.stderr
+    assert [ln for ln in _errors(out.stderr) if "disk full" in ln] and "Traceback" not in out.stderr
+    with Recording(next(tmp_path.glob("a/sub-01/ses-01/*_recording.h5"))) as rec:
+        s = rec.stream(emg.name)
+        assert_exact_slice(s.data, s.time_stamps, *emg.sent())
+        assert s.data.nbytes > 0.3 * limit
+
+    part = _kill_mid_recording(tmp_path / "b", emg.source_id)
     before = _sha(part)
     refused = subprocess.run(MIMICSYNC + ["recover", str(part)], capture_output=True, text=True,
-                             preexec_fn=limited)
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)))
     assert refused.returncode == 2
     _one_line(refused.stderr, "ulimit -f")
     assert _sha(part) == before
-    final = recover(part)
-    with Recording(final) as rec:
-        s = rec.stream(emg.name)
-        assert_exact_slice(s.data, s.time_stamps, *emg.sent())
+    with Recording(recover(part)) as rec:
+        assert_exact_slice(rec.stream(emg.name).data, rec.stream(emg.name).time_stamps, *emg.sent())
 
 
 # -- unplug / replug -----------------------------------------------------------------------
