@@ -304,7 +304,7 @@ BAD_INPUTS = [  # argv, what the one line must say
       "--task", "c" * 60, "--acq", "d" * 60, "--duration", "1"], "file name of"),
     (["record", "--root", "{d}/s", "--participant", "0 1", "--session", "01", "--task", "t"],
      "is not a BIDS label"),
-    (REC + ["--jpeg-quality", "500"], "jpeg"),
+    (REC + ["--color-quality", "500"], "--color-quality"),
     (REC + ["--seed", "x"], "--seed: invalid int value"),
     (["plan", "create", "{d}/p.toml", "--block", "rest=1e12s"], "no protocol named '1e12s'"),
     (["plan", "create", "{d}/p.toml", "--block", "rest=9999999s"], "out of range"),
