@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mimicsync.errors import MimicsyncError
+from mimicsync.errors import MimicsyncError, check_number
 
 SUFFIX = "recording"
 EXT = ".h5"
@@ -82,10 +82,12 @@ class RecordingId:
         check_label("session", self.session)
         check_label("task", self.task)
         check_label("acq", self.acq, optional=True)
-        if not isinstance(self.run, int) or isinstance(self.run, bool) or self.run < 1:
-            raise LabelError(f"run: must be a whole number >= 1, got {self.run!r}")
-        if self.run > 9999:
-            raise LabelError("run", f"{self.run} is too large", "give a run between 1 and 9999")
+        if not isinstance(self.run, int) or isinstance(self.run, bool):
+            raise LabelError("run", f"{self.run!r} is not a whole number", "give a whole number")
+        try:
+            check_number("run", self.run, minimum=1, maximum=9999, integer=True)
+        except MimicsyncError as e:
+            raise LabelError(e.field, e.problem, e.fix) from None
         name = len((self.stem).encode("utf-8")) + _LONGEST_SUFFIX
         if name > MAX_NAME:
             raise LabelError("participant", f"the labels make a file name of {name} characters "

@@ -47,7 +47,7 @@ def test_bad_selector_and_run(tmp_path):
     _assert_one_line_error(run(*_record_args(tmp_path), "--stream", "colour=red"),
                            "unknown key 'colour'", "name=, type=, source_id= or host=")
     _assert_one_line_error(run(*_record_args(tmp_path, **{"--run": "0"}), "--stream", "x"),
-                           "run: must be a whole number >= 1")
+                           "--run: 0 is out of range; give a value between 1 and 9999")
 
 
 def test_root_that_is_a_file_is_refused(tmp_path):
