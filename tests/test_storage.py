@@ -128,7 +128,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255.0 ** 2 / mse))
 
 
-def _record(tmp_path, outlet_factory, run: int, **cfg) -> tuple[Path, KeepingCamera, str]:
+def _record(tmp_path, outlet_factory, run: int, **cfg) -> tuple[Path, KeepingCamera, str, list]:
     emg = outlet_factory(channels=2, srate=500.0)
     cam = KeepingCamera(SimulatedCamera(_scenario(), width=1280, height=720, footage="photo",
                                         depth_size=(424, 240)))
@@ -138,14 +138,16 @@ def _record(tmp_path, outlet_factory, run: int, **cfg) -> tuple[Path, KeepingCam
     rec.start()
     rec.wait(2.5)
     left = rec.status().time_left
-    return rec.stop(), cam, left
+    return rec.stop(), cam, left, rec.warnings
 
 
 def test_recorded_photo_footage_keeps_colour_above_40_db_and_depth_exact(tmp_path,
                                                                          outlet_factory):
     pytest.importorskip("skimage")
-    path, cam, left = _record(tmp_path, outlet_factory, 1)
+    # warn_minutes beyond any disk: the start-up warning always comes, saying the time left
+    path, cam, left, warnings = _record(tmp_path, outlet_factory, 1, warn_minutes=1e12)
     assert "left at" in left and "MB/min" in left
+    assert any(w.startswith("disk: ") and " min left at " in w for w in warnings), warnings
     with Recording(path) as rec:
         assert int(rec.f["video"].attrs["jpeg_quality"]) == DEFAULT_JPEG_QUALITY
         dev = rec.frames[:, 1].astype(int)
@@ -157,7 +159,7 @@ def test_recorded_photo_footage_keeps_colour_above_40_db_and_depth_exact(tmp_pat
 
 
 def test_depth_range_stores_far_depth_as_no_depth(tmp_path, outlet_factory):
-    path, cam, _ = _record(tmp_path, outlet_factory, 2, depth_max_m=1.0)
+    path, cam, _, _ = _record(tmp_path, outlet_factory, 2, depth_max_m=1.0)
     with Recording(path) as rec:
         assert rec.f["video"].attrs["depth_max_m"] == 1.0
         dev = rec.frames[:, 1].astype(int)
