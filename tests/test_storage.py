@@ -88,7 +88,8 @@ def test_depth_round_trip_is_bit_exact_through_writer_and_recording(tmp_path):
 
 
 def test_recording_written_before_the_depth_filter_still_reads(tmp_path):
-    """A file written by mimicsync 3ff3c39 (LZ4 depth, no depth_filter attribute)."""
+    """A file written by the writer before issue 14 (the layout commit: LZ4 depth, no
+    depth_filter attribute, format_version 1)."""
     path = tmp_path / "old.h5"
     path.write_bytes(lzma.decompress((DATA / "format1-lz4-depth.h5.xz").read_bytes()))
     expected = np.load(io.BytesIO(lzma.decompress((DATA / "format1-lz4-depth.npy.xz")
