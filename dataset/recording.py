@@ -436,12 +436,15 @@ class Recording:
 
     # -- summary --------------------------------------------------------------------
     def summary(self) -> dict:
-        """Per-stream counts, effective rates and gaps; video frames and drops."""
+        """Per-stream counts, effective rates and gaps (on the common timeline, so a sender's
+        clock reset is no gap); video frames and drops."""
         out: dict = {"path": str(self.path), "status": self.status,
                      "size_bytes": self.path.stat().st_size, "streams": {}}
         lost = [e for e in self.events if e.trial_type == "stream_lost"]
         for key, s in self.streams.items():
-            ts = s.time_stamps
+            # On the common timeline: raw sender stamps jump when its clock is reset (the
+            # clock offsets see the reset), which gave negative durations and 0 Hz.
+            ts = self.timeline(key)
             srate = float(s.group.attrs["nominal_srate"])
             n = len(ts)
             span = float(ts[-1] - ts[0]) if n > 1 else 0.0
