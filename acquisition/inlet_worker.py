@@ -48,6 +48,7 @@ class InletWorker(threading.Thread):
         self.connected = True
         self.samples = 0
         self.last_timestamp = float("nan")
+        self._back = False  # reconnected, first sample not seen yet
         self.error: str | None = None
         self._offset = 0.0
         self._max = max(32, int((meta.nominal_srate or 100) * 0.5))
@@ -95,8 +96,7 @@ class InletWorker(threading.Thread):
             self.info = info
             self.connected = True
             self.error = None
-            self.put(Events([Event(pylsl.local_clock(), 0.0, "stream_back", self.meta.name,
-                                     {"stream": self.key})]))
+            self._back = True  # stream_back waits for the first sample: it bounds the gap
             return True
         return False
 
@@ -125,6 +125,16 @@ class InletWorker(threading.Thread):
                 self.stop_event.wait(0.5)
         self._drain()
 
+    def _stream_back(self, first: float) -> None:
+        """The gap exactly: LSL hands a new inlet only what is pushed after it connects, so
+        the samples between the last one before and the first one after are not in the file."""
+        self._back = False
+        last = self.last_timestamp if np.isfinite(self.last_timestamp) else None
+        self.put(Events([Event(first + self._offset, 0.0, "stream_back", self.meta.name,
+                               {"stream": self.key, "last_timestamp": last,
+                                "first_timestamp": first,
+                                "gap_s": None if last is None else first - last})]))
+
     def _lost(self) -> None:
         self.connected = False
         self.inlet = None
@@ -139,6 +149,8 @@ class InletWorker(threading.Thread):
         if not n:
             return 0
         ts = np.asarray(ts, dtype="f8")
+        if self._back:
+            self._stream_back(float(ts[0]))
         if self.meta.is_string:
             values = ["\t".join(v.decode("utf-8", "replace") for v in row) for row in data]
             self.put(Samples(self.key, values, ts))

@@ -267,6 +267,11 @@ def test_unplugged_stream_comes_back_and_every_stored_sample_is_exact(tmp_path, 
         kinds = [e.trial_type for e in r.events]
         assert "stream_lost" in kinds
         assert r.summary()["streams"][s.key]["gaps"] >= 1  # the gap is reported, not hidden
+        [back] = [e for e in r.events if e.trial_type == "stream_back"]
+        before = ts[ts < back.extra["first_timestamp"]][-1]
+        assert back.extra["last_timestamp"] == before  # the gap's ends are the stored samples
+        assert back.extra["first_timestamp"] == ts[ts > before][0]
+        assert back.extra["gap_s"] == back.extra["first_timestamp"] - before
 
 
 # -- bad input -----------------------------------------------------------------------------
