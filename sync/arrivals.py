@@ -43,8 +43,9 @@ class ArrivalParams:
     sigma_s: float = 0.001  # timing noise of a contact (skin compliance, region rows)
     # motion too small to see: a frame shows the hand moving only if it moved for more
     # than δ = delay_s + delay_per_exposure·exposure of its window (± spread_s +
-    # spread_per_exposure·exposure), measured on the simulated camera at 2–30 ms exposure
-    delay_s: float = 0.0035
+    # spread_per_exposure·exposure), measured on the simulated camera's recorded (JPEG)
+    # frames at 2–30 ms exposure (the contact bias against the LED: within ±1 ms)
+    delay_s: float = 0.0015
     delay_per_exposure: float = 0.18
     spread_s: float = 0.0005
     spread_per_exposure: float = 0.1
