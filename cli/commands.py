@@ -90,8 +90,9 @@ def print_summary(summary: dict, out=None) -> None:
               f"{s['gaps']:>5} {s['disconnects']:>5}", file=out)
     sy = summary.get("sync")
     if sy:
-        print(f"sync: video offset {1000 * sy.get('offset_s', 0):+.2f} ms "
-              f"(± {sy.get('offset_sd_ms', float('nan')):.2f}), drift "
+        print(f"sync: accuracy ±{sy.get('uncertainty_ms', float('nan')):.2f} ms (95 %), "
+              f"video offset {1000 * sy.get('offset_s', 0):+.2f} ms "
+              f"(sd {sy.get('offset_sd_ms', float('nan')):.2f}), drift "
               f"{sy.get('drift_ppm', 0):.1f} ppm, residual RMS "
               f"{sy.get('residual_rms_ms', float('nan')):.1f} ms, confidence "
               f"{sy.get('confidence', 0):.2f}" + ("  (forced)" if sy.get("forced") else ""),

@@ -114,6 +114,7 @@ class UnitResult:
     acq_time: str  # shifted
     video: bool
     shared: list[str] = field(default_factory=list)  # session-level files (may be shared)
+    sync_accuracy: str = "n/a"  # ms, 95 % (scans.tsv)
 
 
 @dataclass
@@ -255,12 +256,15 @@ def export_recording(unit: ExportUnit) -> UnitResult:
                     "NominalFrameRate": rec.fps, "Width": int(rec.video_attrs["width"]) // 2 * 2,
                     "Height": int(rec.video_attrs["height"]) // 2 * 2, "Codec": "H.264",
                     "Synchronized": rec.is_synced,
+                    "SyncAccuracyMs": _sync_accuracy(rec),
                     "Description": "Frontal face video; presentation timestamps are seconds "
                                    "after StartTime, which is relative to the first sample "
                                    "of the data file beside it, on that file's sample clock "
                                    "(sample k at k / SamplingFrequency; variable frame "
                                    "rate). Synchronized: the video was aligned with the "
-                                   "sEMG (mimicsync sync) before export."})
+                                   "sEMG (mimicsync sync) before export; SyncAccuracyMs: "
+                                   "95 % bound on any frame's error against the sEMG "
+                                   "(null when not synchronized)."})
         hits = scan_for([*files.values(), *shared.values()], dict(unit.needles))
         if hits:
             raise ExportError(f"privacy: {hits[0].describe()}; nothing of this recording "
@@ -270,11 +274,21 @@ def export_recording(unit: ExportUnit) -> UnitResult:
         for p in [*files.values(), *shared.values()]:
             os.replace(p, dest / p.name)
         rel = lambda p: str((dest / p.name).relative_to(out))  # noqa: E731
+        acc = _sync_accuracy(rec)
         return UnitResult(unit.stem, unit.sub, unit.ses, [rel(p) for p in files.values()],
                           scans_name, _iso(shifted) if shifted else "n/a", with_video,
-                          [rel(p) for p in shared.values()])
+                          [rel(p) for p in shared.values()],
+                          sync_accuracy="n/a" if acc is None else f"{acc:.2f}")
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _sync_accuracy(rec: Recording) -> float | None:
+    """The recording's stored sync accuracy (ms, 95 %), None when not synchronized."""
+    from mimicsync.dataset.sync_store import summary
+    s = summary(rec.f) if rec.is_synced else None
+    v = (s or {}).get("uncertainty_ms")
+    return round(float(v), 3) if v is not None and np.isfinite(v) else None
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -446,7 +460,8 @@ def _write_dataset_files(out: Path, results: list[UnitResult], allowed: dict[str
             first[r.sub] = r.acq_time
     for (sub, ses), rs in sessions.items():
         bf.write_tsv(out / f"sub-{sub}" / f"ses-{ses}" / f"sub-{sub}_ses-{ses}_scans.tsv",
-                     [{"filename": r.scans_filename, "acq_time": r.acq_time}
+                     [{"filename": r.scans_filename, "acq_time": r.acq_time,
+                       "sync_accuracy_ms": r.sync_accuracy}
                       for r in sorted(rs, key=lambda r: r.scans_filename)])
     rows = []
     for sub in sorted({r.sub for r in results}):

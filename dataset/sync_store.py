@@ -95,6 +95,7 @@ def _fill(g: h5py.Group, r: "SyncResult", forced: bool) -> None:
     a["reference"] = r.reference
     a["offset_s"], a["drift_ppm"], a["t_ref"] = fit.offset_s, fit.drift_ppm, fit.t_ref
     a["offset_sd_ms"], a["drift_sd_ppm"] = fit.sd_offset_s * 1e3, fit.sd_drift_ppm
+    a["uncertainty_ms"] = r.uncertainty_ms  # 95 % bound on any frame's error
     a["tap_bias_ms"] = fit.bias_s * 1e3 if fit.fitted_bias else np.nan
     a["residual_rms_ms"] = ev.rms_ms
     a["confidence"] = ev.confidence
@@ -146,6 +147,20 @@ def write_sync(path: str | Path, result: "SyncResult", *, forced: bool = False) 
     if sidecar.exists():  # a recording in a study tree: keep its summary current
         from mimicsync.dataset.sidecar import write_sidecar
         write_sidecar(Path(path))
+        _scans_row(Path(path), result)
+
+
+def _scans_row(path: Path, r: "SyncResult") -> None:
+    """The recording's ``scans.tsv`` row gets its sync offset and accuracy (95 %, ms)."""
+    from mimicsync.dataset.layout import root_of
+    from mimicsync.dataset.study_tree import study_lock, upsert_tsv
+    scans = list(path.parent.glob("*_scans.tsv"))
+    if not scans:
+        return
+    with study_lock(root_of(path)):
+        upsert_tsv(scans[0], "filename", {"filename": path.name,
+                                          "sync_offset_ms": f"{r.offset_s * 1e3:.3f}",
+                                          "sync_accuracy_ms": f"{r.uncertainty_ms:.2f}"})
 
 
 def sync_group(f: h5py.File) -> h5py.Group | None:
@@ -197,7 +212,8 @@ def summary(f: h5py.File) -> dict | None:
     g = sync_group(f)
     if g is None:
         return None
-    keys = ("reference", "offset_s", "drift_ppm", "offset_sd_ms", "residual_rms_ms",
+    keys = ("reference", "offset_s", "drift_ppm", "offset_sd_ms", "uncertainty_ms",
+            "residual_rms_ms",
             "confidence", "events_used", "events_rejected", "created_utc", "forced")
     return {k: (v.item() if isinstance(v, np.generic) else v)
             for k, v in ((k, g.attrs[k]) for k in keys if k in g.attrs)}

@@ -49,8 +49,9 @@ def test_only_consenting_participants_pseudonymized(study, exported, capfd):
     videos = list(exported.rglob("*_video.mp4"))
     assert {mapping[v.name.split("_")[0][4:]] for v in videos} == {"jena0042"}  # video consent
     assert len(videos) == 2 and "*_video.mp4" in (exported / ".bidsignore").read_text()
-    for _, acq in (r.values() for r in read_tsv(next(exported.rglob("*_scans.tsv")))):
-        assert int(acq[:4]) <= 1925
+    for r in read_tsv(next(exported.rglob("*_scans.tsv"))):
+        assert int(r["acq_time"][:4]) <= 1925
+        assert r["sync_accuracy_ms"] == "n/a" or float(r["sync_accuracy_ms"]) > 0
     assert not (exported / WORK_DIR).exists()
 
 

@@ -61,7 +61,9 @@ def test_info_shows_whether_and_how_a_recording_is_synchronized(sims, tmp_path, 
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("sync:"))
     with h5py.File(path, "r") as f:
         offset_ms = 1000 * float(f["sync"].attrs["offset_s"])
+        accuracy = float(f["sync"].attrs["uncertainty_ms"])
     assert f"video offset {offset_ms:+.2f} ms" in line and "confidence" in line
+    assert line.startswith(f"sync: accuracy ±{accuracy:.2f} ms (95 %)") and 0 < accuracy < 20
 
 
 def test_dry_run_writes_nothing(sims, tmp_path, capsys):
@@ -131,6 +133,15 @@ def test_sync_updates_the_sidecar_of_a_recording(sims, tmp_path, capsys):
     path = _copy(sims, "taps", tmp_path)
     from mimicsync.dataset.sidecar import write_sidecar
     side = write_sidecar(path)
+    scans = tmp_path / "sub-sim_ses-1_scans.tsv"
+    scans.write_text(f"filename\tacq_time\tstatus\n{path.name}\tn/a\tcomplete\n")
     assert json.loads(side.read_text())["sync"] is None
     assert main(["sync", str(path)]) == 0
-    assert json.loads(side.read_text())["sync"]["confidence"] > 0
+    sync = json.loads(side.read_text())["sync"]
+    assert sync["confidence"] > 0 and sync["uncertainty_ms"] > 0
+    # scans.tsv states each recording's sync offset and accuracy; other columns stay
+    head, row = (ln.split("\t") for ln in scans.read_text().splitlines())
+    got = dict(zip(head, row))
+    assert got["status"] == "complete"
+    assert float(got["sync_accuracy_ms"]) == pytest.approx(sync["uncertainty_ms"], abs=0.01)
+    assert float(got["sync_offset_ms"]) == pytest.approx(sync["offset_s"] * 1e3, abs=1e-3)
