@@ -201,8 +201,8 @@ def test_low_disk_for_the_planned_time_warns_at_start(tmp_path, outlet_factory):
     rec.stop()
     assert len(rec.warnings) == 1
     w = rec.warnings[0]
-    assert w.startswith("disk: ") and "min of recording" in w
-    per_min = float(w.split("~")[1].split(" MB/min")[0])
+    assert w.startswith("disk: ") and " min left at " in w  # the time left at this rate
+    per_min = float(w.split(" left at ")[1].split(" MB/min")[0])
     assert 60 < per_min < 70  # 64 ch float32 + timestamps at 4096 Hz = 64.9 MB/min
     quiet = Recorder(_config(tmp_path, emg.name, run=2, warn_minutes=0.0))
     quiet.start()
