@@ -11,7 +11,8 @@ The window is put together from parts, each a module: its widgets
 record-a-block layer (:mod:`~mimicsync.gui.recording_glue`), the running devices and
 stream list (:mod:`~mimicsync.gui.device_glue`), the slow refresh and status line
 (:mod:`~mimicsync.gui.status_line`), and the operator's workflow around a recording
-(:mod:`~mimicsync.gui.workflow`: resume, keys, banners, participant window).
+(:mod:`~mimicsync.gui.workflow`: resume, keys, banners, participant window), and a
+session plan's blocks recorded one after another (:mod:`~mimicsync.gui.visit_glue`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from mimicsync.gui.remote import WindowRemoteControl
 from mimicsync.gui.session_form import SessionForm
 from mimicsync.gui.setup_view import SetupView
 from mimicsync.gui.status_line import StatusLine
+from mimicsync.gui.visit_glue import VisitGlue, VisitProgress
 from mimicsync.gui.window_widgets import build_window_widgets
 from mimicsync.gui.workflow import Workflow
 
@@ -61,7 +63,7 @@ class AppOptions:
     watch_interval: float = 1.0  # stream list refresh
 
 
-class MainWindow(RecordingGlue, StatusLine, DeviceGlue, Workflow, QMainWindow):
+class MainWindow(RecordingGlue, VisitGlue, StatusLine, DeviceGlue, Workflow, QMainWindow):
     """The operator window: Setup and Monitor tabs under a record bar, messages below."""
 
     def __init__(self, options: AppOptions | None = None) -> None:
@@ -86,6 +88,7 @@ class MainWindow(RecordingGlue, StatusLine, DeviceGlue, Workflow, QMainWindow):
         self._banner_cause = ""
         self._resume: tuple[Path, bool] | None = None  # the run being resumed, force
         self._previewed: tuple | None = None  # the protocol choice the Monitor tab shows
+        self._visit: VisitProgress | None = None  # a session plan's visit under way
 
         self.setup = SetupView()
         self.remote = WindowRemoteControl(self, self.setup.remote)
@@ -128,6 +131,7 @@ class MainWindow(RecordingGlue, StatusLine, DeviceGlue, Workflow, QMainWindow):
         self.relay.countdown.connect(self.cue.on_countdown)
         self.monitor_view.protocol.start_requested.connect(self.toggle_recording)
         self.setup.resume.clicked.connect(lambda: self.resume_run())
+        self.setup.end_visit.clicked.connect(lambda: self.end_visit())
 
     # -- messages -----------------------------------------------------------------------
     def say(self, text: str) -> None:

@@ -21,7 +21,7 @@ from mimicsync.gui.recording_worker import IDLE, RECORDING, BlockStart
 from mimicsync.gui.session_form import SessionForm, app_devices, device_setup
 from mimicsync.gui.style import IDLE_STYLE, REC_STYLE
 from mimicsync.protocols import listeners as ev
-from mimicsync.protocols.device_setup import OpenDevices
+from mimicsync.protocols.device_setup import DeviceSetup, OpenDevices
 from mimicsync.protocols.like import protocol_block, resume_block
 from mimicsync.protocols.protocol_recording import ProtocolRecordingResult
 
@@ -63,20 +63,34 @@ class RecordingGlue:
         self._update_state()
         return True
 
-    def _prepare_step(self, form: SessionForm,
-                      resume: tuple[Path, bool] | None) -> Callable[[], BlockStart]:
-        """What the worker runs before recording (it reads protocol files, writes consent)."""
+    def _device_step(self, form: SessionForm) -> Callable[[], tuple[DeviceSetup, OpenDevices,
+                                                                     list]]:
+        """The app's running devices and selected streams, read now, for the worker."""
         streams, require = self.setup.streams.selectors()
+        infos = [e.info for e in self.setup.streams.selected_entries()]
         streamer = self.devices.streamer if form.camera != "none" else None
         lab = self.devices.lab
         lab_emg = lab.emg.source_id if lab is not None else None
-        repeat = self.setup.repeat_earlier.isChecked()
         scenario = self.devices.scenario
         depth, quality = self.options.depth, self.options.jpeg_quality
 
-        def prepare() -> BlockStart:
+        def step() -> tuple[DeviceSetup, OpenDevices, list]:
             setup = device_setup(form, streams, require, streamer, lab_emg,
                                  depth=depth, jpeg_quality=quality)
+            return setup, OpenDevices(setup, list(streams), list(require), None, scenario,
+                                      camera_streamer=streamer), infos
+        return step
+
+    def _prepare_step(self, form: SessionForm,
+                      resume: tuple[Path, bool] | None) -> Callable[[], BlockStart]:
+        """What the worker runs before recording (it reads protocol files, writes consent)."""
+        if resume is None and (self._visit is not None or form.plan):
+            return self._visit_step(form, self._device_step(form))
+        device_step = self._device_step(form)
+        repeat = self.setup.repeat_earlier.isChecked()
+
+        def prepare() -> BlockStart:
+            setup, devices, _ = device_step()
             if resume is not None:  # as `record --resume`: the stored plan, the next trials
                 block, earlier = resume_block(str(resume[0]), overrides=app_devices(setup),
                                               force=resume[1]), None
@@ -85,8 +99,6 @@ class RecordingGlue:
                                                 form.protocol or None, form.seed_value(),
                                                 form.language, repeat_earlier=repeat)
             record_consent(form)
-            devices = OpenDevices(setup, list(streams), list(require), None, scenario,
-                                  camera_streamer=streamer)
             return BlockStart(form.root_path, block, devices, earlier)
         return prepare
 
@@ -114,6 +126,7 @@ class RecordingGlue:
         self.monitor_view.protocol.attach(self.controller.session)
         if plan is not None:
             self.say(f"protocol {plan.protocol.name} started (seed {plan.seed})")
+        self._visit_started(spec)
         self._update_state()
 
     def protocol_running(self) -> bool:
@@ -143,6 +156,7 @@ class RecordingGlue:
         if result.stop_reason is not None and not result.stop_reason.expected:  # disk full, ...
             self.show_error(f"the recording stopped by itself: {reason}. The file is saved: {path}")
         run_in_background(lambda: summary_line(path), self.say, lambda e: None, name="summary")
+        self._visit_block_done(self.controller.spec, result)
         if self._close_after_stop:
             self.close()
 
@@ -150,6 +164,8 @@ class RecordingGlue:
         self._idle_again("not recording")
         if self._resume_forced(message):
             return
+        if self._visit is not None:  # a later block did not start: retry it, or end the visit
+            self._visit_pause()
         self.show_error(message)
         if self._close_after_stop:
             self._close_after_stop = False

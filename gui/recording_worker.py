@@ -41,6 +41,8 @@ class BlockStart:
     devices: OpenDevices
     earlier: EarlierPlan | None = None
     notes: list[str] = field(default_factory=list)  # differences from the earlier session
+    visit: tuple[PreparedBlock, ...] = ()  # a session plan's blocks, this one among them
+    visit_index: int = 0  # this block's position in ``visit``
 
     @property
     def plan(self) -> Plan | None:

@@ -18,6 +18,7 @@ from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY
 from mimicsync.protocols.device_setup import DeviceSetup
 
 LABEL_FIELDS = ("participant", "session", "task", "acq")
+PLAN_FIELDS = ("task", "acq", "run", "protocol", "seed")  # decided by a session plan's blocks
 
 
 @dataclass
@@ -36,6 +37,7 @@ class SessionForm:
     consent_video: bool = False
     camera: str = "none"  # realsense | sim | none
     simulated_lab: bool = False
+    plan: str = ""  # a session plan file: its blocks decide task, acq, protocol and seed
     extra: dict = field(default_factory=dict)
 
     @property
@@ -61,13 +63,15 @@ def validate(form: SessionForm) -> dict[str, str]:
         if probe is not None and not probe.is_dir():
             errors["root"] = f"study root: {probe} is a file, not a folder; choose a folder"
     for name in LABEL_FIELDS:
+        if form.plan and name in PLAN_FIELDS:
+            continue
         try:
             check_label(name, getattr(form, name).strip() or None, optional=name == "acq")
         except LabelError as e:
             errors[name] = str(e)
     if form.run < 1:
         errors["run"] = "run: must be a whole number >= 1"
-    if form.seed.strip() and not re.fullmatch(r"\d{1,10}", form.seed.strip()):
+    if form.seed.strip() and not form.plan and not re.fullmatch(r"\d{1,10}", form.seed.strip()):
         errors["seed"] = "seed: a whole number >= 0, or empty for a fresh one"
     if form.language not in ("en", "de"):
         errors["language"] = "language: en or de"

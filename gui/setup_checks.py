@@ -29,8 +29,10 @@ class SetupChecks:
             self.reload_protocols()
         errs = validate(form)
         shown = {k: v for k, v in errs.items() if getattr(form, k, "x") != ""}  # not while empty
-        if self._run_taken:
+        if self._run_taken and not form.plan:
             shown.setdefault("run", self._errors["run"].text())
+        if self._plan_error:
+            shown["plan"] = self._plan_error
         self.show_errors(shown)
         if any(k in errs for k in ("root", *LABEL_FIELDS)):
             self.participant_hint.setText("")

@@ -19,12 +19,15 @@ from mimicsync.dataset.layout import RecordingId
 from mimicsync.gui.background import run_in_background
 from mimicsync.gui.session_form import SessionForm, task_from_protocol, validate
 from mimicsync.gui.setup_checks import SetupChecks
+from mimicsync.gui.setup_plan import SetupPlan
 from mimicsync.gui.setup_widgets import NO_PROTOCOL, build_fields, lay_out
 from mimicsync.protocols import available_protocols
 from mimicsync.protocols.like import EarlierPlan
+from mimicsync.protocols.visit import PreparedBlock
+from mimicsync.protocols.visit_plan import VisitPlan
 
 
-class SetupView(SetupChecks, QWidget):
+class SetupView(SetupChecks, SetupPlan, QWidget):
     """Emits ``devices_requested(simulated_lab, camera)`` when the device choice changes."""
 
     devices_requested = Signal(bool, str)
@@ -41,10 +44,17 @@ class SetupView(SetupChecks, QWidget):
         self._protocols_root: str | None = None
         self.earlier: EarlierPlan | None = None
         self.resume_path: Path | None = None
+        self.plan_path: Path | None = None  # the session plan chosen, if any
+        self.visit_plan: VisitPlan | None = None  # ... once read and checked
+        self.plan_blocks: list[PreparedBlock] = []  # its blocks as planned now (a preview)
+        self._plan_error = ""
+        self._plan_seq = 0
         build_fields(self)
         lay_out(self)
         self.browse.clicked.connect(self._browse)
         self.resume_pick.clicked.connect(self._pick_resume)
+        self.plan_pick.clicked.connect(self._pick_plan)
+        self.plan_clear.clicked.connect(lambda: self.choose_plan(None))
 
         self.refresh_screens()
         self._check_timer = QTimer(self, singleShot=True, interval=250)
@@ -79,12 +89,16 @@ class SetupView(SetupChecks, QWidget):
             seed=self.seed.text().strip(),
             consent_data=self.consent_data.isChecked(),
             consent_video=self.consent_video.isChecked(),
-            camera=self.camera.currentData(), simulated_lab=self.simulated.isChecked())
+            camera=self.camera.currentData(), simulated_lab=self.simulated.isChecked(),
+            plan=str(self.plan_path) if self.plan_path is not None else "")
 
     def errors(self) -> dict[str, str]:
         """Everything that blocks a start, including a taken run and missing required streams."""
-        errors = validate(self.form())
-        if self._run_taken and "run" not in errors:
+        form = self.form()
+        errors = validate(form)
+        if self.plan_problem():
+            errors["plan"] = self.plan_problem()
+        if self._run_taken and "run" not in errors and not form.plan:
             errors["run"] = (f"run: run {self.run.value():02d} already exists for these labels; "
                              f"the next free run is {self._suggested_run}")
         missing = self.streams.missing_required()
@@ -145,6 +159,7 @@ class SetupView(SetupChecks, QWidget):
                   self.repeat_earlier, self.resume, self.resume_pick,
                   self.simulated, self.operator, self.language):
             w.setEnabled(not locked)
+        self._plan_decides(locked)
         self.resume.setEnabled(not locked and self.resume_path is not None)
         self.streams.set_locked(locked)
 

@@ -113,6 +113,15 @@ def build_fields(view: QWidget) -> None:
     view.resume.setEnabled(False)
     view.resume_pick = QPushButton("Choose…")
     view.resume_pick.setToolTip("choose an aborted protocol recording to resume")
+    view.plan_hint = hint_label("no plan: one recording of the fields below")
+    view.plan_pick = QPushButton("Choose…")
+    view.plan_pick.setToolTip("record a visit's blocks one after another from a session plan "
+                              "file, as `mimicsync record --plan`")
+    view.plan_clear = QPushButton("Clear")
+    view.plan_clear.setEnabled(False)
+    view.end_visit = QPushButton("End visit")
+    view.end_visit.setToolTip("end the visit before its remaining blocks")
+    view.end_visit.hide()
     view.screen = QComboBox()
     view.fullscreen = QCheckBox("full screen (on a second screen)")
     view.fullscreen.setToolTip("full screen only on a screen other than the operator's; "
@@ -141,6 +150,8 @@ def lay_out(view: QWidget) -> None:
         ("Acquisition", v.acq, "acq"), ("Run", row(v.run, v.run_hint), "run")]))
     left.addWidget(group(v, "Participant consent (stored in participants.tsv)", [
         ("", v.consent_data, None), ("", v.consent_video, None)]))
+    left.addWidget(group(v, "Session plan (several blocks per visit)", [
+        ("Plan", row(v.plan_hint, v.plan_pick, v.plan_clear, v.end_visit), "plan")]))
     left.addWidget(group(v, "Protocol", [
         ("Protocol", v.protocol, "protocol"), ("Language", v.language, "language"),
         ("Seed", v.seed, "seed"), ("", v.repeat_earlier, None), ("", v.earlier_hint, None),

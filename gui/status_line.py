@@ -46,4 +46,5 @@ class StatusLine:
         self.note.setEnabled(c.state == RECORDING)
         self.note_button.setEnabled(c.state == RECORDING)
         self.monitor_view.protocol.set_controls(
-            can_start=c.state == IDLE and bool(self.setup.protocol.currentData()))
+            can_start=c.state == IDLE and bool(self.setup.protocol.currentData()
+                                               or self.setup.plan_path is not None))

@@ -79,7 +79,7 @@ class Workflow:
     # -- the chosen protocol, before recording ---------------------------------------------
     def _preview_protocol(self) -> None:
         """Show the chosen protocol's trials and planned length in the Monitor tab now."""
-        if self.controller.state != IDLE:
+        if self.controller.state != IDLE or self._preview_visit():
             return
         form = self.setup.form()
         earlier = self.setup.earlier

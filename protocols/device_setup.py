@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,7 +147,12 @@ class DeviceSetup:
 
     def differences(self, other: "DeviceSetup") -> list[str]:
         """Human-readable fields where ``other`` differs (camera fields only if a camera is used)."""
-        names = list(SETUP_FIELDS)
+        return [f"{label} {show_setting(b)} (was {show_setting(a)})"
+                for label, a, b in self.changes(other, SETUP_FIELDS)]
+
+    def changes(self, other: "DeviceSetup", names: Sequence[str]) -> list[tuple[str, Any, Any]]:
+        """(label, this value, other value) of each of ``names`` that differs; camera
+        fields count only when either side has a camera."""
         if self.camera == "none" and other.camera == "none":
             names = [n for n in names if n not in CAMERA_FIELDS]
         out = []
@@ -156,7 +161,7 @@ class DeviceSetup:
             if n == "sim_clock":
                 a, b = dict(a), dict(b)
             if a != b:
-                out.append(f"{FIELD_LABELS.get(n, n)} {_show(b)} (was {_show(a)})")
+                out.append((FIELD_LABELS.get(n, n), a, b))
         return out
 
 
@@ -170,11 +175,12 @@ FIELD_LABELS = {"streams": "stream selection", "require": "required streams", "c
 def describe_setup(setup: DeviceSetup) -> str:
     """The settings that differ from the defaults, e.g. ``required streams [type=EMG], camera realsense``."""
     base = DeviceSetup()
-    return ", ".join(f"{FIELD_LABELS[n]} {_show(getattr(setup, n))}" for n in SETUP_FIELDS
+    return ", ".join(f"{FIELD_LABELS[n]} {show_setting(getattr(setup, n))}" for n in SETUP_FIELDS
                      if getattr(setup, n) != getattr(base, n)) or "defaults"
 
 
-def _show(v: Any) -> str:
+def show_setting(v: Any) -> str:
+    """A setting as the operator reads it (selector lists in brackets)."""
     if isinstance(v, tuple):
         return "[" + ", ".join(v) + "]"
     return str(v)

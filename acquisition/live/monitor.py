@@ -320,7 +320,7 @@ class LiveMonitor:
                 inlet.close_stream()
                 return
             self._streams[ident] = ms
-        worker.start()
+            worker.start()  # under the lock: stop() never joins a worker not yet started
 
     def _quality_loop(self) -> None:
         while not self._stop.wait(self.quality_interval):
