@@ -20,6 +20,7 @@ from mimicsync.protocols.visit import PreparedBlock, prepare_visit
 from mimicsync.protocols.visit_plan import PLANS_DIR, VisitPlan, load_visit_plan
 
 NO_PLAN = "no plan: one recording of the fields below"
+PREVIEW_LABEL = "preview"  # stands for participant and session while the form may be empty
 
 
 def plan_lines(plan: VisitPlan, blocks: list[PreparedBlock]) -> str:
@@ -50,12 +51,13 @@ class SetupPlan:
         self.form_changed.emit()
         if path is None:
             return
-        seq, form = self._plan_seq, self.form()
-        root = form.root_path if form.root else None
+        form = self.form()
+        seq, root = self._plan_seq, (form.root_path if form.root else None)
 
         def load() -> tuple[VisitPlan, list[PreparedBlock]]:
             plan = load_visit_plan(path, study_root=root)
-            return plan, prepare_visit(plan, form.participant, form.session, root)
+            # a preview of the blocks: the visit's own labels are checked at its start
+            return plan, prepare_visit(plan, PREVIEW_LABEL, PREVIEW_LABEL, root)
         run_in_background(load, lambda r: self._plan_loaded(seq, r),
                           lambda e: self._plan_failed(seq, e), name="plan-load")
 
