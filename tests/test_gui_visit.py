@@ -149,3 +149,25 @@ def test_a_plan_for_other_devices_is_refused_before_the_visit(qtbot, window, stu
 
     s.choose_plan(None)  # back to one recording of the form
     assert s.task.isEnabled() and "no plan" in s.plan_hint.text()
+
+
+def test_a_bad_plan_is_shown_under_its_field_and_nothing_starts(qtbot, window, study, tmp_path):
+    w, s = window, window.setup
+    good = tmp_path / "gui-visit.toml"
+    good.write_text(PLAN.format(width=320, require=""), encoding="utf-8")
+    s.root.setText(str(study))
+    s.choose_plan(good)  # chosen before the labels are typed: its blocks are listed anyway
+    qtbot.waitUntil(lambda: "gui-visit: 2 blocks" in s.plan_hint.text(), timeout=5000)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text().replace('protocol = "tiny"\nseed = 7', 'protocol = "nosuch"'),
+                   encoding="utf-8")
+    s.choose_plan(bad)
+    err = s._errors["plan"]
+    qtbot.waitUntil(lambda: "nosuch" in err.text(), timeout=5000)
+    assert err.text().startswith("bad.toml: block 2 (tiny/N): protocol") and "\n" not in err.text()
+    fill(w, study, participant="09", session="01")  # typing re-checks the form ...
+    qtbot.wait(600)
+    assert not err.isHidden() and "nosuch" in err.text()  # ... and keeps the plan's message
+    qtbot.mouseClick(w.record, Qt.MouseButton.LeftButton)
+    assert w.controller.state == IDLE and "Cannot start" in w.banner.text()
+    assert not list(study.glob("sub-*"))
