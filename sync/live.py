@@ -93,6 +93,7 @@ class EmgTapStream:
         self.post = (s(params.post_window_s[0]), s(params.post_window_s[1]))
         self.guard = s(0.002)
         self.env = _Ring(self.base + self.guard + self.search + self.post[1] + s(0.1))
+        self.peak = _Ring(self.env.cap)  # largest |high-passed| sample, same indices
         self.n_env = 0  # envelope samples produced (global index of the next one)
         self.scale: np.ndarray | None = None
         self.warm: list[np.ndarray] = []
@@ -157,6 +158,7 @@ class EmgTapStream:
         if ext.shape[0] < 3:
             return []
         energy = np.maximum(ext[1:-1] ** 2 - ext[:-2] * ext[2:], 0.0)
+        self.peak.extend(np.abs(ext[1:-1]).max(axis=1))  # for the amplitude test
         if self.scale is None:  # first second: learn each channel's typical energy
             self.warm.append(energy[::8])
             if sum(len(w) for w in self.warm) * 8 < self.warmup:
@@ -203,7 +205,12 @@ class EmgTapStream:
         post = seg[pk + self.post[0]: pk + self.post[1]]
         rise = peak - base
         post_ratio = (np.median(post) - base) / rise if post.size and rise > 0 else 0.0
-        if snr < p.min_snr or post_ratio > p.max_post_ratio:
+        # the offline tests: strong (Teager SNR, or amplitude for a slow tap), transient
+        pk_seg = self.peak.get(b0, f + self.search + self.post[1])
+        base_amp = pk_seg[: max(1, fi - self.guard)]
+        amp = (float(pk_seg[fi: pk + s5].max()) / max(float(np.percentile(base_amp, 95)), 1e-12)
+               if pk_seg.size > fi and (s5 := max(1, int(round(0.005 * self.fs)))) else 0.0)
+        if (snr < p.min_snr and amp < p.min_amp_snr) or post_ratio > p.max_post_ratio:
             return None
         onset = rising_crossing(seg, base + p.onset_fraction * rise, 0, pk)
         # envelope index i averages samples i−width+2 … i+1 (Teager–Kaiser starts at
