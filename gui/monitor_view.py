@@ -74,6 +74,28 @@ class MonitorView(QWidget):
         self.map.setMinimumHeight(300)
         self.traces = TracePanel(window_s=monitor.window_s)
         self.protocol = ProtocolPanel()
+        self._build_trace_controls()
+        self.quality = QLabel("quality: waiting for data")
+        self.quality.setTextFormat(Qt.TextFormat.RichText)
+        self.quality.setWordWrap(True)
+        self.figures = QLabel("")
+        self.figures.setTextFormat(Qt.TextFormat.RichText)
+        self.figures.setWordWrap(True)  # long lines (taps, offset) wrap instead of widening
+        self.figures.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.stream_lines = QLabel("")
+        self.stream_lines.setTextFormat(Qt.TextFormat.RichText)
+        self.stream_lines.setWordWrap(True)
+        self.stream_lines.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._camera: CameraStreamer | None = None
+        self._tick = 0
+        self.trace_every = 2
+        self._fps = (time.monotonic(), 0, 0.0)  # (t, preview count, fps)
+        self._idle_drops: list[tuple[float, int, int]] = []  # (t, camera dropped, frames)
+
+        self._lay_out()
+
+    def _build_trace_controls(self) -> None:
+        """The bar above the traces: stream, view, channel, scale, zoom, display filters."""
         self.stream_choice = QComboBox()
         self.stream_choice.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -103,23 +125,9 @@ class MonitorView(QWidget):
             box.toggled.connect(self._display_changed)
         self.view_choice.currentIndexChanged.connect(self._display_changed)
         self.channel_choice.currentIndexChanged.connect(self._single_changed)
-        self.quality = QLabel("quality: waiting for data")
-        self.quality.setTextFormat(Qt.TextFormat.RichText)
-        self.quality.setWordWrap(True)
-        self.figures = QLabel("")
-        self.figures.setTextFormat(Qt.TextFormat.RichText)
-        self.figures.setWordWrap(True)  # long lines (taps, offset) wrap instead of widening
-        self.figures.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.stream_lines = QLabel("")
-        self.stream_lines.setTextFormat(Qt.TextFormat.RichText)
-        self.stream_lines.setWordWrap(True)
-        self.stream_lines.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self._camera: CameraStreamer | None = None
-        self._tick = 0
-        self.trace_every = 2
-        self._fps = (time.monotonic(), 0, 0.0)  # (t, preview count, fps)
-        self._idle_drops: list[tuple[float, int, int]] = []  # (t, camera dropped, frames)
 
+    def _lay_out(self) -> None:
+        """Camera and electrodes left; protocol, figures and traces right."""
         left = QVBoxLayout()
         vbox = QGroupBox("Camera")
         QVBoxLayout(vbox).addWidget(self.video)
