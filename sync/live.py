@@ -352,13 +352,19 @@ class LiveSync:
 
     def status(self, now: float | None = None) -> LiveStatus:
         """Events so far and the verdict; refitted when events arrived, at most once per
-        ``min_interval_s`` of wall time (``now``: a monotonic clock, default ``time.monotonic``)."""
+        ``min_interval_s`` of wall time and never more than a fifth of it (``now``: a
+        monotonic clock, default ``time.monotonic``)."""
         now = _time.monotonic() if now is None else now
-        if self._status is None and (now - self._fitted_at >= self.min_interval_s
-                                     or self._last is None):
+        if self._status is None and (now - self._fitted_at >= self._wait or self._last is None):
+            t = _time.perf_counter()
             self._last = self._compute()
+            # long recordings hold thousands of events: refit less often, so the fit
+            # never takes more than a fifth of the time
+            self._wait = max(self.min_interval_s, 5 * (_time.perf_counter() - t))
             self._status, self._fitted_at = self._last, now
         return self._status if self._status is not None else self._last
+
+    _wait: float = 0.0
 
     _last: LiveStatus | None = None
 
