@@ -71,14 +71,8 @@ def _device_args(p: argparse.ArgumentParser) -> None:
                    help="run the simulated amplifier in this process; it follows the protocol")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        prog="mimicsync",
-        description="Record facial video and facial sEMG on one clock into crash-safe HDF5, "
-                    "synchronize, and export as BIDS.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _add_demo(sub) -> None:
+    """mimicsync demo: the simulated lab, a short protocol, sync, a summary."""
     d = sub.add_parser("demo", help="simulate the lab, record about a minute, print a summary")
     d.add_argument("--root", type=Path, default=Path("demo-study"))
     d.add_argument("--duration", type=float, default=None,
@@ -91,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     _depth_arg(d)
     _color_quality_arg(d)
 
+
+def _add_simulate(sub) -> None:
+    """mimicsync simulate / brainflow / streams: devices on LSL and what is there."""
     s = sub.add_parser("simulate", help="publish the simulated devices on LSL until Ctrl-C")
     s.add_argument("--duration", type=float, default=None)
     s.add_argument("--suffix", default="", help="append to the stream names (several labs)")
@@ -111,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("streams", help="list the LSL streams on the network")
     st.add_argument("--wait", type=float, default=2.0)
 
+
+def _add_record(sub) -> None:
+    """mimicsync record: streams and a camera, with a protocol, plan, earlier session or resume."""
     r = sub.add_parser("record", help="record selected LSL streams and a camera, optionally "
                                       "guided by a protocol, a plan, or an earlier session")
     r.add_argument("--root", type=Path, required=True, help="study root folder")
@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", default=None, metavar="RECORDING",
                    help="continue an aborted protocol recording in a new run")
 
+
+def _add_plan_and_files(sub) -> None:
+    """mimicsync plan / info / recover: session plans and single files."""
     pl = sub.add_parser("plan", help="create or show a session plan file (the blocks of a visit)")
     plsub = pl.add_subparsers(dest="plan_command", required=True)
     pc = plsub.add_parser("create", help="write a session plan file")
@@ -168,6 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("recover", help="finish a recording left behind by a crash")
     rc.add_argument("file", type=Path)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="mimicsync",
+        description="Record facial video and facial sEMG on one clock into crash-safe HDF5, "
+                    "synchronize, and export as BIDS.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_demo(sub)
+    _add_simulate(sub)
+    _add_record(sub)
+    _add_plan_and_files(sub)
     from mimicsync.cli import dataset_commands, serve_command, sync_commands
     sv = sub.add_parser("serve", help="a headless recorder driven over TCP by experiment "
                                       "scripts (LabRecorder's remote control, with replies)")
@@ -181,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_gui_arguments(sub.add_parser("gui", help="the operator app: setup, live monitor, "
                                                  "protocol, participant screen"))
     return p
+
+
 
 
 def main(argv: list[str] | None = None) -> int:
