@@ -45,10 +45,10 @@ _API = {
     "Trace": "video_events",
     "VideoTapParams": "video_events",
     "VideoTaps": "video_events",
-    "brightness": "video_events",
-    "led_onsets": "video_events",
-    "motion_energy": "video_events",
     "video_tap_onsets": "video_events",
+    "CellScan": "video_cells",
+    "scan": "video_cells",
+    "led_trace": "video_cells",
     "ZScoreDetector": "zscore",
     "ZScoreParams": "zscore",
     "ZScoreResult": "zscore",
@@ -56,6 +56,10 @@ _API = {
 }
 
 __all__ = sorted(_API)
+
+
+# A name shared with its module: bound now, so importing the submodule never shadows it.
+from mimicsync.sync.frame_times import frame_times  # noqa: E402, F401
 
 
 def __getattr__(name: str):

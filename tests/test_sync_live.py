@@ -41,8 +41,8 @@ def test_live_agrees_with_offline_sync(played):
     assert st.offset_ms == pytest.approx(offline.offset_s * 1e3, abs=5.0)
 
 
-def test_live_is_cheap_and_bounded(played):
-    live, _, emg_cost, frame_cost = played
-    assert emg_cost < 0.1  # s of CPU per s of 64-channel sEMG at 4096 Hz
-    assert frame_cost < 0.01  # s per frame (30 fps: a third of the frame interval)
+def test_live_state_is_bounded(played):
+    """However long the recording, the live detector keeps a bounded window (its CPU cost
+    per second and per frame is measured in bench/realtime_budget.py)."""
+    live, _, _, _ = played
     assert live.emg.env.cap < 4096 and live.video.light.maxlen <= 4 * 30

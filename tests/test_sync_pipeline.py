@@ -12,16 +12,14 @@ import pytest
 
 from mimicsync.acquisition.simulators.signals import synthetic_emg, synthetic_frames
 from mimicsync.sync import (
-    brightness,
     dejitter_timestamps,
     emg_tap_onsets,
-    led_onsets,
+    frame_times,
     match_events,
-    motion_energy,
     trigger_onsets,
     video_tap_onsets,
 )
-from mimicsync.sync.frame_times import frame_times  # the name is also its module's
+from mimicsync.sync.video_events import brightness, led_onsets, motion_energy
 
 FS, FPS, DURATION, TAU0 = 4096.0, 30.0, 60.0, 7000.0
 
