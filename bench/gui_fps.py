@@ -39,9 +39,9 @@ from pathlib import Path
 import psutil  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from mimicsync.errors import StopReason  # noqa: E402
 from mimicsync.gui.app import AppOptions, MainWindow  # noqa: E402
 from mimicsync.gui.event_loop import run_for, wait_until  # noqa: E402
-from mimicsync.errors import StopReason  # noqa: E402
 from mimicsync.gui.recording_worker import IDLE, RECORDING  # noqa: E402
 from mimicsync.gui.xvfb import virtual_display  # noqa: E402
 

@@ -29,7 +29,8 @@ import psutil
 import pylsl
 import simplejpeg
 
-from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+from mimicsync.acquisition.recorder import Recorder
+from mimicsync.acquisition.recorder_setup import RecorderConfig
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, tap_block

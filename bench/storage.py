@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import imagecodecs as ic
 import numpy as np
+import rvl  # bench/rvl.py
 import simplejpeg
 from skimage.metrics import structural_similarity
 
@@ -40,8 +39,6 @@ from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
 from mimicsync.dataset import depth_codec
 from mimicsync.dataset.color_codec import H264Decoder, H264Encoder
-
-import rvl  # bench/rvl.py
 
 W, H, FPS = 1280, 720, 30.0
 EMG_MB_MIN = (64 * 4 + 8) * 4096 * 60 / 1e6  # float32 samples + float64 timestamps

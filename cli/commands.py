@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mimicsync.acquisition.recorder import GiB, RecorderStatus
+from mimicsync.acquisition.recorder_setup import GiB, RecorderStatus
 from mimicsync.acquisition.stream_select import SelectorError, discover, parse_selectors
 from mimicsync.cli import dataset_commands
 from mimicsync.cli.keyboard import KeyboardControls

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mimicsync.acquisition.recorder import GiB
+from mimicsync.acquisition.recorder_setup import GiB
 from mimicsync.dataset.layout import check_label
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError
 from mimicsync.protocols.remote_control import Naming, RemoteController

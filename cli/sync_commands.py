@@ -83,10 +83,10 @@ def sync_file(path: Path, params=None, *, force: bool = False, report: Path | No
 
     Shared by ``mimicsync sync`` and ``mimicsync demo`` (which ends with a synced file).
     """
+    from mimicsync.cli.errors import render
     from mimicsync.dataset.sync_recording import SyncError, SyncParams, synchronize
     from mimicsync.dataset.sync_report import summary_lines, write_png
     from mimicsync.dataset.sync_store import write_sync
-    from mimicsync.cli.errors import render
     from mimicsync.sync.match import SyncRefused
 
     path = Path(path)

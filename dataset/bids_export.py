@@ -31,8 +31,12 @@ import numpy as np
 
 from mimicsync.dataset import bids_files as bf
 from mimicsync.dataset.batch import run_batch
-from mimicsync.dataset.mne_raw import (first_sample_utc, on_sample_clock, sample_positions,
-                                       to_mne_raw)
+from mimicsync.dataset.mne_raw import (
+    first_sample_utc,
+    on_sample_clock,
+    sample_positions,
+    to_mne_raw,
+)
 from mimicsync.dataset.privacy import (
     CONSENT_DATA,
     CONSENT_VIDEO,

@@ -15,7 +15,6 @@ import numpy as np
 from mimicsync.dataset.face_tracks import FaceTrack, crop_face, kalman_smooth, track_faces
 from mimicsync.dataset.recording import Recording
 
-
 DETECT_HZ = 5.0
 
 

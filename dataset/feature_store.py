@@ -15,8 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync.dataset.batch import run_batch
-from mimicsync.dataset.features import (FeatureParams, FeatureResult, compute_features,
-                                        feature_paths, is_fresh, write_description)
+from mimicsync.dataset.features import (
+    FeatureParams,
+    FeatureResult,
+    compute_features,
+    feature_paths,
+    is_fresh,
+    write_description,
+)
 from mimicsync.dataset.recording import RecordingError
 from mimicsync.dataset.study import RecordingRef, Study
 

@@ -32,15 +32,20 @@ import numpy as np
 from scipy import signal
 
 from mimicsync import __version__
-from mimicsync.errors import check_option
-from mimicsync.dataset.frame_views import (WindowSpec, channel_mean, item_times,
-                                           per_frame_stream, window_starts)
+from mimicsync.dataset.frame_views import (
+    WindowSpec,
+    channel_mean,
+    item_times,
+    per_frame_stream,
+    window_starts,
+)
 from mimicsync.dataset.labels import context_masks, item_labels
 from mimicsync.dataset.layout import SUFFIX
 from mimicsync.dataset.processing import bandpass, bipolar, notch, sliding_rms
 from mimicsync.dataset.recording import RecordingError
 from mimicsync.dataset.study import open_recording, recording_id, study_root
 from mimicsync.dataset.study_tree import BIDS_VERSION, atomic_write_text
+from mimicsync.errors import check_option
 
 FEATURES_VERSION = 1  # bump when the computation changes: every cache becomes stale
 DERIVATIVES = Path("derivatives") / "mimicsync-features"

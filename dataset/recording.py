@@ -22,7 +22,13 @@ from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.written import RowCount, all_rows, row_counter
 from mimicsync.errors import MimicsyncError
-from mimicsync.format import FORMAT_NAME, FORMAT_VERSION, FRAME_BASE_COLUMNS, ChannelSpec, frame_column
+from mimicsync.format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FRAME_BASE_COLUMNS,
+    ChannelSpec,
+    frame_column,
+)
 
 
 class RecordingError(MimicsyncError, ValueError):

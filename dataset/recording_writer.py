@@ -13,9 +13,9 @@ final name, with ``os.link`` so that an existing recording is never replaced.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
-import fcntl
 import os
 from collections.abc import Sequence
 from dataclasses import asdict

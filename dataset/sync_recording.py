@@ -21,13 +21,13 @@ import h5py
 import numpy as np
 
 from mimicsync.dataset.recording import Recording, RecordingError, StreamView, recovery_hint
+from mimicsync.dataset.sync_video import exposure_model, video_events
 from mimicsync.errors import MimicsyncError
 from mimicsync.sync.arrivals import ArrivalParams
 from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets
 from mimicsync.sync.event_fit import EventFit, EventFitParams, LowConfidence, accuracy_s, fit_events
 from mimicsync.sync.onsets import falling_edges, rising_edges
 from mimicsync.sync.stream_maps import StreamMap, map_frames, map_stream
-from mimicsync.dataset.sync_video import exposure_model, video_events
 from mimicsync.sync.video_events import Box, Trace
 
 

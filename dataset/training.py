@@ -24,7 +24,7 @@ from mimicsync.dataset.feature_store import RecordingFeatures, ensure_features, 
 from mimicsync.dataset.features import FeatureParams, preset
 from mimicsync.dataset.frame_views import FrameWindows, WindowSpec, frame_windows
 from mimicsync.dataset.labels import class_names, context_masks
-from mimicsync.dataset.layout import LabelError, RecordingId
+from mimicsync.dataset.layout import LabelError
 from mimicsync.dataset.recording import Recording, RecordingError, recovery_hint
 from mimicsync.dataset.study import RecordingRef, open_recording, recording_id
 

@@ -28,8 +28,7 @@ from mimicsync.acquisition.camera import CameraStreamer
 from mimicsync.acquisition.live.display import DisplaySettings
 from mimicsync.acquisition.live.monitor import LiveMonitor, LiveSnapshot, PreviewSink
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
-from mimicsync.acquisition.recorder import RecorderStatus
-
+from mimicsync.acquisition.recorder_setup import RecorderStatus
 from mimicsync.gui.electrode_map import ElectrodeMap
 from mimicsync.gui.protocol_panel import ProtocolPanel
 from mimicsync.gui.style import GRADE_COLOR

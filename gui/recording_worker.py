@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from mimicsync.acquisition.recorder import RecorderStatus
+from mimicsync.acquisition.recorder_setup import RecorderStatus
 from mimicsync.errors import StopReason
 from mimicsync.gui.words import render
 from mimicsync.protocols.device_setup import OpenDevices

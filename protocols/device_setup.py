@@ -22,11 +22,11 @@ import numpy as np
 
 from mimicsync.acquisition.camera import Camera, CameraStreamer
 from mimicsync.acquisition.simulators.participant import ScenarioParticipant
-from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, DepthMode
 from mimicsync.acquisition.simulators.scenario import Scenario, Trigger
 from mimicsync.acquisition.stream_select import StreamSelector, parse_selectors
 from mimicsync.dataset.events import Event
 from mimicsync.errors import MimicsyncError
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, DepthMode
 from mimicsync.protocols import listeners as ev
 from mimicsync.protocols.listeners import RunListener
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderStatus
+from mimicsync.acquisition.recorder import Recorder
+from mimicsync.acquisition.recorder_setup import RecorderConfig, RecorderStatus
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.events import Event
 from mimicsync.errors import ErrorCode, MimicsyncError, StopReason

@@ -21,7 +21,7 @@ from typing import Any, ContextManager, TextIO
 
 import pylsl
 
-from mimicsync.acquisition.recorder import GiB, RecorderConfig, RecorderStatus
+from mimicsync.acquisition.recorder_setup import GiB, RecorderConfig, RecorderStatus
 from mimicsync.acquisition.simulators.scenario import demo_scenario
 from mimicsync.dataset.layout import RecordingId, check_label, next_free_run
 from mimicsync.errors import check_duration, check_number

@@ -30,8 +30,14 @@ from mimicsync.sync.exposure import Exposure, crossings, led_edges
 from mimicsync.sync.match import SyncRefused
 from mimicsync.sync.onsets import rising_crossing
 from mimicsync.sync.robust import line_fit
-from mimicsync.sync.video_cells import (LIGHT_CELL, MOTION_CELL, CellScan, _row_gain, cell_means,
-                                        led_trace)
+from mimicsync.sync.video_cells import (
+    LIGHT_CELL,
+    MOTION_CELL,
+    CellScan,
+    _row_gain,
+    cell_means,
+    led_trace,
+)
 from mimicsync.sync.video_events import Box
 from mimicsync.sync.zscore import ZScoreDetector, ZScoreParams
 

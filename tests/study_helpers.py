@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from mimicsync.acquisition.simulators.recordings import write_simulated_recording
-from mimicsync.acquisition.simulators.sync_recordings import (SimulatedRecording,
-                                                              sync_scenario, write_session)
+from mimicsync.acquisition.simulators.sync_recordings import (
+    SimulatedRecording,
+    sync_scenario,
+    write_session,
+)
 from mimicsync.dataset.layout import RecordingId
 
 

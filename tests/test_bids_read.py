@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from study_helpers import syncable_study
 
 from mimicsync.cli.main import main
 from mimicsync.dataset import FrameDataset, RecordingError, Study, WindowSpec
@@ -12,7 +13,6 @@ from mimicsync.dataset.bids_export import export_study
 from mimicsync.dataset.mne_raw import on_sample_clock
 from mimicsync.dataset.study_tree import update_participant
 from mimicsync.dataset.sync_study import sync_study
-from study_helpers import syncable_study
 
 
 @pytest.fixture(scope="module")

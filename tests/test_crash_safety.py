@@ -125,7 +125,8 @@ def test_kill9_while_starting_leaves_no_broken_recording(tmp_path, outlet_factor
 
 def test_creating_file_of_a_live_recorder_blocks_a_dead_ones_does_not(tmp_path, outlet_factory):
     """The start lock is decided by whether its owner lives, not by the file's age."""
-    from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+    from mimicsync.acquisition.recorder import Recorder
+    from mimicsync.acquisition.recorder_setup import RecorderConfig
     from mimicsync.acquisition.stream_select import StreamSelector
     from mimicsync.dataset.layout import RecordingId
     emg = outlet_factory()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mimicsync.acquisition.recorder import RecorderError
+from mimicsync.acquisition.recorder_setup import RecorderError
 from mimicsync.cli.errors import render as cli_render
 from mimicsync.errors import MimicsyncError, StopReason, check_number
 

@@ -216,8 +216,8 @@ def test_electrode_free_session_goes_to_beh_with_video(tmp_path):
 def test_operator_and_participant_named_like_the_task_export(tmp_path):
     """`mimicsync demo` names participant, task and operator "demo": the task name is
     public by design, so it is not a leak of the other two."""
-    from mimicsync.dataset.layout import RecordingId
     from mimicsync.acquisition.simulators.recordings import write_simulated_recording
+    from mimicsync.dataset.layout import RecordingId
     root = tmp_path / "private"
     write_simulated_recording(root, RecordingId("demo", "01", "demo", 1), operator="demo",
                               duration_s=3.0, width=160, height=120, depth=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -244,7 +243,8 @@ def test_file_size_limit_stops_cleanly_and_recover_under_it_changes_nothing(tmp_
 
 
 def test_unplugged_stream_comes_back_and_every_stored_sample_is_exact(tmp_path, outlet_factory):
-    from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+    from mimicsync.acquisition.recorder import Recorder
+    from mimicsync.acquisition.recorder_setup import RecorderConfig
     from mimicsync.acquisition.stream_select import StreamSelector
     emg = outlet_factory(channels=8, srate=1000.0, fmt=pylsl.cf_int16, chunk=20)
     rec = Recorder(RecorderConfig(root=tmp_path, rid=RecordingId("01", "01", "replug"),

@@ -15,8 +15,15 @@ from mimicsync.acquisition.simulators.recordings import write_simulated_recordin
 from mimicsync.cli.main import main
 from mimicsync.dataset import FrameDataset, Recording, RecordingError, Study
 from mimicsync.dataset.feature_store import ensure_features, load_features
-from mimicsync.dataset.features import (DERIVATIVES, FeatureParams, feature_paths,
-                                        filter_block, is_fresh, preset, resample_ratio)
+from mimicsync.dataset.features import (
+    DERIVATIVES,
+    FeatureParams,
+    feature_paths,
+    filter_block,
+    is_fresh,
+    preset,
+    resample_ratio,
+)
 from mimicsync.dataset.frame_views import WindowSpec
 from mimicsync.dataset.layout import RecordingId
 

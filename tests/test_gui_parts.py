@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pylsl
 from lsl_helpers import unique
+from PySide6.QtCore import Qt
 
 from mimicsync.acquisition.live.signal_quality import BAD, GOOD, NONE, WARN
 from mimicsync.acquisition.live.stream_watch import StreamEntry
@@ -14,7 +15,6 @@ from mimicsync.gui.cue_window import CueWindow
 from mimicsync.gui.electrode_map import problems
 from mimicsync.gui.session_form import SessionForm, task_from_protocol, validate
 from mimicsync.gui.stream_table import NAME, REC, STATUS, StreamTable
-from PySide6.QtCore import Qt
 from mimicsync.gui.trace_scale import AUTO, TraceScale, auto_gain, step
 from mimicsync.gui.traces import channel_groups, stack_rows
 from mimicsync.protocols import load_protocol

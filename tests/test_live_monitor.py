@@ -155,12 +155,12 @@ def test_live_taps_give_the_running_offset():
     """Taps filmed by the simulated camera (auto exposure, rolling shutter) and synthetic
     sEMG taps, pushed as the app does: sEMG in LSL-sized chunks, frames one by one through
     the camera sink (sync.live does the detection and offline sync's verdict)."""
-    from mimicsync.dataset.electrodes import TRIGGER
     from mimicsync.acquisition.live.sync_status import LiveTaps
     from mimicsync.acquisition.simulators.camera import SimulatedCamera
     from mimicsync.acquisition.simulators.scenario import Scenario, Tap
-    from mimicsync.format import ChannelSpec
     from mimicsync.acquisition.simulators.signals import synthetic_emg
+    from mimicsync.dataset.electrodes import TRIGGER
+    from mimicsync.format import ChannelSpec
     rng = np.random.default_rng(3)
     fs, t0, dur = 4096.0, 100.0, 19.0
     taps = 1.5 + 1.4 * np.arange(12) + rng.uniform(0, 0.1, 12)  # the 6 + 6 protocol

@@ -10,7 +10,8 @@ import pylsl
 import pytest
 
 from mimicsync.acquisition.camera import CameraError, Frame
-from mimicsync.acquisition.recorder import Recorder, RecorderConfig, RecorderError
+from mimicsync.acquisition.recorder import Recorder
+from mimicsync.acquisition.recorder_setup import RecorderConfig, RecorderError
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.dataset.recording import Recording

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import simplejpeg
 
-from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+from mimicsync.acquisition.recorder import Recorder
+from mimicsync.acquisition.recorder_setup import RecorderConfig
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
 from mimicsync.acquisition.simulators.depth_noise import D4xxDepthNoise
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap

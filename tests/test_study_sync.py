@@ -6,11 +6,11 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from study_helpers import syncable_study
 
 from mimicsync.cli.main import main
 from mimicsync.dataset import FrameDataset, Recording, RecordingError, Study, UnsyncedWarning
 from mimicsync.dataset.frame_views import WindowSpec
-from study_helpers import syncable_study
 
 
 @pytest.fixture(scope="module")

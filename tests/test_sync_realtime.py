@@ -12,7 +12,8 @@ import uuid
 import numpy as np
 import pylsl
 
-from mimicsync.acquisition.recorder import Recorder, RecorderConfig
+from mimicsync.acquisition.recorder import Recorder
+from mimicsync.acquisition.recorder_setup import RecorderConfig
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.simulators.scenario import Scenario, Tap, Trigger
 from mimicsync.acquisition.simulators.sync_recordings import alignment_error, read_truth

@@ -32,16 +32,16 @@ Everything needed to undo these distortions is written to
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 import time
+from dataclasses import replace
 from typing import Iterable
 
 import numpy as np
 import pylsl
 
 from mimicsync.acquisition.camera import CameraError, Frame
-from mimicsync.acquisition.simulators.depth_noise import D4xxDepthNoise, resample_nearest
 from mimicsync.acquisition.simulators.camera_physics import CameraPhysics, SensorModel
+from mimicsync.acquisition.simulators.depth_noise import D4xxDepthNoise, resample_nearest
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer, pinhole_fx
 from mimicsync.acquisition.simulators.scenario import Scenario
 from mimicsync.acquisition.throttled_log import CountedWarning
