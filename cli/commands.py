@@ -9,19 +9,17 @@ import dataclasses
 import json
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from mimicsync.acquisition.recorder_setup import GiB, RecorderStatus
-from mimicsync.acquisition.stream_select import SelectorError, discover, parse_selectors
-from mimicsync.cli import dataset_commands
+from mimicsync.acquisition.stream_select import parse_selectors
+from mimicsync.cli import dataset_commands, lsl_commands
 from mimicsync.cli.keyboard import KeyboardControls
 from mimicsync.dataset.layout import check_label
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recover import recover
 from mimicsync.errors import MimicsyncError, StopReason, check_duration, check_number
-from mimicsync.format import LSL_FORMAT_CODES
 from mimicsync.protocols.device_setup import DeviceSetup, SetupError, describe_setup
 from mimicsync.protocols.plan import plan_trials
 from mimicsync.protocols.protocol_recording import (
@@ -55,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from mimicsync.cli import serve_command, sync_commands
     if getattr(args, "duration", None) is not None:  # every command's --duration, one check
         check_duration(args.duration)
-    return {"demo": demo, "simulate": simulate, "streams": streams, "record": record,
-            "info": info, "recover": recover_cmd, "brainflow": brainflow,
+    return {"demo": demo, "simulate": lsl_commands.simulate, "streams": lsl_commands.streams,
+            "record": record, "info": info, "recover": recover_cmd,
+            "brainflow": lsl_commands.brainflow,
             "plan": plan_cmd, "sync": sync_commands.run, "gui": gui, "serve": serve_command.serve,
             **dataset_commands.COMMANDS}[args.command](args)
 
@@ -364,68 +363,6 @@ def plan_show(args: argparse.Namespace) -> int:
         devices = describe_setup(visit.block_setup(b))
         print(f"  {i}. {b.label:<16} {what}, ~{format_length(length)}; devices: {devices}")
     print(f"total ~{format_length(total)} without pauses")
-    return 0
-
-
-def _until_signal(duration: float | None) -> None:
-    """Sleep until Ctrl-C/SIGTERM or ``duration`` seconds."""
-    stop = {"now": False}
-
-    def handler(signum, _frame):
-        stop["now"] = True
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    t_end = time.monotonic() + (duration if duration is not None else 10 * 365 * 86400.0)
-    while not stop["now"] and time.monotonic() < t_end:
-        time.sleep(0.2)
-
-
-def brainflow(args: argparse.Namespace) -> int:
-    from mimicsync.acquisition.brainflow_adapter import BrainFlowStreamer, parse_board_params
-    try:
-        params = parse_board_params(args.param)
-    except ValueError as e:
-        raise SelectorError(f"--param: {e}") from None
-    with BrainFlowStreamer(args.board_id, params, name=args.name) as bf:
-        print(f"publishing '{bf.name}' ({len(bf.channels)} ch at {bf.srate:g} Hz, source_id "
-              f"{bf.source_id}) (Ctrl-C to stop)", file=sys.stderr)
-        _until_signal(args.duration)
-    return 0
-
-
-def simulate(args: argparse.Namespace) -> int:
-    from mimicsync.acquisition.camera import CameraStreamer
-    from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
-    settings = SimSettings(suffix=args.suffix, camera=args.frame_index,
-                           emg_offset_s=args.offset, emg_drift_ppm=args.drift_ppm,
-                           emg_jitter_s=args.jitter)
-    duration = args.duration or 24 * 3600.0
-    lab = SimulatedLab(settings, duration=duration)
-    streamer = CameraStreamer(lab.camera, name=settings.name("mimicsync-camera-sim")) \
-        if lab.camera else None
-    with lab:
-        if streamer:
-            streamer.start()
-        names = [lab.emg.name] + ([lab.markers.outlet.get_info().name()] if lab.markers else [])
-        names += [streamer.name] if streamer else []
-        print("publishing: " + ", ".join(names) + " (Ctrl-C to stop)", file=sys.stderr)
-        _until_signal(duration)
-        if streamer:
-            streamer.stop()
-    return 0
-
-
-def streams(args: argparse.Namespace) -> int:
-    infos = discover(args.wait)
-    if not infos:
-        print("no LSL streams found (is a device or `mimicsync simulate` running?)",
-              file=sys.stderr)
-        return 1
-    print(f"{'name':<32} {'type':<12} {'rate':>8} {'ch':>4} {'format':<9} {'host':<20} source_id")
-    for i in sorted(infos, key=lambda x: (x.type(), x.name())):
-        rate = f"{i.nominal_srate():g}" if i.nominal_srate() else "irreg"
-        print(f"{i.name()[:32]:<32} {i.type()[:12]:<12} {rate:>8} {i.channel_count():>4} "
-              f"{LSL_FORMAT_CODES.get(i.channel_format(), '?'):<9} {i.hostname()[:20]:<20} {i.source_id()}")
     return 0
 
 

@@ -48,8 +48,8 @@ def serve(args: argparse.Namespace) -> int:
         _setup_error,
         _setup_overrides,
         _started,
-        _until_signal,
     )
+    from mimicsync.cli.lsl_commands import stop_on_signal, until_signal
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a TCP port; give 1-65535 (default {DEFAULT_PORT})")
     if args.auto_start and not args.require:
@@ -67,6 +67,7 @@ def serve(args: argparse.Namespace) -> int:
     backend = HeadlessBackend(setup, options, language=args.language)
     naming = Naming(args.root, args.participant, args.session, args.task, args.acq)
     controller = RemoteController(backend, naming, on_log=_say)
+    stop = stop_on_signal()  # before "listening": a client may signal right after it
     server = RemoteControlServer(controller, args.bind, args.port, on_log=_say).start()
     if not is_loopback(args.bind):
         print(f"warning: remote control listens on {args.bind}:{server.port}: anyone who can "
@@ -78,7 +79,7 @@ def serve(args: argparse.Namespace) -> int:
         controller.arm_auto_start()
         _say(f"auto-start: {controller.auto_start}")
     try:
-        _until_signal(None)
+        until_signal(None, stop)
     finally:
         server.close()
         saved = controller.close()
