@@ -17,7 +17,7 @@ submodule such as ``layout`` stays cheap)::
 
 from __future__ import annotations
 
-import importlib
+from mimicsync.lazy import lazy_getattr
 
 _API = {
     "Recording": "recording", "RecordingError": "recording", "UnsyncedWarning": "recording",
@@ -37,7 +37,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _API)

@@ -14,7 +14,7 @@ import collections
 import pathlib
 import sys
 
-ORDER = ["format", "errors", "sync", "dataset", "acquisition", "protocols", "cli", "gui"]
+ORDER = ["format", "errors", "lazy", "sync", "dataset", "acquisition", "protocols", "cli", "gui"]
 SKIP = ("tests", "bench", "docs")
 
 

@@ -20,7 +20,7 @@ needs only the clock level) does not import scipy.signal and the detectors.
 
 from __future__ import annotations
 
-import importlib
+from mimicsync.lazy import lazy_getattr
 
 _API = {
     "ClockFit": "clock",
@@ -62,7 +62,4 @@ __all__ = sorted(_API)
 from mimicsync.sync.frame_times import frame_times  # noqa: E402, F401
 
 
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _API)
