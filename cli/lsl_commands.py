@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 
 from mimicsync.acquisition.stream_select import SelectorError, discover
 from mimicsync.format import LSL_FORMAT_CODES
@@ -26,7 +27,11 @@ def stop_on_signal() -> threading.Event:
 def until_signal(duration: float | None, stop: threading.Event | None = None) -> None:
     """Wait until Ctrl-C/SIGTERM or ``duration`` seconds."""
     stop = stop or stop_on_signal()
-    stop.wait(duration if duration is not None else 10 * 365 * 86400.0)
+    t_end = time.monotonic() + (duration if duration is not None else 10 * 365 * 86400.0)
+    # Short waits: a signal the kernel hands to another thread (LSL's, the server's) runs its
+    # Python handler only when the main thread wakes up.
+    while not stop.wait(0.2) and time.monotonic() < t_end:
+        pass
 
 
 def brainflow(args: argparse.Namespace) -> int:
