@@ -55,6 +55,7 @@ from mimicsync.acquisition.write_queue import (
     VideoFrame,
     WriteBatch,
 )
+from mimicsync.dataset import depth_codec
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.recording_writer import RecordingWriter, fsync_dir
 from mimicsync.dataset.sidecar import write_sidecar
@@ -341,6 +342,7 @@ class Recorder:
         import simplejpeg
         jpeg = self.cfg.color_encoding == "jpeg"
         info = self.camera.info
+        depth_filter = self.writer.depth_filter
         max_units = (round(self.cfg.depth_max_m / info.depth_scale_m)
                      if self.cfg.depth_max_m > 0 and info is not None and info.depth_scale_m > 0
                      else 0)
@@ -355,6 +357,8 @@ class Recorder:
             depth = fr.depth
             if max_units and depth is not None:  # beyond the range: stored as "no depth"
                 depth = np.where(depth > max_units, np.uint16(0), depth)
+            if depth is not None:  # compressed here, so the writer thread only copies bytes
+                depth = depth_codec.encode_frame(depth, depth_filter)
             self._q.put(VideoFrame(row, color, depth))
 
     def _discovery_loop(self) -> None:

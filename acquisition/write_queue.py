@@ -13,6 +13,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from mimicsync.dataset.depth_codec import EncodedDepth
 from mimicsync.dataset.events import Event
 from mimicsync.dataset.recording_writer import RecordingWriter
 from mimicsync.dataset.stream_meta import StreamMeta
@@ -41,7 +42,7 @@ class VideoFrame:
 
     row: tuple
     color: Any
-    depth: np.ndarray | None
+    depth: EncodedDepth | np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,10 @@ class WriteBatch:
         n += sum(np.asarray(r).nbytes for rows in self.offsets.values() for r in rows)
         for f in self.video:
             n += len(f.color) if isinstance(f.color, bytes) else np.asarray(f.color).nbytes
-            n += 0 if f.depth is None else np.asarray(f.depth).nbytes
+            if isinstance(f.depth, EncodedDepth):
+                n += len(f.depth.chunk) + len(f.depth.values)
+            elif f.depth is not None:
+                n += np.asarray(f.depth).nbytes
         return n + 512 * len(self.events)
 
     def clear(self) -> None:
@@ -128,7 +132,8 @@ class WriteBatch:
             colors = [f.color for f in self.video]
             wr.append_video(np.array([f.row for f in self.video]),
                             colors if jpeg else np.stack(colors),
-                            None if depth[0] is None else np.stack(depth))
+                            None if depth[0] is None else
+                            depth if isinstance(depth[0], EncodedDepth) else np.stack(depth))
             self.video.clear()
         if self.events:
             wr.append_events(self.events)

@@ -341,6 +341,8 @@ class Recording:
         n = min(rows(g["frames"]), ragged.count(c, rows) if isinstance(c, h5py.Group) else rows(c))
         if "depth" in g:
             n = min(n, rows(g["depth"]))
+        if depth_codec.VALUES in g:
+            n = min(n, ragged.count(g[depth_codec.VALUES], rows))
         return n
 
     @property
@@ -373,8 +375,11 @@ class Recording:
     def depth(self, i: int) -> np.ndarray:
         """Depth frame ``i`` (h, w) uint16 in depth units (× ``depth_scale_m`` = metres);
         0 = no depth (or beyond ``/video`` ``depth_max_m`` when that is > 0)."""
-        ds = self.f["video"]["depth"]
-        return depth_codec.decode(ds[i], str(ds.attrs.get("depth_filter", depth_codec.NONE)))
+        v = self.f["video"]
+        ds = v["depth"]
+        name = str(ds.attrs.get("depth_filter", depth_codec.NONE))
+        values = ragged.read(v[depth_codec.VALUES], i) if depth_codec.VALUES in v else None
+        return depth_codec.decode(ds[i], name, values)
 
     @property
     def has_depth(self) -> bool:

@@ -52,11 +52,12 @@ def _adversarial(h: int, w: int) -> list[np.ndarray]:
             checker.astype(np.uint16), rng.integers(0, 65536, (h, w)).astype(np.uint16)]
 
 
-def _write(tmp_path: Path, depth: list[np.ndarray]) -> Path:
+def _write(tmp_path: Path, depth: list[np.ndarray], name: str = "r",
+           depth_filter: str = depth_codec.DEFAULT) -> Path:
     h, w = depth[0].shape
     info = CameraInfo("test", "T-1", 64, 48, 30.0, w, h)
-    wr = RecordingWriter(tmp_path / "r.h5.part", tmp_path / "r.h5", {}, {})
-    wr.add_video(info)
+    wr = RecordingWriter(tmp_path / f"{name}.h5.part", tmp_path / f"{name}.h5", {}, {})
+    wr.add_video(info, depth_filter=depth_filter)
     wr.start_swmr()
     jpeg = simplejpeg.encode_jpeg(np.zeros((48, 64, 3), np.uint8), colorspace="RGB")
     for i in range(0, len(depth), 3):  # several appends, as the recorder's flushes do
@@ -74,18 +75,43 @@ def test_depth_round_trip_is_bit_exact_through_writer_and_recording(tmp_path):
     with Recording(path) as rec:
         assert rec.n_frames == len(frames)
         ds = rec.f["video/depth"]
-        assert ds.attrs["depth_filter"] == depth_codec.VDELTA
-        assert rec.attrs["format_version"] == 2
+        assert ds.attrs["depth_filter"] == depth_codec.RANK_VDELTA
+        assert rec.attrs["format_version"] == 3
         assert ds.chunks == (1, 480, 848)  # one frame = one chunk: random access reads one
         for i in reversed(range(len(frames))):  # random order: no frame needs its neighbour
             np.testing.assert_array_equal(rec.depth(i), frames[i])
-        stored = sum(ds.id.get_chunk_info(i).size for i in range(len(d4xx)))
-    # and it is what makes files smaller: the old layout on the same D4xx frames
+        stored = _stored_bytes(rec.f["video"], len(d4xx))
+    # and it is what makes files smaller: formats 2 and 1 on the same D4xx frames
+    with Recording(_write(tmp_path, d4xx, "v2", depth_codec.VDELTA)) as v2:
+        for i in range(len(d4xx)):
+            np.testing.assert_array_equal(v2.depth(i), d4xx[i])  # format 2 still reads
+        v2_stored = _stored_bytes(v2.f["video"], len(d4xx))
     with h5py.File(tmp_path / "old.h5", "w") as f:
         o = f.create_dataset("depth", data=np.stack(d4xx), chunks=(1, 480, 848),
                              **depth_codec.hdf5_filter(depth_codec.NONE))
         old_stored = sum(o.id.get_chunk_info(i).size for i in range(len(d4xx)))
-    assert stored < 0.8 * old_stored
+    assert stored < 0.8 * v2_stored < 0.8 * 0.8 * old_stored
+
+
+def _stored_bytes(video: h5py.Group, n: int) -> int:
+    """Depth bytes on disk for the first n frames, with their value tables."""
+    values = video["depth_values/bytes"].shape[0] if "depth_values" in video else 0
+    return sum(video["depth"].id.get_chunk_info(i).size for i in range(n)) + values
+
+
+def test_depth_encoded_for_another_filter_is_refused_not_stored(tmp_path):
+    frame = _adversarial(48, 64)[3]
+    info = CameraInfo("test", "T-1", 64, 48, 30.0, 64, 48)
+    wr = RecordingWriter(tmp_path / "r.h5.part", tmp_path / "r.h5", {}, {})
+    wr.add_video(info)
+    wr.start_swmr()
+    wrong = depth_codec.encode_frame(frame, depth_codec.VDELTA)
+    with pytest.raises(ValueError, match="depth: frames encoded as vdelta-zigzag"):
+        wr.append_video(np.zeros((1, 4)), [b"x"], [wrong])
+    right = depth_codec.encode_frame(frame, wr.depth_filter)
+    wr.append_video(np.zeros((1, 4)), [b"x"], [right])
+    with Recording(wr.finalize({})) as rec:
+        np.testing.assert_array_equal(rec.depth(rec.n_frames - 1), frame)
 
 
 def test_recording_written_before_the_depth_filter_still_reads(tmp_path):
@@ -184,6 +210,26 @@ def test_d4xx_depth_error_grows_with_distance_squared_and_has_occlusion_holes():
     band = noise.fxb * (1 / 500 - 1 / 1600)  # px the right imager cannot see, left of the edge
     assert (a[:, 424 - int(band) + 2:422] == 0).all()
     assert (a[:, 300:424 - int(band) - 3] > 0).mean() > 0.95
+
+
+def test_d4xx_depth_sits_on_disparity_steps_of_one_32nd_pixel():
+    """The wall far away takes only the depths of whole 1/32 px disparity steps (~4 mm
+    apart at 1.6 m); a face at 0.5 m, where a step is under 1 mm, keeps every millimetre."""
+    noise = D4xxDepthNoise(848, 480, seed=4)
+    clean = np.full((480, 848), 1600, np.uint16)
+    clean[:, 424:] = 500
+    frames = np.stack([noise.apply(clean) for _ in range(5)])
+    wall = np.unique(frames[:, :, 50:300])
+    wall = wall[wall > 0]
+    steps = 32 * noise.fxb / wall  # disparity in 1/32 px: whole numbers, up to the 0.5 mm
+    off = np.abs(steps - np.rint(steps))  # rounding to millimetres moves a step by this much:
+    assert (off <= 0.5 * 32 * noise.fxb / wall.astype(float) ** 2 + 1e-6).all()
+    gaps = np.diff(wall[(wall > 1550) & (wall < 1650)])
+    assert gaps.min() >= 3 and np.median(gaps) == pytest.approx(1600 ** 2 / (32 * noise.fxb),
+                                                                abs=1)
+    face = np.unique(frames[:, :, 500:800])
+    face = face[(face > 495) & (face < 505)]
+    assert np.array_equal(face, np.arange(face[0], face[-1] + 1))  # every millimetre
 
 
 MIMICSYNC = [sys.executable, "-m", "mimicsync.cli.main"]
