@@ -20,8 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 FORMAT_NAME = "mimicsync-recording"  # root attribute ``format`` of every recording
-FORMAT_VERSION = 3  # 2: depth row-difference filtered; 3: depth ranked + stream data compressed
-# (docs/format.md)
+FORMAT_VERSION = 3  # 2: depth row-difference filtered; 3: depth ranked (docs/format.md)
 
 VIDEO = "video"  # the stream key that means "the frames of /video"
 SYNC_GROUP = "sync"  # where ``mimicsync sync`` stores its result

@@ -41,7 +41,7 @@ from mimicsync.dataset import depth_codec
 from mimicsync.dataset.color_codec import H264Decoder, H264Encoder
 
 W, H, FPS = 1280, 720, 30.0
-EMG_MB_MIN = (64 * 4 + 8) * 4096 * 60 / 1e6  # float32 samples + float64 timestamps
+EMG_MB_MIN = (64 * 4 + 8) * 4096 * 60 / 1e6  # float32 samples + float64 timestamps, raw
 DEPTH_SIZES = ((1280, 720), (848, 480), (640, 360), (480, 270))
 
 
@@ -93,13 +93,32 @@ def _random_order(n: int) -> np.ndarray:
 
 # -- depth -----------------------------------------------------------------------------
 def _blosc(cname: str, level: int, shuffle: int, pre: str = depth_codec.NONE):
+    """Blosc after a depth_codec filter; a ranking filter's value table rides in front
+    (4-byte length), so the sizes count it."""
     def enc(d):
-        return ic.blosc_encode(depth_codec.encode(d, pre), level=level, compressor=cname,
-                               shuffle=shuffle, typesize=2, numthreads=1)
+        stored, values = depth_codec.encode(d, pre)
+        table = values[0] if values else b""
+        return len(table).to_bytes(4, "little") + table + ic.blosc_encode(
+            stored, level=level, compressor=cname, shuffle=shuffle, typesize=2, numthreads=1)
 
     def dec(b, shape):
-        return depth_codec.decode(np.frombuffer(ic.blosc_decode(b, numthreads=1), np.uint16)
-                                  .reshape(shape), pre)
+        n = int.from_bytes(b[:4], "little")
+        stored = np.frombuffer(ic.blosc_decode(b[4 + n:], numthreads=1), np.uint16)
+        return depth_codec.decode(stored.reshape(shape), pre, b[4:4 + n] if n else None)
+    return enc, dec
+
+
+def _ranked(codec: tuple[Callable, Callable]) -> tuple[Callable, Callable]:
+    """Another codec on the ranks (depth_codec.rank), with the value table in front."""
+    enc0, dec0 = codec
+
+    def enc(d):
+        ranks, values = depth_codec.rank(d)
+        return len(values).to_bytes(4, "little") + values.astype("<u2").tobytes() + enc0(ranks)
+
+    def dec(b, shape):
+        n = int.from_bytes(b[:4], "little")
+        return np.frombuffer(b[4:4 + 2 * n], "<u2")[dec0(b[4 + 2 * n:], shape)]
     return enc, dec
 
 
@@ -130,20 +149,24 @@ def _ffv1():
 
 def depth_codecs() -> dict[str, tuple[Callable, Callable]]:
     bit, byte = ic.BLOSC.SHUFFLE.BITSHUFFLE, ic.BLOSC.SHUFFLE.SHUFFLE
-    vd = depth_codec.VDELTA
+    vd, rvd = depth_codec.VDELTA, depth_codec.RANK_VDELTA
+    jpegls = (ic.jpegls_encode, lambda b, s: ic.jpegls_decode(b))
     return {
         "blosc-lz4 L5 bitshuffle (before)": _blosc("lz4", 5, bit),
         "blosc-zstd L1 bitshuffle": _blosc("zstd", 1, bit),
         "blosc-zstd L3 bitshuffle": _blosc("zstd", 3, bit),
         "blosc-zstd L3 byteshuffle": _blosc("zstd", 3, byte),
         "vdelta + blosc-lz4 L5 bitshuffle": _blosc("lz4", 5, bit, vd),
-        "vdelta + blosc-zstd L1 bitshuffle (new)": _blosc("zstd", 1, bit, vd),
+        "vdelta + blosc-zstd L1 bitshuffle (format 2)": _blosc("zstd", 1, bit, vd),
         "vdelta + blosc-zstd L3 bitshuffle": _blosc("zstd", 3, bit, vd),
-        "vdelta + blosc-zstd L3 byteshuffle": _blosc("zstd", 3, byte, vd),
+        "rank + vdelta + blosc-zstd L1 bitshuffle (new)": _blosc("zstd", 1, bit, rvd),
+        "rank + vdelta + blosc-zstd L3 bitshuffle": _blosc("zstd", 3, bit, rvd),
         "RVL (numpy; times not C's)": (rvl.encode, rvl.decode),
         "FFV1 gray16le (PyAV)": _ffv1(),
+        "rank + FFV1 gray16le (PyAV)": _ranked(_ffv1()),
         "PNG 16-bit level 1": (lambda d: ic.png_encode(d, level=1), lambda b, s: ic.png_decode(b)),
-        "JPEG-LS (CharLS)": (ic.jpegls_encode, lambda b, s: ic.jpegls_decode(b)),
+        "JPEG-LS (CharLS)": jpegls,
+        "rank + JPEG-LS (CharLS)": _ranked(jpegls),
         "JPEG XL lossless effort 1": (
             lambda d: ic.jpegxl_encode(d, lossless=True, effort=1, numthreads=1),
             lambda b, s: ic.jpegxl_decode(b, numthreads=1)),
@@ -255,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
 
 BEFORE = ("JPEG q90 (before)", "blosc-lz4 L5 bitshuffle (before)", "1280x720")
 # (label, colour codec, depth codec, depth mode): the defaults now, then options going further
-COMBOS = (("now (defaults)", "JPEG q90", "(new)", "848x480"),
+COMBOS = (("format 2 (the defaults before format 3)", "JPEG q90", "(format 2)", "848x480"),
+          ("now (defaults)", "JPEG q90", "(new)", "848x480"),
           ("--depth 848x480:1.2", "JPEG q90", "(new)", "848x480:1.2"),
           ("--depth 848x480:1.2 --color-quality 80", "JPEG q80", "(new)", "848x480:1.2"),
           ("--depth 480x270", "JPEG q90", "(new)", "480x270"),

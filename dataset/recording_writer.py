@@ -71,16 +71,6 @@ def _lossless_color_filter() -> dict:
     return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
 
 
-def _stream_filter() -> dict:
-    """Lossless compression of numeric samples and their timestamps (format 3).
-
-    Byte-shuffled Zstd: noisy float32 sEMG shrinks only ~13 % (the low mantissa bytes are
-    noise), but evenly spaced float64 timestamps ~180×; about 5 ms of one core per second
-    of 64-channel data at 4096 Hz.
-    """
-    return dict(hdf5plugin.Blosc(cname="zstd", clevel=3, shuffle=hdf5plugin.Blosc.SHUFFLE))
-
-
 def _json(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str, sort_keys=True)
 
@@ -170,16 +160,14 @@ class RecordingWriter:
         g.create_dataset("channels", data=np.array(
             [tuple(getattr(c, n) for n in CHANNEL_FIELDS) for c in meta.channels],
             dtype=CHANNEL_DTYPE))
-        g.create_dataset("time_stamps", (0,), maxshape=(None,), dtype="f8", chunks=(8192,),
-                         **_stream_filter())
+        g.create_dataset("time_stamps", (0,), maxshape=(None,), dtype="f8", chunks=(8192,))
         g.create_dataset("clock_offsets", (0, 2), maxshape=(None, 2), dtype="f8", chunks=(256, 2))
         if meta.is_string:
             ragged.create(g, "data", bytes_chunk=1 << 16)
         else:
             c = meta.channel_count
             g.create_dataset("data", (0, c), maxshape=(None, c), dtype=meta.dtype,
-                             chunks=(_rows_per_chunk(c * meta.dtype.itemsize), c),
-                             **_stream_filter())
+                             chunks=(_rows_per_chunk(c * meta.dtype.itemsize), c))
         self.streams[key] = g
 
     def add_video(self, info: CameraInfo, frame_stream_key: str = "",
