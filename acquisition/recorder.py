@@ -233,16 +233,16 @@ class Recorder:
 
     def estimated_bytes_per_minute(self, metas: list[StreamMeta]) -> float:
         """Data rate from the stream layouts and camera, for the start-up disk warning:
-        JPEG q90 ~0.2 B/px and filtered depth ~0.65 B/px (~0.15 B/px with a depth range)
-        on realistic footage (bench/storage.py)."""
+        JPEG q90 ~0.22 B/px and ranked depth ~0.42 B/px (~0.09 B/px with a depth range)
+        on realistic footage (bench/storage.py); a measured rate replaces it after 10 s."""
         rate = 0.0
         for m in metas:
             item = 64 if m.is_string else m.dtype.itemsize
             rate += (m.nominal_srate or 1.0) * (m.channel_count * item + 8)
         if self.camera is not None and self.camera.info is not None:
             ci = self.camera.info
-            depth = 0.15 if self.cfg.depth_max_m > 0 else 0.65
-            rate += ci.fps * (0.2 * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
+            depth = 0.09 if self.cfg.depth_max_m > 0 else 0.42
+            rate += ci.fps * (0.22 * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
         return 60.0 * rate
 
     def _warn_disk(self, metas: list[StreamMeta]) -> None:

@@ -60,7 +60,8 @@ def _stored(path: Path) -> dict[str, int]:
     with h5py.File(path, "r") as f:
         v = f["video"]
         color = v["color/bytes"].id.get_storage_size() if "color" in v else 0
-        return {"color": color, "depth": v["depth"].id.get_storage_size(),
+        values = v["depth_values/bytes"].id.get_storage_size() if "depth_values" in v else 0
+        return {"color": color, "depth": v["depth"].id.get_storage_size() + values,
                 "file": path.stat().st_size}
 
 
@@ -71,7 +72,7 @@ def real_file_check(footage: Callable, n: int = 60) -> None:
         colors, d720 = footage(n, (1280, 720))
         _, d480 = footage(n, (848, 480))
         figures = {"before: JPEG q90 + 1280x720 depth, Blosc-LZ4": _stored(_old_file(root, colors, d720)),
-                   "now: JPEG q90 + 848x480 depth, vdelta + Blosc-Zstd": _stored(_new_file(root, colors, d480))}
+                   "now: JPEG q90 + 848x480 depth, rank + vdelta + Blosc-Zstd": _stored(_new_file(root, colors, d480))}
     per_min = 60 * FPS / n / 1e6
     print(f"\n### real HDF5 files, {n} frames of realistic footage (MB per minute at 30 fps)\n")
     print("| file | colour | depth | whole file | + 64 ch sEMG |")
