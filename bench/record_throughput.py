@@ -83,7 +83,7 @@ NATIVE = "native threads (liblsl I/O, Blosc compression)"
 
 
 GROUPS = {"recorder: inlets": ("inlet:",), "recorder: writer": ("writer",),
-          "recorder: jpeg encoder": ("encoder",), "recorder: discovery": ("discovery",),
+          "recorder: encoder (JPEG + depth)": ("encoder",), "recorder: discovery": ("discovery",),
           "camera thread (sim render + frame-index push)": ("camera:",)}
 
 

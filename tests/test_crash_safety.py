@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pylsl
 import pytest
 from lsl_helpers import assert_exact_slice
@@ -54,6 +55,7 @@ def test_kill9_at_random_moment_loses_at_most_one_second(tmp_path, outlet_factor
     with Recording(part) as rec:
         assert rec.status == "recording"
         assert len(rec.stream(emg.name)) > 0
+        before = [rec.depth(i) for i in range(rec.n_frames)] if video else []
 
     final = recover(part)
     assert final.name.endswith("_recording.h5") and not part.exists()
@@ -71,6 +73,10 @@ def test_kill9_at_random_moment_loses_at_most_one_second(tmp_path, outlet_factor
             assert t_kill - frames[-1, 3] <= 1.0
             assert rec.color(rec.n_frames - 1).shape == (240, 320, 3)  # last frame decodes
             assert rec.depth(rec.n_frames - 1).shape == (240, 424)
+            # every frame counted decodes, with its own value table, as it did before recover
+            assert rec.n_frames >= len(before) > 0
+            for i, d in enumerate(before):
+                np.testing.assert_array_equal(rec.depth(i), d)
     scans = read_tsv(final.parent / "sub-01_ses-01_scans.tsv")
     assert scans[0]["filename"] == final.name and scans[0]["status"] == "recovered"
 
