@@ -128,12 +128,10 @@ class WriteBatch:
                 rows.clear()
         frames, events = len(self.video), len(self.events)
         if self.video:
-            depth = [f.depth for f in self.video]
             colors = [f.color for f in self.video]
             wr.append_video(np.array([f.row for f in self.video]),
                             colors if jpeg else np.stack(colors),
-                            None if depth[0] is None else
-                            depth if isinstance(depth[0], EncodedDepth) else np.stack(depth))
+                            [f.depth for f in self.video])  # a frame without depth: None
             self.video.clear()
         if self.events:
             wr.append_events(self.events)

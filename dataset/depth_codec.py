@@ -54,6 +54,7 @@ class EncodedDepth:
     encoder): its compressed HDF5 chunk, and for a ranking filter its distinct values."""
 
     filter_name: str
+    shape: tuple[int, int]
     chunk: bytes
     values: bytes = b""
 
@@ -66,12 +67,18 @@ def hdf5_filter(filter_name: str) -> dict:
 
 
 def encode_frame(frame: np.ndarray, filter_name: str = DEFAULT) -> EncodedDepth:
-    """One (h, w) frame filtered and compressed exactly as :func:`hdf5_filter`'s Blosc
-    filter would store it, so the writer only copies the bytes (``write_direct_chunk``)."""
+    """One (h, w) frame filtered and compressed with :func:`hdf5_filter`'s Blosc settings
+    (the chunk format its HDF5 filter reads), so the writer only copies the bytes
+    (``write_direct_chunk``)."""
+    frame = np.asarray(frame)
+    if frame.ndim != 2 or 0 in frame.shape:
+        raise ValueError(f"depth: a frame must be (height, width) with pixels, got shape "
+                         f"{frame.shape}")
     stored, values = encode(frame, filter_name)
     cname, level = _BLOSC[filter_name]
     blosc = Blosc(cname=cname, clevel=level, shuffle=Blosc.BITSHUFFLE)
-    return EncodedDepth(filter_name, bytes(blosc.encode(np.ascontiguousarray(stored))),
+    return EncodedDepth(filter_name, (int(frame.shape[0]), int(frame.shape[1])),
+                        bytes(blosc.encode(np.ascontiguousarray(stored))),
                         values[0] if values else b"")
 
 

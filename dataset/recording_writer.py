@@ -40,6 +40,8 @@ from mimicsync.format import (
 )
 
 TARGET_CHUNK_BYTES = 1 << 18
+# depth for append_video: (n, h, w) uint16, or per frame an array, an encoded frame or None
+DepthFrames = np.ndarray | Sequence[depth_codec.EncodedDepth | np.ndarray | None] | None
 log = logging.getLogger(__name__)
 
 
@@ -139,6 +141,7 @@ class RecordingWriter:
         self.streams: dict[str, h5py.Group] = {}
         self.video: h5py.Group | None = None
         self._depth_filter = depth_codec.NONE
+        self._no_depth: depth_codec.EncodedDepth | None = None  # a frame without depth
         self.swmr = False
 
     # -- structure ------------------------------------------------------------------
@@ -257,34 +260,56 @@ class RecordingWriter:
         _append(self.streams[key]["clock_offsets"], np.asarray(rows, dtype="f8").reshape(-1, 2))
 
     def append_video(self, rows: np.ndarray, color: Sequence[bytes] | np.ndarray,
-                     depth: np.ndarray | Sequence[depth_codec.EncodedDepth] | None) -> None:
+                     depth: DepthFrames = None) -> None:
         """Pixels first, then the timing rows: a frame counts once its row exists.
 
-        ``depth`` is (n, h, w) uint16 frames, or frames the caller already encoded with
-        :func:`~mimicsync.dataset.depth_codec.encode_frame` (the recorder does that in its
-        encoder thread, so this thread only copies bytes).
+        ``depth`` is (n, h, w) uint16 frames, or per frame an (h, w) array, a frame the
+        caller already encoded with :func:`~mimicsync.dataset.depth_codec.encode_frame`
+        (the recorder does that in its encoder thread, so this thread only copies bytes),
+        or None. A frame without depth (None, or ``depth=None`` for all) is stored as
+        all 0, "no depth", so depth frame i stays the depth of colour frame i.
+        Everything is checked before anything is written.
         """
         g = self.video
+        rows = np.asarray(rows, dtype="f8")
+        rows = rows.reshape(-1, rows.shape[-1] if rows.size else g["frames"].shape[1])
+        encoded = self._encoded_depth(depth, rows.shape[0]) if "depth" in g else []
         if isinstance(g["color"], h5py.Group):
             ragged.append(g["color"], list(color))
         else:
             _append(g["color"], np.asarray(color, dtype="u1"))
-        if depth is not None and "depth" in g:
-            if isinstance(depth, np.ndarray):
-                depth = [depth_codec.encode_frame(d, self._depth_filter) for d in depth]
-            wrong = {e.filter_name for e in depth} - {self._depth_filter}
-            if wrong:
-                raise ValueError(f"depth: frames encoded as {', '.join(sorted(wrong))}, but "
-                                 f"this file stores {self._depth_filter}")
+        if encoded:
             if depth_codec.VALUES in g:  # a frame's values before its pixels, both before its row
-                ragged.append(g[depth_codec.VALUES], [e.values for e in depth])
-            _append_chunks(g["depth"], [e.chunk for e in depth])
-        rows = np.asarray(rows, dtype="f8")
-        rows = rows.reshape(-1, rows.shape[-1] if rows.size else g["frames"].shape[1])
+                ragged.append(g[depth_codec.VALUES], [e.values for e in encoded])
+            _append_chunks(g["depth"], [e.chunk for e in encoded])
         nc = g["frames"].shape[1]
         if rows.shape[1] < nc:  # a camera without metadata: NaN in the metadata columns
             rows = np.hstack([rows, np.full((rows.shape[0], nc - rows.shape[1]), np.nan)])
         _append(g["frames"], rows[:, :nc])
+
+    def _encoded_depth(self, depth: DepthFrames, n: int) -> list[depth_codec.EncodedDepth]:
+        """Every frame's depth encoded for this file, or a one-line ValueError."""
+        h, w = self.video["depth"].shape[1:]
+        frames = [None] * n if depth is None else list(depth)
+        if len(frames) != n:
+            raise ValueError(f"depth: {len(frames)} depth frames for {n} frame rows")
+        out = []
+        for d in frames:
+            if d is None:  # the camera delivered this frame without depth
+                if self._no_depth is None:
+                    self._no_depth = depth_codec.encode_frame(np.zeros((h, w), np.uint16),
+                                                              self._depth_filter)
+                d = self._no_depth
+            elif not isinstance(d, depth_codec.EncodedDepth):
+                d = depth_codec.encode_frame(np.asarray(d, dtype=np.uint16), self._depth_filter)
+            if d.filter_name != self._depth_filter:
+                raise ValueError(f"depth: a frame encoded as {d.filter_name}, but this file "
+                                 f"stores {self._depth_filter}")
+            if d.shape != (h, w):
+                raise ValueError(f"depth: a {d.shape[1]}x{d.shape[0]} frame for a file of "
+                                 f"{w}x{h} depth")
+            out.append(d)
+        return out
 
     def append_events(self, events: Sequence[Event]) -> None:
         if not events:

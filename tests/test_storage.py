@@ -99,19 +99,25 @@ def _stored_bytes(video: h5py.Group, n: int) -> int:
     return sum(video["depth"].id.get_chunk_info(i).size for i in range(n)) + values
 
 
-def test_depth_encoded_for_another_filter_is_refused_not_stored(tmp_path):
+def test_depth_of_another_filter_or_size_is_refused_and_missing_depth_is_no_depth(tmp_path):
     frame = _adversarial(48, 64)[3]
     info = CameraInfo("test", "T-1", 64, 48, 30.0, 64, 48)
     wr = RecordingWriter(tmp_path / "r.h5.part", tmp_path / "r.h5", {}, {})
     wr.add_video(info)
     wr.start_swmr()
     wrong = depth_codec.encode_frame(frame, depth_codec.VDELTA)
-    with pytest.raises(ValueError, match="depth: frames encoded as vdelta-zigzag"):
+    with pytest.raises(ValueError, match="depth: a frame encoded as vdelta-zigzag, but this file stores rank-vdelta-zigzag"):
         wr.append_video(np.zeros((1, 4)), [b"x"], [wrong])
+    other_size = depth_codec.encode_frame(np.zeros((24, 32), np.uint16), wr.depth_filter)
+    with pytest.raises(ValueError, match="depth: a 32x24 frame for a file of 64x48 depth"):
+        wr.append_video(np.zeros((1, 4)), [b"x"], [other_size])
     right = depth_codec.encode_frame(frame, wr.depth_filter)
-    wr.append_video(np.zeros((1, 4)), [b"x"], [right])
+    # a frame the camera sent without depth keeps depth i = colour i: stored as "no depth"
+    wr.append_video(np.arange(8.0).reshape(2, 4), [b"x", b"y"], [None, right])
     with Recording(wr.finalize({})) as rec:
-        np.testing.assert_array_equal(rec.depth(rec.n_frames - 1), frame)
+        assert rec.n_frames == 2 and rec.jpeg(1) == b"y"  # nothing of the refused calls
+        assert not rec.depth(0).any()
+        np.testing.assert_array_equal(rec.depth(1), frame)
 
 
 def test_recording_written_before_the_depth_filter_still_reads(tmp_path):
@@ -230,6 +236,13 @@ def test_d4xx_depth_sits_on_disparity_steps_of_one_32nd_pixel():
     face = np.unique(frames[:, :, 500:800])
     face = face[(face > 495) & (face < 505)]
     assert np.array_equal(face, np.arange(face[0], face[-1] + 1))  # every millimetre
+
+
+def test_d4xx_depth_far_beyond_range_saturates_instead_of_wrapping():
+    noise = D4xxDepthNoise(848, 480, seed=5)
+    far = noise.apply(np.full((480, 848), 60000, np.uint16)).astype(float)
+    far = far[far > 0]  # 60 m: σ ≈ 13 m; wrapped, a quarter of the pixels would read < 30 m
+    assert (far == 65535).mean() > 0.1 and (far < 30000).mean() < 0.05  # clipped, not wrapped
 
 
 MIMICSYNC = [sys.executable, "-m", "mimicsync.cli.main"]

@@ -87,7 +87,8 @@ class D4xxDepthNoise:
         np.rint(disparity, out=disparity)
         np.maximum(disparity, 1.0, out=disparity)
         z = self._steps / disparity
-        z += 0.5  # to the nearest depth unit (the error is ~1 % of z: no clipping at 65535)
+        z += 0.5  # to the nearest depth unit
+        np.minimum(z, 65535.0, out=z)  # far beyond a D4xx's range noise could wrap uint16
         out = z.astype(np.uint16)
         out[depth == 0] = 0
         out[self._edge_holes(depth)] = 0
