@@ -81,6 +81,18 @@ class WindowReader:
         return out
 
 
+def frame_parts(video: h5py.Group) -> list[h5py.Dataset | h5py.Group]:
+    """What ``/video`` holds one row or record of per frame (``frames``, ``color``, ``depth``,
+    ``depth_values``): a frame counts once all of them have it."""
+    return [video[k] for k in ("frames", "color", "depth", depth_codec.VALUES) if k in video]
+
+
+def stored_frames(video: h5py.Group, rows: RowCount = all_rows) -> int:
+    """Frames complete in every part (:func:`frame_parts`); ``rows`` as in ragged.count."""
+    return min(ragged.count(p, rows) if isinstance(p, h5py.Group) else rows(p)
+               for p in frame_parts(video))
+
+
 def recovery_hint(path: str | Path) -> str:
     return f"if a recording crashed, run `mimicsync recover {path}`"
 
@@ -335,15 +347,7 @@ class Recording:
     def n_frames(self) -> int:
         if not self.has_video:
             return 0
-        g = self.f["video"]
-        c = g["color"]
-        rows = self.rows
-        n = min(rows(g["frames"]), ragged.count(c, rows) if isinstance(c, h5py.Group) else rows(c))
-        if "depth" in g:
-            n = min(n, rows(g["depth"]))
-        if depth_codec.VALUES in g:
-            n = min(n, ragged.count(g[depth_codec.VALUES], rows))
-        return n
+        return stored_frames(self.f["video"], self.rows)
 
     @property
     def frames(self) -> np.ndarray:

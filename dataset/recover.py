@@ -19,10 +19,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from mimicsync.dataset import depth_codec, ragged
+from mimicsync.dataset import ragged
 from mimicsync.dataset.h5clear import RepairedView, clear_status_flags, restore_eof, stored_eof
 from mimicsync.dataset.layout import PART, RecordingId, root_of
-from mimicsync.dataset.recording import Recording, RecordingError
+from mimicsync.dataset.recording import Recording, RecordingError, frame_parts, stored_frames
 from mimicsync.dataset.recording_writer import mark_failed, publish
 from mimicsync.dataset.sidecar import write_sidecar
 from mimicsync.dataset.study_tree import register_recording
@@ -64,19 +64,9 @@ def _make_consistent(f: h5py.File) -> float:
         if n:
             last = np.nanmax([last, g["time_stamps"][n - 1]])
     if "video" in f:
-        v = f["video"]
-        c = v["color"]
-        n = min(v["frames"].shape[0], ragged.count(c) if isinstance(c, h5py.Group) else c.shape[0])
-        if "depth" in v:
-            n = min(n, v["depth"].shape[0])
-        if depth_codec.VALUES in v:
-            n = min(n, ragged.count(v[depth_codec.VALUES]))
-        _trim(v["frames"], n)
-        _trim_ragged(c, n) if isinstance(c, h5py.Group) else _trim(c, n)
-        if "depth" in v:
-            _trim(v["depth"], n)
-        if depth_codec.VALUES in v:
-            _trim_ragged(v[depth_codec.VALUES], n)
+        n = stored_frames(f["video"])
+        for part in frame_parts(f["video"]):
+            _trim_ragged(part, n) if isinstance(part, h5py.Group) else _trim(part, n)
     ev = f["events"]
     n = min(ev["onset"].shape[0], ev["duration"].shape[0], ragged.count(ev["payload"]))
     _trim(ev["onset"], n)
