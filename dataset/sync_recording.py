@@ -27,7 +27,7 @@ from mimicsync.sync.arrivals import ArrivalParams
 from mimicsync.sync.emg_taps import EmgTapParams, emg_tap_onsets
 from mimicsync.sync.event_fit import EventFit, EventFitParams, LowConfidence, accuracy_s, fit_events
 from mimicsync.sync.onsets import falling_edges, rising_edges
-from mimicsync.sync.stream_maps import StreamMap, map_frames, map_stream
+from mimicsync.sync.stream_maps import StreamMap, map_frames_on, map_stream
 from mimicsync.sync.video_events import Box, Trace
 
 
@@ -191,8 +191,12 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
                         f"{recovery_hint(path)}")
     emg_ev, emg_rejected, causes = emg_events(emg, emg_times, params)
 
-    vmap, ft = map_frames(rec.frames, rec.frame_columns)
-    times = ft.times if ft is not None else rec.frames[:, 3].copy()
+    # one fit of the device clock: the video's map, and the frame-index stream's at the
+    # frame timestamps (device_time)
+    frames = rec.frames
+    (vmap, ft), (idx_map, idx_ft) = map_frames_on(frames, rec.frame_columns,
+                                                  (None, "device_time"))
+    times = ft.times if ft is not None else frames[:, 3].copy()
     if ft is None:
         warnings.append("video: no usable device clock; frame times from host arrival")
     dropped = ft.dropped if ft is not None else 0
@@ -227,7 +231,6 @@ def _synchronize(rec: Recording, path: Path, params: SyncParams, force: bool,
     video = vmap.then(1.0, level).then(scale, shift)
     frame_times = fit.to_emg(clock)
     if frame_key and frame_key in rec.streams:
-        idx_map, idx_ft = map_frames(rec.frames, rec.frame_columns, basis="device_time")
         idx_level = float(np.median(clock - idx_ft.times)) if idx_ft is not None else level
         streams[frame_key] = idx_map.then(1.0, idx_level).then(scale, shift)
     result = SyncResult(path=path, reference=emg.key, streams=streams, video=video,

@@ -122,26 +122,35 @@ def map_frames(frames: np.ndarray, columns: tuple[str, ...] = FRAME_BASE_COLUMNS
     ``device_time``); ``basis`` forces one. Falls back to the host arrival times (basis
     ``timestamp`` on the host time column, slope 1) when the device times cannot be used.
     """
+    return map_frames_on(frames, columns, (basis,))[0]
+
+
+def map_frames_on(frames: np.ndarray, columns: tuple[str, ...],
+                  bases: tuple[str | None, ...]) -> list[tuple[StreamMap, FrameTimes | None]]:
+    """:func:`map_frames` for each of ``bases``, from one fit of the device clock to host
+    arrival (the fit is the costly part; a basis only reads the line at other instants)."""
     fr = np.asarray(frames, dtype=float)
     n = fr.shape[0] if fr.ndim == 2 else 0
     col = lambda name: frame_column(fr.reshape(n, -1), columns, name)  # noqa: E731
-    if basis is None:
-        basis = "sensor_time" if n and np.all(np.isfinite(col("sensor_time_ms"))) else "device_time"
     if n < 2:
-        return StreamMap("timestamp", np.array([[0, max(n - 1, 0), 0.0, 1.0]]), n,
-                         "host arrival times"), None
+        return [(StreamMap("timestamp", np.array([[0, max(n - 1, 0), 0.0, 1.0]]), n,
+                           "host arrival times"), None) for _ in bases]
     try:
         # host arrival follows the end of exposure (frame timestamp), not its middle: fit
         # against that, then read the line at the sensor timestamps (auto exposure moves
         # the middle, and would otherwise tilt the fit)
-        ft = frame_times(col("host_time"), col("device_time_ms"), col("device_index"))
+        fitted = frame_times(col("host_time"), col("device_time_ms"), col("device_index"))
     except ValueError:
-        return StreamMap("timestamp", np.array([[0, n - 1, 0.0, 1.0]]), n,
-                         "host arrival times"), None
-    pieces = [(s.start, s.end, s.intercept, s.slope) for s in ft.segments]
-    if basis == "sensor_time":
-        mid = evaluate(np.array(pieces, float), basis, col("sensor_time_ms") / 1000.0, n)
-        ft = replace(ft, times=mid)
-    what = "sensor (mid-exposure)" if basis == "sensor_time" else "device"
-    return StreamMap(basis, np.array(pieces, float), n,
-                     f"{what} clock fitted to host arrival"), ft
+        return [(StreamMap("timestamp", np.array([[0, n - 1, 0.0, 1.0]]), n,
+                           "host arrival times"), None) for _ in bases]
+    pieces = np.array([(s.start, s.end, s.intercept, s.slope) for s in fitted.segments], float)
+    out = []
+    for basis in bases:
+        if basis is None:
+            basis = "sensor_time" if np.all(np.isfinite(col("sensor_time_ms"))) else "device_time"
+        ft = fitted
+        if basis == "sensor_time":
+            ft = replace(fitted, times=evaluate(pieces, basis, col("sensor_time_ms") / 1000.0, n))
+        what = "sensor (mid-exposure)" if basis == "sensor_time" else "device"
+        out.append((StreamMap(basis, pieces, n, f"{what} clock fitted to host arrival"), ft))
+    return out
