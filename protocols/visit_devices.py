@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pylsl
 
-from mimicsync.acquisition.stream_select import parse_selectors
+from mimicsync.acquisition.stream_select import missing, parse_selectors
 from mimicsync.protocols.device_setup import DeviceMismatch, DeviceSetup, show_setting
 from mimicsync.protocols.visit import PreparedBlock, prepare_visit
 from mimicsync.protocols.visit_plan import VisitPlan
@@ -83,11 +83,11 @@ def visit_on_devices(plan: VisitPlan, participant: str, session: str, running: D
             raise DeviceMismatch("plan", f"{what}: {'; '.join(diffs)}",
                                  "start the devices the plan names, or change the plan's "
                                  "[devices]")
-        for sel in parse_selectors(list(block.setup.require)):
-            if not any(sel.matches(info) for info in selected):
-                raise DeviceMismatch("plan", f"{what} requires a stream {sel} that is not "
-                                     "selected for recording",
-                                     "select it, or change the plan's [devices]",
-                                     options=(("stream", ""),))
+        absent = missing(list(selected), parse_selectors(list(block.setup.require)))
+        if absent:
+            raise DeviceMismatch("plan", f"{what} requires a stream {absent[0]} that is not "
+                                 "selected for recording",
+                                 "select it, or change the plan's [devices]",
+                                 options=(("stream", ""),))
         out.append(dataclasses.replace(block, setup=block.setup.replace(**taken)))
     return out
