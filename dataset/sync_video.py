@@ -18,7 +18,7 @@ import numpy as np
 from mimicsync.dataset.recording import Recording
 from mimicsync.sync.arrivals import contacts, strong
 from mimicsync.sync.brackets import VideoOnsets
-from mimicsync.sync.exposure import Exposure, crossings, led_edges
+from mimicsync.sync.exposure import Exposure, led_switches
 from mimicsync.sync.video_cells import CellScan, led_trace, scan
 from mimicsync.sync.video_events import Box, Trace
 
@@ -86,10 +86,7 @@ def video_events(rec: Recording, exp: Exposure, *, led_box: Box | None, face_box
     row = float("nan")
     if has_led:
         row = (led.roi[1] + led.roi[3]) / 2
-        for kind, rising in (("trigger_on", True), ("trigger_off", False)):
-            k = crossings(led.values, rising)
-            k = k[k < len(led.values) - 1]
-            events[kind] = led_edges(led.values, exp, row, k, rising)
+        events.update(led_switches(led.values, exp, row))
     else:
         warnings.append(f"video: no trigger LED found (best score {score:.0f} < "
                         f"{min_led_score:g})")

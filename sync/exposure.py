@@ -116,3 +116,11 @@ def crossings(values: np.ndarray, rising: bool, min_gap: int = 2) -> np.ndarray:
         return k
     keep = np.concatenate(([True], np.diff(k) >= min_gap))
     return k[keep]
+
+
+def led_switches(values: np.ndarray, exp: Exposure, row: float) -> dict[str, VideoOnsets]:
+    """``trigger_on`` and ``trigger_off``: the LED trace's rising and falling edges, timed
+    by :func:`led_edges` (offline sync and the live estimate find them the same way)."""
+    return {kind: led_edges(values, exp, row, crossings(values, rising), rising)
+            for kind, rising in (("trigger_on", True), ("trigger_off", False))}
+

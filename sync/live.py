@@ -26,7 +26,7 @@ from mimicsync.sync.arrivals import ArrivalParams, contacts, strong
 from mimicsync.sync.brackets import VideoOnsets
 from mimicsync.sync.emg_taps import EmgTapParams
 from mimicsync.sync.event_fit import EventFitParams, LowConfidence, accuracy_s, fit_events
-from mimicsync.sync.exposure import Exposure, crossings, led_edges
+from mimicsync.sync.exposure import Exposure, led_switches
 from mimicsync.sync.match import SyncRefused
 from mimicsync.sync.onsets import rising_crossing
 from mimicsync.sync.robust import line_fit
@@ -290,10 +290,8 @@ class VideoTapStream:
             self.led_box = led.roi  # found: kept from now on
         if self.led_box is not None:
             row = (self.led_box[1] + self.led_box[3]) / 2
-            for kind, rising in (("trigger_on", True), ("trigger_off", False)):
-                k = crossings(led.values, rising)
-                k = k[k < t.size - 1]
-                for e in _take(led_edges(led.values, exp, row, k, rising)):
+            for kind, edges in led_switches(led.values, exp, row).items():
+                for e in _take(edges):
                     out += self._report(kind, e, settled, abs(float(e.hi[0] - e.lo[0])))
         found = contacts(sc, exp, exclude=self.led_box, p=self.p)
         for j, e in enumerate(_take(found.onsets)):
