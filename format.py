@@ -114,6 +114,16 @@ DEFAULT_DEPTH = "848x480"
 # JPEG quality 90 keeps colour above 40 dB PSNR on photographic footage even where it is
 # sharp (42 dB at 1280x720, 40.4 dB on the same scene at 640x360; bench/storage.py).
 DEFAULT_JPEG_QUALITY = 90
+# How colour crosses the camera's link (CameraInfo.settings["color_transport"]). A D4xx
+# sends YUY2: every pixel's luma but one chroma pair per two pixels, so JPEG stores chroma
+# at that resolution (4:2:2) and loses nothing the camera sent; an RGB link keeps 4:4:4.
+COLOR_TRANSPORTS = ("yuyv", "rgb8")
+
+
+def jpeg_subsampling(color_transport: str | None) -> str:
+    """JPEG chroma subsampling that keeps all the chroma a camera sent (``"422"`` or
+    ``"444"``); an unknown transport keeps everything."""
+    return "422" if color_transport == "yuyv" else "444"
 
 
 @dataclass(frozen=True)

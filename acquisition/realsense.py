@@ -393,6 +393,10 @@ class RealSenseCamera:
             "readout_ms": readout_ms(_device_info(dev, "name")),
         }
         color_sensor = next((s for s in dev.query_sensors() if s.is_color_sensor()), None)
+        # rgb8 is unpacked by librealsense from what the sensor sends: YUY2 on every D4xx
+        settings["color_transport"] = ("yuyv" if (self.width, self.height, self.fps)
+                                       in _modes(dev, rs.stream.color, rs.format.yuyv)
+                                       else "rgb8")
         if color_sensor is not None:
             settings["color_options"] = _options(color_sensor, COLOR_OPTIONS)
         depth_scale, depth_intr = 0.001, {}

@@ -339,7 +339,6 @@ class Recorder:
                 "close other programs or use a lower resolution"]
 
     def _encode_loop(self) -> None:
-        import simplejpeg
         jpeg = self.cfg.color_encoding == "jpeg"
         info = self.camera.info
         depth_filter = self.writer.depth_filter
@@ -351,8 +350,7 @@ class Recorder:
                 fr = self._frames.get(timeout=0.1)
             except queue.Empty:
                 continue
-            color = (simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), self.cfg.jpeg_quality,
-                                            colorspace="RGB") if jpeg else fr.color)
+            color = self.writer.encode_color(fr.color) if jpeg else fr.color
             row = fr.row()
             depth = fr.depth
             if max_units and depth is not None:  # beyond the range: stored as "no depth"

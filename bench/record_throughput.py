@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -156,8 +157,6 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     info = cam.start()
     frames = [cam.read() for _ in range(30)]
     cam.stop()
-    jpegs = [simplejpeg.encode_jpeg(np.ascontiguousarray(f.color), DEFAULT_JPEG_QUALITY,
-                                    colorspace="RGB") for f in frames]
     depth = np.stack([f.depth for f in frames])
     encoded = [depth_codec.encode_frame(d, depth_filter) for d in depth]
     rng = np.random.default_rng(0)
@@ -169,6 +168,9 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     wr.add_stream(meta, "emg")
     wr.add_stream(fmeta, "frames")
     wr.add_video(info, "frames", depth_filter=depth_filter)
+    # before: JPEG 4:4:4; now: the chroma the camera sent (4:2:2 from a D4xx's YUY2 link)
+    encode = wr.encode_color if label == "now" else _jpeg_444
+    jpegs = [encode(f.color) for f in frames]
     wr.start_swmr()
     t = time.perf_counter()
     for s in range(int(seconds)):
@@ -199,7 +201,7 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     base_size = (root / "baseline.bin").stat().st_size
     print(f"== writer alone, defaults {label}: {seconds:g} s of full-rate data, file "
           f"{size / 1e6:.0f} MB = {size / 1e6 / (seconds / 60):.0f} MB/min (JPEG q"
-          f"{DEFAULT_JPEG_QUALITY}, depth {depth_size[0]}x{depth_size[1]} {depth_filter}); "
+          f"{DEFAULT_JPEG_QUALITY} {'4:4:4' if encode is _jpeg_444 else wr.jpeg_subsampling}, depth {depth_size[0]}x{depth_size[1]} {depth_filter}); "
           f"uptime {os.popen('uptime').read().strip()}")
     print(f"   HDF5 + compression, until handed to the OS: {cpu_elapsed:.2f} s = "
           f"{seconds / cpu_elapsed:.1f}x real time (goal >= 8x)")
@@ -209,11 +211,15 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
           f"each second, {base_size / 1e6:.0f} MB): {seconds / base_elapsed:.1f}x real time "
           f"({base_size / 1e6 / base_elapsed:.0f} MB/s); writer-with-fsync / baseline speed "
           f"ratio {base_elapsed / elapsed:.2f}")
-    _encoder_rate(frames, depth_filter, label)
+    _encoder_rate(frames, encode, depth_filter, label)
     return elapsed
 
 
-def _encoder_rate(frames: list, depth_filter: str, label: str) -> None:
+def _jpeg_444(rgb: np.ndarray) -> bytes:
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), DEFAULT_JPEG_QUALITY, colorspace="RGB")
+
+
+def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str) -> None:
     """What the recorder's encoder thread does per frame, timed for 3 s each."""
     def rate(work) -> float:
         t, n = time.perf_counter(), 0
@@ -222,8 +228,7 @@ def _encoder_rate(frames: list, depth_filter: str, label: str) -> None:
             n += 1
         return n / (time.perf_counter() - t)
 
-    jpeg = rate(lambda f: simplejpeg.encode_jpeg(np.ascontiguousarray(f.color),
-                                                 DEFAULT_JPEG_QUALITY, colorspace="RGB"))
+    jpeg = rate(lambda f: encode(f.color))
     depth = rate(lambda f: depth_codec.encode_frame(f.depth, depth_filter))
     both = 1.0 / (1.0 / jpeg + 1.0 / depth)
     dh, dw = frames[0].depth.shape

@@ -34,6 +34,7 @@ import simplejpeg
 from skimage.metrics import structural_similarity
 
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.camera_physics import CameraPhysics
 from mimicsync.acquisition.simulators.depth_noise import resample_nearest
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
@@ -71,9 +72,13 @@ def smooth_footage(n: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return [c for c, _ in frames], [d for _, d in frames]
 
 
-def realistic_footage(n: int, depth_size: tuple[int, int]) -> tuple[list, list]:
+def realistic_footage(n: int, depth_size: tuple[int, int],
+                      transport: str = "yuyv") -> tuple[list, list]:
+    """``transport="yuyv"``: colour through a D4xx's YUY2 link (4:2:2 chroma), as a real
+    camera delivers it; ``"rgb8"``: every pixel's own chroma, as the sensor model draws it."""
     cam = SimulatedCamera(scenario(), width=W, height=H, fps=FPS, realtime=False,
-                          footage="photo", depth_size=depth_size)
+                          footage="photo", depth_size=depth_size,
+                          physics=CameraPhysics(transport=transport))
     cam.start()
     frames = [cam.read() for _ in range(n)]
     cam.stop()
@@ -192,15 +197,20 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
 
 
-def color_rows(frames: list[np.ndarray]) -> list[Row]:
+def color_rows(frames: list[np.ndarray], h264: bool = True) -> list[Row]:
     rows = []
     order = _random_order(len(frames))
     for q in (95, 90, 85, 80):
-        blobs, t_enc = _time_per_call(
-            lambda f: simplejpeg.encode_jpeg(np.ascontiguousarray(f), q, colorspace="RGB"), frames)
-        rows.append(_color_row(f"JPEG q{q}" + (" (before)" if q == 90 else ""), frames, blobs,
-                               t_enc, lambda i, b=blobs: simplejpeg.decode_jpeg(b[i], colorspace="RGB"),
-                               order))
+        for sub in ("444", "422", "420"):
+            blobs, t_enc = _time_per_call(
+                lambda f: simplejpeg.encode_jpeg(np.ascontiguousarray(f), q, colorspace="RGB",
+                                                 colorsubsampling=sub), frames)
+            tag = {(90, "444"): " (before)", (90, "422"): " (new)"}.get((q, sub), "")
+            rows.append(_color_row(f"JPEG q{q} {sub[0]}:{sub[1]}:{sub[2]}{tag}", frames, blobs,
+                                   t_enc, lambda i, b=blobs: simplejpeg.decode_jpeg(
+                                       b[i], colorspace="RGB"), order))
+    if not h264:
+        return rows
     for crf, gop, preset in ((18, 1, "ultrafast"), (20, 1, "ultrafast"), (23, 1, "ultrafast"),
                              (20, 1, "superfast"), (20, 10, "ultrafast"), (20, 30, "ultrafast"),
                              (14, 10, "ultrafast")):  # H.264 as good as JPEG q90: at what size
@@ -254,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     n = args.frames
     smooth_c, smooth_d = smooth_footage(n)
     real_c, _ = realistic_footage(n, (W, H))
-    colour = {"smooth": color_rows(smooth_c), "realistic": color_rows(real_c)}
+    rgb_c, _ = realistic_footage(n, (W, H), transport="rgb8")
+    colour = {"smooth": color_rows(smooth_c), "realistic": color_rows(real_c),
+              "realistic, 4:4:4 link (not a D4xx)": color_rows(rgb_c, h264=False)}
     for content, rows in colour.items():
         print_table(f"colour {W}x{H}, {content}", rows, W * H * 3)
     depth: dict[tuple[str, str], list[Row]] = {}
@@ -277,13 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-BEFORE = ("JPEG q90 (before)", "blosc-lz4 L5 bitshuffle (before)", "1280x720")
+BEFORE = ("JPEG q90 4:4:4 (before)", "blosc-lz4 L5 bitshuffle (before)", "1280x720")
 # (label, colour codec, depth codec, depth mode): the defaults now, then options going further
-COMBOS = (("format 2 (the defaults before format 3)", "JPEG q90", "(format 2)", "848x480"),
-          ("now (defaults)", "JPEG q90", "(new)", "848x480"),
-          ("--depth 848x480:1.2", "JPEG q90", "(new)", "848x480:1.2"),
-          ("--depth 848x480:1.2 --color-quality 80", "JPEG q80", "(new)", "848x480:1.2"),
-          ("--depth 480x270", "JPEG q90", "(new)", "480x270"),
+COMBOS = (("format 2 (the defaults before format 3)", "JPEG q90 4:4:4", "(format 2)", "848x480"),
+          ("format 3, JPEG 4:4:4 (the defaults before)", "JPEG q90 4:4:4", "(new)", "848x480"),
+          ("now (defaults)", "JPEG q90 4:2:2", "(new)", "848x480"),
+          ("--depth 848x480:1.2", "JPEG q90 4:2:2", "(new)", "848x480:1.2"),
+          ("--depth 848x480:1.2 --color-quality 85", "JPEG q85 4:2:2", "(new)", "848x480:1.2"),
+          ("--depth 480x270", "JPEG q90 4:2:2", "(new)", "480x270"),
           ("reference, not a recorder option: H.264 GOP 10 + 848x480:1.2", "crf 20 GOP 10",
            "(new)", "848x480:1.2"))
 

@@ -234,18 +234,24 @@ class VideoTapStream:
     (:func:`.arrivals.contacts`, :func:`.video_cells.led_trace`, :mod:`.exposure`) run on a
     sliding window of cell scans every ``step_s``; an event is reported once it lies well
     inside the window (the contact needs the hand's rest after it), so live and offline
-    see the same events. Without ``led_box`` the LED is found in the window as offline
-    (score ≥ ``min_led_score``) and then kept. Live frames carry no exposure metadata:
-    they are taken as instants of their host arrival time."""
+    see the same events. Without ``led_box`` the LED is found as offline finds it (score ≥
+    ``min_led_score``) and then kept, but on the last ``led_search_s`` of frames (once
+    ``led_min_search_s`` are in): in a few seconds the usual variation of a cell is
+    unknown, and a hand arriving in one cell scored as an LED there. Live frames carry no
+    exposure metadata: they are taken as instants of their host arrival time."""
 
     def __init__(self, fps: float = 30.0, *, scale: float = 1.0, led_box: Box | None = None,
                  height: int | None = None, window_s: float = 4.0, step_s: float = 0.5,
-                 min_led_score: float = 25.0, arrivals: ArrivalParams = ArrivalParams()) -> None:
+                 min_led_score: float = 25.0, led_search_s: float = 30.0,
+                 led_min_search_s: float = 10.0,
+                 arrivals: ArrivalParams = ArrivalParams()) -> None:
         """``scale``: full-resolution pixels per pixel of the pushed frames (for ``led_box``)."""
         self.fps, self.scale, self.led_box, self.p = fps, scale, led_box, arrivals
         self.height, self.min_led_score = height, min_led_score
         n = max(8, int(round(window_s * fps)))
         self.light: deque[np.ndarray] = deque(maxlen=n)
+        self.search: deque[np.ndarray] = deque(maxlen=max(n, int(round(led_search_s * fps))))
+        self.min_search = max(n, int(round(led_min_search_s * fps)))
         self.motion: deque[np.ndarray] = deque(maxlen=n)
         self.times: deque[float] = deque(maxlen=n)
         self.prev: np.ndarray | None = None
@@ -269,6 +275,8 @@ class VideoTapStream:
             self.times.clear()
         self.prev = g
         self.light.append(cell_means(g, LIGHT_CELL))
+        if self.led_box is None:
+            self.search.append(self.light[-1])
         self.times.append(float(time))
         self.pushed += 1
         if self.pushed % self.step or len(self.light) < 2 * self.step:
@@ -284,11 +292,16 @@ class VideoTapStream:
         # settled: far enough from the window's end that the detectors' look-ahead is in
         settled = t[-1] - (self.p.quiet + 3) / self.fps
         out = []
-        led, score = led_trace(sc, t, self.led_box)
-        self.led_score = max(self.led_score, score)
-        if self.led_box is None and score >= self.min_led_score:
-            self.led_box = led.roi  # found: kept from now on
+        if self.led_box is None and len(self.search) >= self.min_search:
+            history = CellScan(np.stack(self.search), sc.motion[:0], self.scale)
+            found, score = led_trace(history, np.arange(len(self.search)) / self.fps)
+            self.led_score = max(self.led_score, score)
+            if score >= self.min_led_score:
+                self.led_box = found.roi  # found: kept from now on
+                self.search.clear()
         if self.led_box is not None:
+            led, score = led_trace(sc, t, self.led_box)
+            self.led_score = max(self.led_score, score)
             row = (self.led_box[1] + self.led_box[3]) / 2
             for kind, edges in led_switches(led.values, exp, row).items():
                 for e in _take(edges):
@@ -331,8 +344,12 @@ class LiveSync:
     over every event of the recording (times only, a few bytes each)."""
 
     def __init__(self, emg: EmgTapStream, video: VideoTapStream, *,
-                 params: EventFitParams = EventFitParams(), min_tap_peak: float = 0.5,
+                 params: EventFitParams | None = None, min_tap_peak: float = 0.5,
                  min_interval_s: float = 1.0) -> None:
+        """``params`` None: offline's, but precision scored against ½ frame, not ¼: live
+        contacts are good to about a frame (see :meth:`_compute`), offline ones to ms."""
+        if params is None:
+            params = EventFitParams(precision_frames=0.5)
         self.emg, self.video, self.params = emg, video, params
         self.min_tap_peak = min_tap_peak
         self.events: dict[tuple[str, str], list[LiveEvent]] = {
@@ -380,9 +397,13 @@ class LiveSync:
     def _compute(self) -> LiveStatus:
         ev = self.events
         emg = {k: np.array([x.time for x in ev["emg", k]]) for k in KIND_GROUP}
+        # live frames are instants of their arrival (no exposure metadata, host jitter):
+        # a contact seen in them is good to a frame, so each bracket widens by half of one
+        # on both sides (offline brackets come from the frames' exposure windows)
+        half = 0.5 / self.video.fps
         video = {k: VideoOnsets(np.array([x.time for x in ev["video", k]]),
-                                np.array([x.lo for x in ev["video", k]]),
-                                np.array([x.hi for x in ev["video", k]]),
+                                np.array([x.lo - half for x in ev["video", k]]),
+                                np.array([x.hi + half for x in ev["video", k]]),
                                 np.zeros(len(ev["video", k]), bool)) for k in KIND_GROUP}
         taps = video["tap"]
         strength = np.array([x.strength for x in ev["video", "tap"]])

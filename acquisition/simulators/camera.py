@@ -185,6 +185,7 @@ class SimulatedCamera:
             color_intrinsics=intr, depth_intrinsics=depth_intr if self.depth else {},
             settings={"simulation": truth, "depth_aligned_to_color": self.depth,
                       "footage": self.footage, "depth_model": "d4xx" if self.depth else "",
+                      "color_transport": self.physics.transport,
                       "timestamp_domain": "simulated_device_clock",
                       "readout_ms": self.physics.readout_s * 1e3},
             firmware="sim",

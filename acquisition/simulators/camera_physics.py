@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import av
 import numpy as np
 
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer, HandState, _unit, pose_for
 from mimicsync.acquisition.simulators.scenario import Scenario, Tap
+from mimicsync.errors import check_option
+from mimicsync.format import COLOR_TRANSPORTS
 
 # Tap choreography (s relative to contact): the hand sweeps in over APPROACH_S,
 # decelerating to a quarter of its entry speed, stops on the skin at contact (the sEMG
@@ -60,12 +63,16 @@ class CameraPhysics:
     noise: float = 2.0  # sensor noise sd, grey levels
     subsamples: int = 6  # hand renders per frame across readout + exposure
     led_gain: float = 1.0  # LED intensity relative to the simulator's lit patch
+    transport: str = "yuyv"  # the wire format: "yuyv" (4:2:2, a D4xx) or "rgb8" (as drawn)
 
     @classmethod
     def ideal(cls) -> "CameraPhysics":
         """A camera that samples: global shutter, 1 ms exposure, steady light."""
         return cls(readout_s=0.0, exposure_s=0.001, flicker=0.0, room_light=0.0,
                    subsamples=1)
+
+    def __post_init__(self) -> None:
+        check_option("camera transport", self.transport, COLOR_TRANSPORTS)
 
     def describe(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -147,6 +154,8 @@ class SensorModel:
             self._hand(color, dep, tap, start, e)
         self._expose(color, start, e)
         self._led(color, scenario, start, e)
+        if p.transport == "yuyv":
+            color = yuyv_transport(color)
         return color, dep
 
     def _hand(self, color: np.ndarray, dep: np.ndarray | None, tap: Tap, start: float,
@@ -228,6 +237,15 @@ class SensorModel:
         lit = (r._led_on.astype(np.float32) - r._led_off) * p.led_gain * e * self.gain / p.ae_target_s
         patch = off + np.clip(frac, 0, 1)[:, None, None] * lit
         color[rows, cols] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+
+
+def yuyv_transport(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` as it reaches the host through a YUY2 link: BT.601 limited range, chroma
+    averaged over each horizontal pixel pair and shared by both on the way back (swscale,
+    about 5 ms per 1280x720 frame; differs from librealsense's integer unpacking by about
+    1 DN on average, not in structure)."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    return frame.reformat(format="yuv422p").reformat(format="rgb24").to_ndarray()
 
 
 def _hand_box(r: FaceRenderer, states: list[HandState]) -> tuple[slice, slice] | None:

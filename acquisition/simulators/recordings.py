@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pylsl
-import simplejpeg
 
 from mimicsync import __version__
 from mimicsync.acquisition.lsl_meta import add_channels
@@ -113,8 +112,7 @@ def write_simulated_recording(
             if fr.host_time > t_end:
                 break
             rows.append(fr.row())
-            jpegs.append(simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), 90,
-                                                colorspace="RGB"))
+            jpegs.append(w.encode_color(fr.color))
             depths.append(fr.depth)
         arr = np.array(rows, dtype=float)
         w.append_video(arr, jpegs, np.stack(depths) if depth else None)

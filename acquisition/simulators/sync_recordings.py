@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pylsl
-import simplejpeg
 
 from mimicsync import __version__
 from mimicsync.acquisition.lsl_meta import add_channels
@@ -207,8 +206,7 @@ def _write_video(w: RecordingWriter, fkey: str, cam: SimulatedCamera, s: Simulat
         if cam.exposure_time(fr.device_index) >= t_end:
             break
         rows.append(fr.row())
-        jpegs.append(simplejpeg.encode_jpeg(np.ascontiguousarray(fr.color), s.jpeg_quality,
-                                            colorspace="RGB"))
+        jpegs.append(w.encode_color(fr.color))
         if len(rows) == 300:
             _flush_video(w, fkey, rows, jpegs)
     _flush_video(w, fkey, rows, jpegs)
