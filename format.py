@@ -110,20 +110,21 @@ class CameraInfo:
 
 # Depth resolutions a D4xx streams at 30 fps; 848x480 is its optimal (most accurate) mode.
 D4XX_DEPTH_SIZES = ("1280x720", "848x480", "640x480", "640x360", "480x270", "424x240")
-DEFAULT_DEPTH = "848x480"
-# JPEG quality 90 keeps colour above 40 dB PSNR on photographic footage even where it is
-# sharp (42 dB at 1280x720, 40.4 dB on the same scene at 640x360; bench/storage.py).
-DEFAULT_JPEG_QUALITY = 90
-# How colour crosses the camera's link (CameraInfo.settings["color_transport"]). A D4xx
-# sends YUY2: every pixel's luma but one chroma pair per two pixels, so JPEG stores chroma
-# at that resolution (4:2:2) and loses nothing the camera sent; an RGB link keeps 4:4:4.
+# Depth of the participant's space, up to 1.5 m: the protocol films a seated face at about
+# 0.5-0.8 m, and the room behind it is stereo noise no analysis uses that costs ~250 MB/min
+# lossless (bench/storage.py). Depth within the range is stored bit-exact; "848x480" keeps
+# the camera's full range.
+DEFAULT_DEPTH = "848x480:1.5"
+# JPEG quality 85 (4:4:4) keeps colour above 40 dB PSNR against a D4xx's frames at
+# 1280x720 on photographic footage with sensor noise (40.4 dB, 268 MB/min; bench/storage.py).
+# A D4xx sends colour as YUY2, so its chroma is already smooth across pixel pairs; a camera
+# sending full RGB needs about q90 for the same 40 dB. 4:4:4 beats 4:2:2 at equal PSNR even
+# on YUY2 frames (JPEG's chroma filters are not the camera's): 4:2:2 q90 is 302 MB/min.
+DEFAULT_JPEG_QUALITY = 85
+# How colour crosses the camera's link (CameraInfo.settings["color_transport"]): "yuyv"
+# (every D4xx: luma per pixel, one chroma pair per two pixels; librealsense unpacks it to
+# RGB8) or "rgb8".
 COLOR_TRANSPORTS = ("yuyv", "rgb8")
-
-
-def jpeg_subsampling(color_transport: str | None) -> str:
-    """JPEG chroma subsampling that keeps all the chroma a camera sent (``"422"`` or
-    ``"444"``); an unknown transport keeps everything."""
-    return "422" if color_transport == "yuyv" else "444"
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ from mimicsync.dataset.study_tree import register_recording
 from mimicsync.errors import ErrorCode, StopReason
 
 log = logging.getLogger(__name__)
+# JPEG bytes per pixel at quality 80/85/90/95 on photo footage through a D4xx's YUY2 link,
+# for the disk estimate before the rate is measured (bench/storage.py)
+JPEG_BYTES_PER_PX = (0.13, 0.16, 0.22, 0.37)
 
 
 class Recorder:
@@ -233,8 +236,9 @@ class Recorder:
 
     def estimated_bytes_per_minute(self, metas: list[StreamMeta]) -> float:
         """Data rate from the stream layouts and camera, for the start-up disk warning:
-        JPEG q90 ~0.22 B/px and ranked depth ~0.42 B/px (~0.09 B/px with a depth range)
-        on realistic footage (bench/storage.py); a measured rate replaces it after 10 s."""
+        JPEG 0.13/0.16/0.22/0.37 B/px at q80/85/90/95 and ranked depth ~0.42 B/px (~0.09
+        B/px with a depth range) on realistic footage (bench/storage.py); a measured rate
+        replaces it after 10 s."""
         rate = 0.0
         for m in metas:
             item = 64 if m.is_string else m.dtype.itemsize
@@ -242,7 +246,8 @@ class Recorder:
         if self.camera is not None and self.camera.info is not None:
             ci = self.camera.info
             depth = 0.09 if self.cfg.depth_max_m > 0 else 0.42
-            rate += ci.fps * (0.22 * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
+            color = float(np.interp(self.cfg.jpeg_quality, (80, 85, 90, 95), JPEG_BYTES_PER_PX))
+            rate += ci.fps * (color * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
         return 60.0 * rate
 
     def _warn_disk(self, metas: list[StreamMeta]) -> None:
@@ -342,9 +347,7 @@ class Recorder:
         jpeg = self.cfg.color_encoding == "jpeg"
         info = self.camera.info
         depth_filter = self.writer.depth_filter
-        max_units = (round(self.cfg.depth_max_m / info.depth_scale_m)
-                     if self.cfg.depth_max_m > 0 and info is not None and info.depth_scale_m > 0
-                     else 0)
+        scale_m = info.depth_scale_m if info is not None else 0.0
         while not (self._camera_done.is_set() and self._frames.empty()):
             try:
                 fr = self._frames.get(timeout=0.1)
@@ -353,9 +356,8 @@ class Recorder:
             color = self.writer.encode_color(fr.color) if jpeg else fr.color
             row = fr.row()
             depth = fr.depth
-            if max_units and depth is not None:  # beyond the range: stored as "no depth"
-                depth = np.where(depth > max_units, np.uint16(0), depth)
             if depth is not None:  # compressed here, so the writer thread only copies bytes
+                depth = depth_codec.within_range(depth, self.cfg.depth_max_m, scale_m)
                 depth = depth_codec.encode_frame(depth, depth_filter)
             self._q.put(VideoFrame(row, color, depth))
 

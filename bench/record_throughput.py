@@ -97,6 +97,7 @@ def live(minutes: float, root: Path) -> None:
     rid = RecordingId("bench", "01", "throughput", 1)
     with lab:
         cfg = RecorderConfig(root=root, rid=rid, camera=lab.camera, resolve_wait=5.0,
+                             depth_max_m=DEPTH.max_m,
                              require=[StreamSelector("source_id", lab.emg.source_id)],
                              streams=[StreamSelector("name", settings.name("mimicsync-scenario-markers"))])
         rec = Recorder(cfg)
@@ -146,18 +147,19 @@ def writer_alone(seconds: float, root: Path) -> None:
     """The RecordingWriter fed pre-made data as fast as possible: the defaults before
     (1280x720 depth, Blosc-LZ4) and now, and plain file writes as the baseline."""
     before = _writer_run(seconds, root, "before", (W, H), depth_codec.NONE)
-    now = _writer_run(seconds, root, "now", DEPTH.size, depth_codec.DEFAULT)
+    now = _writer_run(seconds, root, "now", DEPTH.size, depth_codec.DEFAULT, DEPTH.max_m)
     print(f"   writer speed now / before: {before / now:.2f}")
 
 
 def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, int],
-                depth_filter: str) -> float:
+                depth_filter: str, depth_max_m: float = 0.0) -> float:
     cam = SimulatedCamera(busy_scenario(0.0, 10.0), width=W, height=H, fps=FPS, realtime=False,
                           depth_size=depth_size, footage="photo")
     info = cam.start()
     frames = [cam.read() for _ in range(30)]
     cam.stop()
-    depth = np.stack([f.depth for f in frames])
+    depth = np.stack([depth_codec.within_range(f.depth, depth_max_m, info.depth_scale_m)
+                      for f in frames])
     encoded = [depth_codec.encode_frame(d, depth_filter) for d in depth]
     rng = np.random.default_rng(0)
     emg = (rng.standard_normal((int(SRATE), 64)) * 5).astype(np.float32)
@@ -167,9 +169,8 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     wr = RecordingWriter(part, root / f"writer-{label}.h5", {}, {})
     wr.add_stream(meta, "emg")
     wr.add_stream(fmeta, "frames")
-    wr.add_video(info, "frames", depth_filter=depth_filter)
-    # before: JPEG 4:4:4; now: the chroma the camera sent (4:2:2 from a D4xx's YUY2 link)
-    encode = wr.encode_color if label == "now" else _jpeg_444
+    wr.add_video(info, "frames", depth_filter=depth_filter, depth_max_m=depth_max_m)
+    encode = wr.encode_color if label == "now" else _jpeg_before
     jpegs = [encode(f.color) for f in frames]
     wr.start_swmr()
     t = time.perf_counter()
@@ -201,7 +202,7 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     base_size = (root / "baseline.bin").stat().st_size
     print(f"== writer alone, defaults {label}: {seconds:g} s of full-rate data, file "
           f"{size / 1e6:.0f} MB = {size / 1e6 / (seconds / 60):.0f} MB/min (JPEG q"
-          f"{DEFAULT_JPEG_QUALITY} {'4:4:4' if encode is _jpeg_444 else wr.jpeg_subsampling}, depth {depth_size[0]}x{depth_size[1]} {depth_filter}); "
+          f"{BEFORE_JPEG_QUALITY if encode is _jpeg_before else DEFAULT_JPEG_QUALITY}, depth {depth_size[0]}x{depth_size[1]}{f':{depth_max_m:g}' if depth_max_m else ''} {depth_filter}); "
           f"uptime {os.popen('uptime').read().strip()}")
     print(f"   HDF5 + compression, until handed to the OS: {cpu_elapsed:.2f} s = "
           f"{seconds / cpu_elapsed:.1f}x real time (goal >= 8x)")
@@ -211,15 +212,19 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
           f"each second, {base_size / 1e6:.0f} MB): {seconds / base_elapsed:.1f}x real time "
           f"({base_size / 1e6 / base_elapsed:.0f} MB/s); writer-with-fsync / baseline speed "
           f"ratio {base_elapsed / elapsed:.2f}")
-    _encoder_rate(frames, encode, depth_filter, label)
+    _encoder_rate(frames, encode, depth_filter, label, depth_max_m, info.depth_scale_m)
     return elapsed
 
 
-def _jpeg_444(rgb: np.ndarray) -> bytes:
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), DEFAULT_JPEG_QUALITY, colorspace="RGB")
+BEFORE_JPEG_QUALITY = 90  # the default before the colour was measured through YUY2
 
 
-def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str) -> None:
+def _jpeg_before(rgb: np.ndarray) -> bytes:
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), BEFORE_JPEG_QUALITY, colorspace="RGB")
+
+
+def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str,
+                  depth_max_m: float, scale_m: float) -> None:
     """What the recorder's encoder thread does per frame, timed for 3 s each."""
     def rate(work) -> float:
         t, n = time.perf_counter(), 0
@@ -229,7 +234,8 @@ def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str)
         return n / (time.perf_counter() - t)
 
     jpeg = rate(lambda f: encode(f.color))
-    depth = rate(lambda f: depth_codec.encode_frame(f.depth, depth_filter))
+    depth = rate(lambda f: depth_codec.encode_frame(
+        depth_codec.within_range(f.depth, depth_max_m, scale_m), depth_filter))
     both = 1.0 / (1.0 / jpeg + 1.0 / depth)
     dh, dw = frames[0].depth.shape
     print(f"== encoder thread, defaults {label}: JPEG q{DEFAULT_JPEG_QUALITY} {W}x{H} {jpeg:.0f} "

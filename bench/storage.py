@@ -4,7 +4,9 @@ Content:
   smooth     the simulator as it was: cartoon colours, depth with small iid noise;
   realistic  a real photograph as the face texture with fresh sensor noise per frame
              (acquisition/simulators/photo_texture.py), and D4xx depth: error growing
-             with distance², speckle, occlusion bands and holes (depth_noise.py).
+             with distance², speckle, occlusion bands and holes (depth_noise.py);
+             colour through a D4xx's YUY2 link (4:2:2 chroma, as a real D4xx delivers
+             it; camera_physics.py), and once more through a 4:4:4 link for comparison.
 
 Per codec: KB per frame, MB per minute at 30 fps, encode ms/frame on one core, random
 decode frames/s, and fidelity: bit-exact for depth; PSNR (dB, RGB) and SSIM against the
@@ -40,6 +42,7 @@ from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
 from mimicsync.dataset import depth_codec
 from mimicsync.dataset.color_codec import H264Decoder, H264Encoder
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, DepthMode
 
 W, H, FPS = 1280, 720, 30.0
 EMG_MB_MIN = (64 * 4 + 8) * 4096 * 60 / 1e6  # float32 samples + float64 timestamps, raw
@@ -205,7 +208,7 @@ def color_rows(frames: list[np.ndarray], h264: bool = True) -> list[Row]:
             blobs, t_enc = _time_per_call(
                 lambda f: simplejpeg.encode_jpeg(np.ascontiguousarray(f), q, colorspace="RGB",
                                                  colorsubsampling=sub), frames)
-            tag = {(90, "444"): " (before)", (90, "422"): " (new)"}.get((q, sub), "")
+            tag = {(90, "444"): " (before)", (85, "444"): " (new)"}.get((q, sub), "")
             rows.append(_color_row(f"JPEG q{q} {sub[0]}:{sub[1]}:{sub[2]}{tag}", frames, blobs,
                                    t_enc, lambda i, b=blobs: simplejpeg.decode_jpeg(
                                        b[i], colorspace="RGB"), order))
@@ -276,9 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     for size in DEPTH_SIZES:
         _, frames = realistic_footage(n, size)
         depth[("realistic", f"{size[0]}x{size[1]}")] = depth_rows(frames)
-        if size == (848, 480):  # --depth 848x480:1.2: the wall behind is stored as no depth
-            near = [np.where(d > 1200, np.uint16(0), d) for d in frames]
-            depth[("realistic", "848x480:1.2")] = depth_rows(near)
+        if size == (848, 480):  # a depth range: the wall behind is stored as no depth
+            for mode in (DEPTH_NOW, DepthMode.parse("848x480:1.2")):
+                near = [depth_codec.within_range(d, mode.max_m, 0.001) for d in frames]
+                depth[("realistic", str(mode))] = depth_rows(near)
     for (content, mode), rows in depth.items():
         w, h = (int(v) for v in mode.split(":")[0].split("x"))
         print_table(f"depth {mode}, {content}", rows, w * h * 2)
@@ -291,14 +295,21 @@ def main(argv: list[str] | None = None) -> int:
 
 BEFORE = ("JPEG q90 4:4:4 (before)", "blosc-lz4 L5 bitshuffle (before)", "1280x720")
 # (label, colour codec, depth codec, depth mode): the defaults now, then options going further
-COMBOS = (("format 2 (the defaults before format 3)", "JPEG q90 4:4:4", "(format 2)", "848x480"),
-          ("format 3, JPEG 4:4:4 (the defaults before)", "JPEG q90 4:4:4", "(new)", "848x480"),
-          ("now (defaults)", "JPEG q90 4:2:2", "(new)", "848x480"),
-          ("--depth 848x480:1.2", "JPEG q90 4:2:2", "(new)", "848x480:1.2"),
-          ("--depth 848x480:1.2 --color-quality 85", "JPEG q85 4:2:2", "(new)", "848x480:1.2"),
-          ("--depth 480x270", "JPEG q90 4:2:2", "(new)", "480x270"),
-          ("reference, not a recorder option: H.264 GOP 10 + 848x480:1.2", "crf 20 GOP 10",
-           "(new)", "848x480:1.2"))
+DEPTH_NOW = DepthMode.parse(DEFAULT_DEPTH)
+_Q = f"JPEG q{DEFAULT_JPEG_QUALITY} 4:4:4"
+COMBOS = (("format 2 (848x480, row-difference + Blosc-Zstd)", "JPEG q90 4:4:4", "(format 2)",
+           "848x480"),
+          ("format 3: ranked depth, full range (session 3's defaults)", "JPEG q90 4:4:4", "(new)",
+           "848x480"),
+          ("JPEG q85, full-range depth (--depth 848x480)", _Q, "(new)", "848x480"),
+          (f"now (defaults: JPEG q{DEFAULT_JPEG_QUALITY}, --depth {DEPTH_NOW})", _Q, "(new)",
+           str(DEPTH_NOW)),
+          ("--depth 848x480:1.2", _Q, "(new)", "848x480:1.2"),
+          ("--depth 480x270 (full range)", _Q, "(new)", "480x270"),
+          ("--color-quality 90 (more margin above 40 dB)", "JPEG q90 4:4:4", "(new)",
+           str(DEPTH_NOW)),
+          ("reference, not a recorder option: H.264 GOP 10", "crf 20 GOP 10", "(new)",
+           str(DEPTH_NOW)))
 
 
 def print_totals(colour: dict[str, list[Row]], depth: dict) -> None:

@@ -20,16 +20,16 @@ import simplejpeg
 from mimicsync.dataset import depth_codec, ragged
 from mimicsync.dataset.recording import Recording
 from mimicsync.dataset.recording_writer import RecordingWriter
-from mimicsync.format import DEFAULT_JPEG_QUALITY, CameraInfo
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, CameraInfo, DepthMode
 
 FPS = 30.0
 EMG_MB_MIN = (64 * 4 + 8) * 4096 * 60 / 1e6
 
 
 def _jpegs(colors: list[np.ndarray]) -> list[bytes]:
-    """The colour of the old defaults: JPEG q90 4:4:4."""
-    return [simplejpeg.encode_jpeg(np.ascontiguousarray(c), DEFAULT_JPEG_QUALITY,
-                                   colorspace="RGB") for c in colors]
+    """The colour of the old defaults: JPEG q90."""
+    return [simplejpeg.encode_jpeg(np.ascontiguousarray(c), 90, colorspace="RGB")
+            for c in colors]
 
 
 def _new_file(root: Path, colors: list, depth: list) -> Path:
@@ -37,9 +37,11 @@ def _new_file(root: Path, colors: list, depth: list) -> Path:
     info = CameraInfo("bench", "B-1", colors[0].shape[1], colors[0].shape[0], FPS, w, h,
                       settings={"color_transport": "yuyv"})  # as a D4xx (and the footage)
     wr = RecordingWriter(root / "new.h5.part", root / "new.h5", {}, {})
-    wr.add_video(info)
+    mode = DepthMode.parse(DEFAULT_DEPTH)
+    wr.add_video(info, depth_max_m=mode.max_m)
     wr.start_swmr()
     rows = np.array([[i, i, 33.3 * i, i / FPS] for i in range(len(colors))])
+    depth = [depth_codec.within_range(d, mode.max_m, info.depth_scale_m) for d in depth]
     wr.append_video(rows, [wr.encode_color(c) for c in colors], np.stack(depth))
     path = wr.finalize({})
     with Recording(path) as rec:  # what was written reads back bit for bit
@@ -73,8 +75,8 @@ def real_file_check(footage: Callable, n: int = 60) -> None:
         root = Path(tmp)
         colors, d720 = footage(n, (1280, 720))
         _, d480 = footage(n, (848, 480))
-        figures = {"before: JPEG q90 4:4:4 + 1280x720 depth, Blosc-LZ4": _stored(_old_file(root, colors, d720)),
-                   "now: JPEG q90 4:2:2 + 848x480 depth, rank + vdelta + Blosc-Zstd": _stored(_new_file(root, colors, d480))}
+        figures = {"before: JPEG q90 + 1280x720 depth, Blosc-LZ4": _stored(_old_file(root, colors, d720)),
+                   f"now: JPEG q{DEFAULT_JPEG_QUALITY} + {DEFAULT_DEPTH} depth, rank + vdelta + Blosc-Zstd": _stored(_new_file(root, colors, d480))}
     per_min = 60 * FPS / n / 1e6
     print(f"\n### real HDF5 files, {n} frames of realistic footage (MB per minute at 30 fps)\n")
     print("| file | colour | depth | whole file | + 64 ch sEMG |")

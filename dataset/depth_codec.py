@@ -59,6 +59,14 @@ class EncodedDepth:
     values: bytes = b""
 
 
+def within_range(depth: np.ndarray, max_m: float, scale_m: float) -> np.ndarray:
+    """``depth`` with everything farther than ``max_m`` set to 0 ("no depth"), as the
+    recorder stores it under a depth range (``DepthMode.max_m``; 0 = the full range)."""
+    if max_m <= 0 or scale_m <= 0:
+        return depth
+    return np.where(depth > round(max_m / scale_m), np.uint16(0), depth)
+
+
 def hdf5_filter(filter_name: str) -> dict:
     """The HDF5 compression arguments that go with a pre-filter (``create_dataset(**...)``)."""
     _check(filter_name)

@@ -37,7 +37,6 @@ from mimicsync.format import (
     FORMAT_VERSION,
     FRAME_COLUMNS,
     CameraInfo,
-    jpeg_subsampling,
 )
 
 TARGET_CHUNK_BYTES = 1 << 18
@@ -143,7 +142,7 @@ class RecordingWriter:
         self.video: h5py.Group | None = None
         self._depth_filter = depth_codec.NONE
         self._no_depth: depth_codec.EncodedDepth | None = None  # a frame without depth
-        self._jpeg = (DEFAULT_JPEG_QUALITY, "444")  # quality, subsampling (add_video)
+        self._jpeg_quality = DEFAULT_JPEG_QUALITY  # of /video (add_video)
         self.swmr = False
 
     # -- structure ------------------------------------------------------------------
@@ -193,8 +192,6 @@ class RecordingWriter:
         g.attrs["frame_stream_key"] = frame_stream_key
         g.attrs["color_encoding"] = color_encoding
         g.attrs["jpeg_quality"] = jpeg_quality
-        if color_encoding == "jpeg":  # chroma as the camera sent it (format.jpeg_subsampling)
-            g.attrs["jpeg_subsampling"] = jpeg_subsampling(info.settings.get("color_transport"))
         g.attrs["frame_columns"] = _json(FRAME_COLUMNS)
         nc = len(FRAME_COLUMNS)
         g.create_dataset("frames", (0, nc), maxshape=(None, nc), dtype="f8", chunks=(1024, nc))
@@ -215,19 +212,14 @@ class RecordingWriter:
             g.attrs["depth_max_m"] = float(depth_max_m)
         self.video = g
         self._depth_filter = _stored_depth_filter(g)
-        self._jpeg = (int(jpeg_quality), str(g.attrs.get("jpeg_subsampling", "444")))
-
-    @property
-    def jpeg_subsampling(self) -> str:
-        """``"422"`` or ``"444"``: the chroma :meth:`encode_color` keeps."""
-        return self._jpeg[1]
+        self._jpeg_quality = int(jpeg_quality)
 
     def encode_color(self, rgb: np.ndarray) -> bytes:
-        """One colour frame as this file stores it: JPEG at the file's quality, with the
-        chroma the camera sent. Touches no file, so the recorder's encoder thread calls it."""
+        """One colour frame as this file stores it: JPEG (4:4:4) at the file's quality.
+        Touches no file, so the recorder's encoder thread calls it."""
         import simplejpeg
-        return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), self._jpeg[0], colorspace="RGB",
-                                      colorsubsampling=self._jpeg[1])
+        return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), self._jpeg_quality,
+                                      colorspace="RGB")
 
     @property
     def depth_filter(self) -> str:

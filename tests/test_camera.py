@@ -20,6 +20,7 @@ from mimicsync.acquisition.simulators.camera_physics import CameraPhysics
 from mimicsync.acquisition.simulators.face_renderer import FaceRenderer
 from mimicsync.acquisition.simulators.realsense_software import SoftwareRealSense
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap, Trigger
+from mimicsync.errors import MimicsyncError
 
 
 def read_n(cam, n: int, timeout: float = 2.0) -> list[Frame]:
@@ -37,6 +38,30 @@ def motion_energy(a: np.ndarray, b: np.ndarray, box: tuple[slice, slice]) -> flo
 
 
 # -- simulator ---------------------------------------------------------------------------
+def test_colour_reaches_the_host_as_through_a_d4xx_yuy2_link():
+    """A D4xx sends YUY2, one chroma pair per two pixels, and librealsense unpacks it to
+    RGB8: neighbouring pixels share their chroma. Storage codecs are chosen on that."""
+    def pair_chroma_difference(rgb: np.ndarray) -> float:
+        c = rgb.astype(float)
+        cb = -0.1687 * c[..., 0] - 0.3313 * c[..., 1] + 0.5 * c[..., 2]
+        cr = 0.5 * c[..., 0] - 0.4187 * c[..., 1] - 0.0813 * c[..., 2]
+        return max(np.abs(cb[:, 0::2] - cb[:, 1::2]).mean(), np.abs(cr[:, 0::2] - cr[:, 1::2]).mean())
+
+    scenario = Scenario([Movement(0.0, 1.0, "smile-open")], [Tap(0.3)], [])
+    seen = {}
+    for transport in ("yuyv", "rgb8"):
+        cam = SimulatedCamera(scenario, width=320, height=180, realtime=False,
+                              physics=CameraPhysics(transport=transport))
+        info = cam.start()
+        frames = [cam.read() for _ in range(12)]  # the tap's hand is in some of them
+        cam.stop()
+        assert info.settings["color_transport"] == transport
+        seen[transport] = max(pair_chroma_difference(f.color) for f in frames)
+    assert seen["yuyv"] < 0.3 < 1.0 < seen["rgb8"], seen  # rgb8: the sensor's own noise
+    with pytest.raises(MimicsyncError, match="camera transport.*'yuv'.*'yuyv'"):
+        CameraPhysics(transport="yuv")
+
+
 def test_simulator_frames_and_ground_truth():
     cam = SimulatedCamera(Scenario(), width=320, height=240, fps=30.0, offset_s=0.25,
                           drift_ppm=80.0, latency_s=0.04, realtime=False, seed=3,

@@ -5,6 +5,7 @@ depth/colour flags refused in one line when wrong."""
 from __future__ import annotations
 
 import io
+import json
 import lzma
 import shutil
 import subprocess
@@ -184,6 +185,7 @@ def test_recorded_photo_footage_keeps_colour_above_40_db_and_depth_exact(tmp_pat
     assert any(w.startswith("disk: ") and " min left at " in w for w in warnings), warnings
     with Recording(path) as rec:
         assert int(rec.f["video"].attrs["jpeg_quality"]) == DEFAULT_JPEG_QUALITY
+        assert json.loads(rec.f["video"].attrs["settings"])["color_transport"] == "yuyv"
         dev = rec.frames[:, 1].astype(int)
         assert rec.n_frames >= 30
         for i in range(0, rec.n_frames, 7):

@@ -87,6 +87,7 @@ def test_live_and_offline_agree_on_accept_and_refuse(taps_only, ambiguous):
         live, _, _ = play_live(path)
         st = live.final_status()
         assert offline == accepted and st.will_sync == accepted, st.state
+        assert st.video_triggers == 0  # no LED in either: nothing else is taken for one
         assert st.state.startswith("will sync" if accepted else ("will be refused", "tap "))
 
 
