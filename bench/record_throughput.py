@@ -34,6 +34,7 @@ import simplejpeg
 from mimicsync.acquisition.recorder import Recorder
 from mimicsync.acquisition.recorder_setup import RecorderConfig
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.camera_physics import CameraPhysics
 from mimicsync.acquisition.simulators.devices import SimSettings, SimulatedLab
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, tap_block
 from mimicsync.acquisition.stream_select import StreamSelector
@@ -92,7 +93,7 @@ def live(minutes: float, root: Path) -> None:
     seconds = minutes * 60.0
     t0 = pylsl.local_clock() + 1.0
     settings = SimSettings(suffix=f"bench{os.getpid()}", width=W, height=H, fps=FPS,
-                           depth_size=DEPTH.size, footage="photo")
+                           depth_size=DEPTH.size, footage="photo", color_transport="yuyv")
     lab = SimulatedLab(settings, scenario=busy_scenario(t0, seconds + 5))
     rid = RecordingId("bench", "01", "throughput", 1)
     with lab:
@@ -154,7 +155,8 @@ def writer_alone(seconds: float, root: Path) -> None:
 def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, int],
                 depth_filter: str, depth_max_m: float = 0.0) -> float:
     cam = SimulatedCamera(busy_scenario(0.0, 10.0), width=W, height=H, fps=FPS, realtime=False,
-                          depth_size=depth_size, footage="photo")
+                          depth_size=depth_size, footage="photo",  # colour as a D4xx sends it
+                          physics=CameraPhysics(transport="yuyv"))
     info = cam.start()
     frames = [cam.read() for _ in range(30)]
     cam.stop()

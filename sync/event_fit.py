@@ -27,7 +27,7 @@ Confidence (0..1) = support × uniqueness × consistency² × precision:
 support ``1 − 0.5^(n−1)`` for ``n`` events used; uniqueness ``1 − exp(−(n₁ − n₂))``
 of the step-1 alignment (``n₂``: events a different alignment would match, e.g. shifted
 by one tap); consistency, the fraction of pairs whose video interval contains the fitted
-time; precision ``exp(−(sd/(¼ frame))²)`` of the offset's posterior spread (``precision_frames``).
+time; precision ``exp(−(sd/(¼ frame))²)`` of the offset's posterior spread.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class EventFitParams:
     # (log-likelihood) or the result is refused as ambiguous
     min_frame_margin: float = 4.6
     tap_systematic_s: float = 0.001  # taps only: unmodelled contact timing, in the ± (95 %)
-    precision_frames: float = 0.25  # the offset's spread that precision scores against
 
 
 @dataclass(frozen=True)
@@ -248,7 +247,7 @@ def _fit_events(emg, video, frame_s, p, vote) -> EventFit:
     rejected = _rejected(emg, video, chosen)
     n_used = sum(pp.consistent for pp in pairs)
     consistency = n_used / len(pairs)
-    precision = float(np.exp(-(fit.sd_offset_s / (p.precision_frames * frame_s)) ** 2))
+    precision = float(np.exp(-(fit.sd_offset_s / (0.25 * frame_s)) ** 2))
     support = 1 - 0.5 ** (n_used - 1) if n_used else 0.0
     uniq = 1 - np.exp(-max(0, m0.n_matched - m0.runner_up))
     conf = float(support * uniq * consistency**2 * precision)

@@ -272,6 +272,7 @@ class VideoTapStream:
         else:
             self.motion.clear()
             self.light.clear()
+            self.search.clear()
             self.times.clear()
         self.prev = g
         self.light.append(cell_means(g, LIGHT_CELL))
@@ -344,12 +345,8 @@ class LiveSync:
     over every event of the recording (times only, a few bytes each)."""
 
     def __init__(self, emg: EmgTapStream, video: VideoTapStream, *,
-                 params: EventFitParams | None = None, min_tap_peak: float = 0.5,
+                 params: EventFitParams = EventFitParams(), min_tap_peak: float = 0.5,
                  min_interval_s: float = 1.0) -> None:
-        """``params`` None: offline's, but precision scored against ½ frame, not ¼: live
-        contacts are good to about a frame (see :meth:`_compute`), offline ones to ms."""
-        if params is None:
-            params = EventFitParams(precision_frames=0.5)
         self.emg, self.video, self.params = emg, video, params
         self.min_tap_peak = min_tap_peak
         self.events: dict[tuple[str, str], list[LiveEvent]] = {
@@ -397,13 +394,9 @@ class LiveSync:
     def _compute(self) -> LiveStatus:
         ev = self.events
         emg = {k: np.array([x.time for x in ev["emg", k]]) for k in KIND_GROUP}
-        # live frames are instants of their arrival (no exposure metadata, host jitter):
-        # a contact seen in them is good to a frame, so each bracket widens by half of one
-        # on both sides (offline brackets come from the frames' exposure windows)
-        half = 0.5 / self.video.fps
         video = {k: VideoOnsets(np.array([x.time for x in ev["video", k]]),
-                                np.array([x.lo - half for x in ev["video", k]]),
-                                np.array([x.hi + half for x in ev["video", k]]),
+                                np.array([x.lo for x in ev["video", k]]),
+                                np.array([x.hi for x in ev["video", k]]),
                                 np.zeros(len(ev["video", k]), bool)) for k in KIND_GROUP}
         taps = video["tap"]
         strength = np.array([x.strength for x in ev["video", "tap"]])

@@ -21,6 +21,7 @@ import simplejpeg
 from mimicsync.acquisition.recorder import Recorder
 from mimicsync.acquisition.recorder_setup import RecorderConfig
 from mimicsync.acquisition.simulators.camera import SimulatedCamera
+from mimicsync.acquisition.simulators.camera_physics import CameraPhysics
 from mimicsync.acquisition.simulators.depth_noise import D4xxDepthNoise
 from mimicsync.acquisition.simulators.scenario import Movement, Scenario, Tap
 from mimicsync.acquisition.stream_select import StreamSelector
@@ -166,7 +167,8 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _record(tmp_path, outlet_factory, run: int, **cfg) -> tuple[Path, KeepingCamera, str, list]:
     emg = outlet_factory(channels=2, srate=500.0)
     cam = KeepingCamera(SimulatedCamera(_scenario(), width=1280, height=720, footage="photo",
-                                        depth_size=(424, 240)))
+                                        depth_size=(424, 240),  # colour as a D4xx sends it
+                                        physics=CameraPhysics(transport="yuyv")))
     rec = Recorder(RecorderConfig(root=tmp_path, rid=RecordingId("01", "01", "photo", run),
                                   camera=cam, require=[StreamSelector("name", emg.name)],
                                   resolve_wait=3.0, **cfg))

@@ -15,6 +15,14 @@ bounding box at ``subsamples`` instants across readout + exposure and averaged p
 with each row's exposure weights; the LED's partial level is exact (analytic fraction of
 each row's window during which it was lit); light (room level × flicker, integrated per
 row band) and gain are one lookup table per band.
+
+Last comes the transport. A D4xx's colour sensor sends YUY2 over USB (BT.601
+limited-range luma for every pixel, one chroma pair for every two) and librealsense
+unpacks that to the RGB8 the host sees, so neighbouring pixels share their chroma:
+``transport="yuyv"``, what storage figures and the JPEG default are measured on. The
+default ``"rgb8"`` hands over the 4:4:4 picture as drawn, on which the sync detectors'
+timing constants were measured (under YUY2's luma requantisation a tap's contact can move
+by a frame or two; see the note on issue 14).
 """
 
 from __future__ import annotations
@@ -63,7 +71,7 @@ class CameraPhysics:
     noise: float = 2.0  # sensor noise sd, grey levels
     subsamples: int = 6  # hand renders per frame across readout + exposure
     led_gain: float = 1.0  # LED intensity relative to the simulator's lit patch
-    transport: str = "yuyv"  # the wire format: "yuyv" (4:2:2, a D4xx) or "rgb8" (as drawn)
+    transport: str = "rgb8"  # the wire: "rgb8" (as drawn) or "yuyv" (a D4xx's 4:2:2 link)
 
     @classmethod
     def ideal(cls) -> "CameraPhysics":

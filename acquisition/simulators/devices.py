@@ -36,6 +36,7 @@ class SimSettings:
     depth: bool = True
     depth_size: tuple[int, int] | None = None  # None: the colour size
     footage: str = "cartoon"  # or "photo" (SimulatedCamera: a real photograph as texture)
+    color_transport: str = "rgb8"  # or "yuyv": colour through a D4xx's YUY2 link (CameraPhysics)
     camera_offset_s: float = 0.0
     camera_drift_ppm: float = 0.0
     drop_frames: tuple[int, ...] = ()
@@ -98,9 +99,11 @@ class SimulatedLab:
         self.camera = None
         if s.camera:
             from mimicsync.acquisition.simulators.camera import SimulatedCamera
+            from mimicsync.acquisition.simulators.camera_physics import CameraPhysics
             self.camera = SimulatedCamera(
                 self.scenario, width=s.width, height=s.height, fps=s.fps, depth=s.depth,
                 depth_size=s.depth_size, footage=s.footage,
+                physics=CameraPhysics(transport=s.color_transport),
                 offset_s=s.camera_offset_s, drift_ppm=s.camera_drift_ppm,
                 drop_frames=s.drop_frames, seed=s.seed, serial=f"SIM-CAM-{s.seed:04d}")
         self.markers = ScenarioMarkers(self.scenario, s.name(MARKER_NAME)) if s.markers else None
