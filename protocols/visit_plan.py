@@ -15,8 +15,8 @@ without ("N", the electrode-free reference video), e.g.::
     width = 1280
     height = 720
     fps = 30
-    depth = "848x480"                     # off | WxH | WxH:MAX_M (e.g. "848x480:1.2")
-    jpeg_quality = 90                     # --color-quality
+    depth = "848x480:1.5"                 # off | WxH | WxH:MAX_M (848x480: full range)
+    jpeg_quality = 85                     # --color-quality
 
     [[blocks]]
     task = "functional"                   # BIDS task label
