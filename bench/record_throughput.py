@@ -240,7 +240,8 @@ def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str,
         depth_codec.within_range(f.depth, depth_max_m, scale_m), depth_filter))
     both = 1.0 / (1.0 / jpeg + 1.0 / depth)
     dh, dw = frames[0].depth.shape
-    print(f"== encoder thread, defaults {label}: JPEG q{DEFAULT_JPEG_QUALITY} {W}x{H} {jpeg:.0f} "
+    quality = BEFORE_JPEG_QUALITY if encode is _jpeg_before else DEFAULT_JPEG_QUALITY
+    print(f"== encoder thread, defaults {label}: JPEG q{quality} {W}x{H} {jpeg:.0f} "
           f"frames/s, depth {dw}x{dh} {depth_filter} {depth:.0f} frames/s; both "
           f"{both:.0f} frames/s on one core = {both / FPS:.1f}x real time "
           f"({100 * FPS / both:.0f} % of a core at {FPS:g} fps)")
