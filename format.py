@@ -116,10 +116,10 @@ D4XX_DEPTH_SIZES = ("1280x720", "848x480", "640x480", "640x360", "480x270", "424
 # the camera's full range.
 DEFAULT_DEPTH = "848x480:1.5"
 # JPEG quality 85 (4:4:4) keeps colour above 40 dB PSNR against a D4xx's frames at
-# 1280x720 on photographic footage with sensor noise (40.4 dB, 268 MB/min; bench/storage.py).
+# 1280x720 on photographic footage with sensor noise (40.4 dB, 269 MB/min; bench/storage.py).
 # A D4xx sends colour as YUY2, so its chroma is already smooth across pixel pairs; a camera
 # sending full RGB needs about q90 for the same 40 dB. 4:4:4 beats 4:2:2 at equal PSNR even
-# on YUY2 frames (JPEG's chroma filters are not the camera's): 4:2:2 q90 is 302 MB/min.
+# on YUY2 frames (JPEG's chroma filters are not the camera's): 4:2:2 q90 is 304 MB/min.
 DEFAULT_JPEG_QUALITY = 85
 # How colour crosses the camera's link (CameraInfo.settings["color_transport"]): "yuyv"
 # (every D4xx: luma per pixel, one chroma pair per two pixels; librealsense unpacks it to
