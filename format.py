@@ -175,14 +175,14 @@ class DepthMode:
         if size not in D4XX_DEPTH_SIZES:
             raise ValueError(f"depth: '{text}' is not off or a D4xx depth mode "
                              f"({', '.join(D4XX_DEPTH_SIZES)}), optionally with :MAX metres "
-                             "(e.g. 848x480:1.2)")
+                             "(e.g. 848x480:1.5)")
         try:
             max_m = float(limit) if limit else 0.0
         except ValueError:
             max_m = -1.0
         if limit and not 0.1 <= max_m <= 65.0:
             raise ValueError(f"depth: range '{limit}' in '{text}' must be a distance in metres "
-                             "from 0.1 to 65, e.g. 848x480:1.2")
+                             "from 0.1 to 65, e.g. 848x480:1.5")
         w, h = (int(v) for v in size.split("x"))
         return cls(w, h, max_m)
 

@@ -64,9 +64,10 @@ from mimicsync.dataset.study_tree import register_recording
 from mimicsync.errors import ErrorCode, StopReason
 
 log = logging.getLogger(__name__)
-# JPEG bytes per pixel at quality 80/85/90/95 on photo footage through a D4xx's YUY2 link,
-# for the disk estimate before the rate is measured (bench/storage.py)
-JPEG_BYTES_PER_PX = (0.13, 0.16, 0.22, 0.37)
+# JPEG bytes per pixel at quality 80/85/90/95/100 on photo footage through a D4xx's YUY2
+# link, for the disk estimate before the rate is measured (bench/storage.py)
+JPEG_QUALITIES = (80, 85, 90, 95, 100)
+JPEG_BYTES_PER_PX = (0.13, 0.16, 0.22, 0.37, 1.22)
 
 
 class Recorder:
@@ -236,7 +237,7 @@ class Recorder:
 
     def estimated_bytes_per_minute(self, metas: list[StreamMeta]) -> float:
         """Data rate from the stream layouts and camera, for the start-up disk warning:
-        JPEG 0.13/0.16/0.22/0.37 B/px at q80/85/90/95 and ranked depth ~0.42 B/px (~0.09
+        JPEG 0.13/0.16/0.22/0.37/1.22 B/px at q80/85/90/95/100 and ranked depth ~0.42 B/px (~0.09
         B/px with a depth range) on realistic footage (bench/storage.py); a measured rate
         replaces it after 10 s."""
         rate = 0.0
@@ -246,7 +247,7 @@ class Recorder:
         if self.camera is not None and self.camera.info is not None:
             ci = self.camera.info
             depth = 0.09 if self.cfg.depth_max_m > 0 else 0.42
-            color = float(np.interp(self.cfg.jpeg_quality, (80, 85, 90, 95), JPEG_BYTES_PER_PX))
+            color = float(np.interp(self.cfg.jpeg_quality, JPEG_QUALITIES, JPEG_BYTES_PER_PX))
             rate += ci.fps * (color * ci.width * ci.height + depth * ci.depth_width * ci.depth_height)
         return 60.0 * rate
 

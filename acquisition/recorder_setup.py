@@ -25,7 +25,7 @@ from mimicsync.acquisition.disk_space import time_left
 from mimicsync.acquisition.stream_select import StreamSelector
 from mimicsync.dataset.layout import RecordingId
 from mimicsync.errors import ErrorCode, MimicsyncError, check_number, check_option
-from mimicsync.format import DEFAULT_JPEG_QUALITY
+from mimicsync.format import DEFAULT_DEPTH, DEFAULT_JPEG_QUALITY, DepthMode
 
 log = logging.getLogger(__name__)
 GiB = 1 << 30
@@ -70,7 +70,8 @@ class RecorderConfig:
     flush_interval: float = 0.5  # data on disk at least this often
     color_encoding: str = "jpeg"
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
-    depth_max_m: float = 0.0  # > 0: depth beyond this distance is stored as 0 (DepthMode.max_m)
+    # > 0: depth beyond this distance is stored as 0 (DepthMode.max_m); 0 = the full range
+    depth_max_m: float = DepthMode.parse(DEFAULT_DEPTH).max_m
     min_free_bytes: int = 1 * GiB  # stop cleanly below this much free disk
     settings: dict = field(default_factory=dict)  # extra device/protocol settings to keep
     warn_minutes: float = 30.0  # warn at start when free disk holds less than this much

@@ -1,7 +1,8 @@
 """Recorder throughput at full rate: 64 ch x 4096 Hz sEMG, 1280x720 colour + 848x480 depth at 30 fps, markers.
 
-The camera films photographic footage with D4xx depth (what bench/storage.py measures on),
-recorded with the default settings (JPEG q90, depth ranked + row-difference + Blosc-Zstd).
+The camera films photographic footage with D4xx depth and YUY2 colour (what
+bench/storage.py measures on), recorded with the default settings (format.DEFAULT_JPEG_QUALITY,
+format.DEFAULT_DEPTH; depth ranked + row-difference + Blosc-Zstd).
 
 Prints:
   1. live run (default 5 min of input through real LSL and the real recorder): dropped
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pylsl
-import simplejpeg
+from storage_file import BEFORE_JPEG_QUALITY, jpeg_before  # bench/storage_file.py
 
 from mimicsync.acquisition.recorder import Recorder
 from mimicsync.acquisition.recorder_setup import RecorderConfig
@@ -172,7 +173,7 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     wr.add_stream(meta, "emg")
     wr.add_stream(fmeta, "frames")
     wr.add_video(info, "frames", depth_filter=depth_filter, depth_max_m=depth_max_m)
-    encode = wr.encode_color if label == "now" else _jpeg_before
+    encode = wr.encode_color if label == "now" else jpeg_before
     jpegs = [encode(f.color) for f in frames]
     wr.start_swmr()
     t = time.perf_counter()
@@ -204,7 +205,7 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     base_size = (root / "baseline.bin").stat().st_size
     print(f"== writer alone, defaults {label}: {seconds:g} s of full-rate data, file "
           f"{size / 1e6:.0f} MB = {size / 1e6 / (seconds / 60):.0f} MB/min (JPEG q"
-          f"{BEFORE_JPEG_QUALITY if encode is _jpeg_before else DEFAULT_JPEG_QUALITY}, depth {depth_size[0]}x{depth_size[1]}{f':{depth_max_m:g}' if depth_max_m else ''} {depth_filter}); "
+          f"{BEFORE_JPEG_QUALITY if encode is jpeg_before else DEFAULT_JPEG_QUALITY}, depth {depth_size[0]}x{depth_size[1]}{f':{depth_max_m:g}' if depth_max_m else ''} {depth_filter}); "
           f"uptime {os.popen('uptime').read().strip()}")
     print(f"   HDF5 + compression, until handed to the OS: {cpu_elapsed:.2f} s = "
           f"{seconds / cpu_elapsed:.1f}x real time (goal >= 8x)")
@@ -217,12 +218,6 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     _encoder_rate(frames, encode, depth_filter, label, depth_max_m, info.depth_scale_m)
     return elapsed
 
-
-BEFORE_JPEG_QUALITY = 90  # the default before the colour was measured through YUY2
-
-
-def _jpeg_before(rgb: np.ndarray) -> bytes:
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), BEFORE_JPEG_QUALITY, colorspace="RGB")
 
 
 def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str,
@@ -240,7 +235,7 @@ def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str,
         depth_codec.within_range(f.depth, depth_max_m, scale_m), depth_filter))
     both = 1.0 / (1.0 / jpeg + 1.0 / depth)
     dh, dw = frames[0].depth.shape
-    quality = BEFORE_JPEG_QUALITY if encode is _jpeg_before else DEFAULT_JPEG_QUALITY
+    quality = BEFORE_JPEG_QUALITY if encode is jpeg_before else DEFAULT_JPEG_QUALITY
     print(f"== encoder thread, defaults {label}: JPEG q{quality} {W}x{H} {jpeg:.0f} "
           f"frames/s, depth {dw}x{dh} {depth_filter} {depth:.0f} frames/s; both "
           f"{both:.0f} frames/s on one core = {both / FPS:.1f}x real time "

@@ -208,7 +208,8 @@ def color_rows(frames: list[np.ndarray], h264: bool = True) -> list[Row]:
             blobs, t_enc = _time_per_call(
                 lambda f: simplejpeg.encode_jpeg(np.ascontiguousarray(f), q, colorspace="RGB",
                                                  colorsubsampling=sub), frames)
-            tag = {(90, "444"): " (before)", (85, "444"): " (new)"}.get((q, sub), "")
+            tag = {(90, "444"): " (before)",
+                   (DEFAULT_JPEG_QUALITY, "444"): " (new)"}.get((q, sub), "")
             rows.append(_color_row(f"JPEG q{q} {sub[0]}:{sub[1]}:{sub[2]}{tag}", frames, blobs,
                                    t_enc, lambda i, b=blobs: simplejpeg.decode_jpeg(
                                        b[i], colorspace="RGB"), order))

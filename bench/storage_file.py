@@ -2,7 +2,7 @@
 
 Writes the same realistic footage (photo texture, D4xx depth) twice through h5py into real
 HDF5 files, per-frame chunks as the recorder makes them: the new defaults through
-``RecordingWriter`` (JPEG q90, 848x480 depth, row-difference + Blosc-Zstd), and the old
+``RecordingWriter`` (format.DEFAULT_JPEG_QUALITY and DEFAULT_DEPTH, ranked depth), and the old
 defaults (JPEG q90, 1280x720 depth, Blosc-LZ4) with the old writer's dataset settings; then
 prints MB per minute of each file, plus the 64 ch sEMG a recording also holds.
 """
@@ -26,10 +26,16 @@ FPS = 30.0
 EMG_MB_MIN = (64 * 4 + 8) * 4096 * 60 / 1e6
 
 
+BEFORE_JPEG_QUALITY = 90  # the default before colour was measured through a YUY2 link
+
+
+def jpeg_before(rgb: np.ndarray) -> bytes:
+    """A colour frame as the old defaults stored it."""
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), BEFORE_JPEG_QUALITY, colorspace="RGB")
+
+
 def _jpegs(colors: list[np.ndarray]) -> list[bytes]:
-    """The colour of the old defaults: JPEG q90."""
-    return [simplejpeg.encode_jpeg(np.ascontiguousarray(c), 90, colorspace="RGB")
-            for c in colors]
+    return [jpeg_before(c) for c in colors]
 
 
 def _new_file(root: Path, colors: list, depth: list) -> Path:

@@ -235,23 +235,26 @@ class VideoTapStream:
     sliding window of cell scans every ``step_s``; an event is reported once it lies well
     inside the window (the contact needs the hand's rest after it), so live and offline
     see the same events. Without ``led_box`` the LED is found as offline finds it (score ≥
-    ``min_led_score``) and then kept, but on the last ``led_search_s`` of frames (once
-    ``led_min_search_s`` are in): in a few seconds the usual variation of a cell is
-    unknown, and a hand arriving in one cell scored as an LED there. Live frames carry no
-    exposure metadata: they are taken as instants of their host arrival time."""
+    ``min_led_score``) and then kept, on all frames so far up to the last ``led_search_s``
+    (from ``led_min_search_s`` on): in one window the usual variation of a cell is barely
+    known, and a hand arriving in one cell scored as an LED there. The edges of that
+    history are reported when the LED is found. Live frames carry no exposure metadata:
+    they are taken as instants of their host arrival time."""
 
     def __init__(self, fps: float = 30.0, *, scale: float = 1.0, led_box: Box | None = None,
                  height: int | None = None, window_s: float = 4.0, step_s: float = 0.5,
                  min_led_score: float = 25.0, led_search_s: float = 30.0,
-                 led_min_search_s: float = 10.0,
+                 led_min_search_s: float | None = None,
                  arrivals: ArrivalParams = ArrivalParams()) -> None:
         """``scale``: full-resolution pixels per pixel of the pushed frames (for ``led_box``)."""
         self.fps, self.scale, self.led_box, self.p = fps, scale, led_box, arrivals
         self.height, self.min_led_score = height, min_led_score
         n = max(8, int(round(window_s * fps)))
         self.light: deque[np.ndarray] = deque(maxlen=n)
-        self.search: deque[np.ndarray] = deque(maxlen=max(n, int(round(led_search_s * fps))))
-        self.min_search = max(n, int(round(led_min_search_s * fps)))
+        m = max(n, int(round(led_search_s * fps)))
+        self.search: deque[np.ndarray] = deque(maxlen=m)  # light cells and their times
+        self.search_t: deque[float] = deque(maxlen=m)
+        self.min_search = n if led_min_search_s is None else max(8, int(round(led_min_search_s * fps)))
         self.motion: deque[np.ndarray] = deque(maxlen=n)
         self.times: deque[float] = deque(maxlen=n)
         self.prev: np.ndarray | None = None
@@ -273,11 +276,13 @@ class VideoTapStream:
             self.motion.clear()
             self.light.clear()
             self.search.clear()
+            self.search_t.clear()
             self.times.clear()
         self.prev = g
         self.light.append(cell_means(g, LIGHT_CELL))
         if self.led_box is None:
             self.search.append(self.light[-1])
+            self.search_t.append(float(time))
         self.times.append(float(time))
         self.pushed += 1
         if self.pushed % self.step or len(self.light) < 2 * self.step:
@@ -293,18 +298,23 @@ class VideoTapStream:
         # settled: far enough from the window's end that the detectors' look-ahead is in
         settled = t[-1] - (self.p.quiet + 3) / self.fps
         out = []
+        led_scan, led_exp = sc, exp  # where LED edges are looked for: this window
         if self.led_box is None and len(self.search) >= self.min_search:
             history = CellScan(np.stack(self.search), sc.motion[:0], self.scale)
-            found, score = led_trace(history, np.arange(len(self.search)) / self.fps)
+            ht = np.array(self.search_t)
+            found, score = led_trace(history, ht)
             self.led_score = max(self.led_score, score)
             if score >= self.min_led_score:
                 self.led_box = found.roi  # found: kept from now on
+                led_scan = history  # once: the edges it had before it was found
+                led_exp = Exposure(ht, np.zeros(ht.size), 0.0, exp.height, False)
                 self.search.clear()
+                self.search_t.clear()
         if self.led_box is not None:
-            led, score = led_trace(sc, t, self.led_box)
+            led, score = led_trace(led_scan, led_exp.clock, self.led_box)
             self.led_score = max(self.led_score, score)
             row = (self.led_box[1] + self.led_box[3]) / 2
-            for kind, edges in led_switches(led.values, exp, row).items():
+            for kind, edges in led_switches(led.values, led_exp, row).items():
                 for e in _take(edges):
                     out += self._report(kind, e, settled, abs(float(e.hi[0] - e.lo[0])))
         found = contacts(sc, exp, exclude=self.led_box, p=self.p)

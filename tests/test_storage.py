@@ -190,10 +190,14 @@ def test_recorded_photo_footage_keeps_colour_above_40_db_and_depth_exact(tmp_pat
         assert json.loads(rec.f["video"].attrs["settings"])["color_transport"] == "yuyv"
         dev = rec.frames[:, 1].astype(int)
         assert rec.n_frames >= 30
+        max_m = float(rec.f["video"].attrs["depth_max_m"])
+        assert max_m == 1.5  # the default: the participant's space
         for i in range(0, rec.n_frames, 7):
             color, depth = cam.kept[dev[i]]
             assert _psnr(rec.color(i), color) >= 40.0
-            np.testing.assert_array_equal(rec.depth(i), depth)
+            near = depth_codec.within_range(depth, max_m, 0.001)
+            assert (near > 0).mean() > 0.1  # the face (about a fifth of the frame), bit-exact
+            np.testing.assert_array_equal(rec.depth(i), near)
 
 
 def test_depth_range_stores_far_depth_as_no_depth(tmp_path, outlet_factory):

@@ -46,3 +46,20 @@ def test_live_state_is_bounded(played):
     per second and per frame is measured in bench/realtime_budget.py)."""
     live, _, _, _ = played
     assert live.emg.env.cap < 4096 and live.video.light.maxlen <= 4 * 30
+
+
+def test_live_finds_the_led_itself_and_reports_its_earlier_edges(tmp_path_factory):
+    """As the app runs it, with no LED box given: the LED is found in the frames, and every
+    LED switch-on offline pairs is reported live, those before it was found included."""
+    path = recording(shared_folder(tmp_path_factory), "dense")
+    offline = synchronize(path)
+    live, _, _ = play_live(path)
+    x0, y0, x1, y1 = live.video.led_box
+    ox0, oy0, ox1, oy1 = offline.led.roi
+    assert x0 < ox1 and ox0 < x1 and y0 < oy1 and oy0 < y1  # the same LED
+    live_on = np.array([e.time for e in live.events["video", "trigger_on"]])
+    end = live.video.times[-1] - 1.0  # live reports an edge once the window is past it
+    off_on = [p.video for p in offline.events.pairs if p.kind == "trigger_on" and p.video < end]
+    assert len(off_on) >= 50
+    assert all(np.abs(live_on - t).min() < 1.0 / 30 + 0.01 for t in off_on)
+    assert min(off_on) - live_on.min() < 0.1  # the first edge too, before the LED was found
