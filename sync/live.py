@@ -18,6 +18,7 @@ from __future__ import annotations
 import time as _time
 from collections import deque
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from scipy.signal import butter, sosfilt, sosfilt_zi
@@ -249,14 +250,14 @@ class VideoTapStream:
         """``scale``: full-resolution pixels per pixel of the pushed frames (for ``led_box``)."""
         self.fps, self.scale, self.led_box, self.p = fps, scale, led_box, arrivals
         self.height, self.min_led_score = height, min_led_score
-        n = max(8, int(round(window_s * fps)))
-        self.light: deque[np.ndarray] = deque(maxlen=n)
-        m = max(n, int(round(led_search_s * fps)))
-        self.search: deque[np.ndarray] = deque(maxlen=m)  # light cells and their times
-        self.search_t: deque[float] = deque(maxlen=m)
+        n = self.window = max(8, int(round(window_s * fps)))
+        # light cells and times: the window is the last n; with no LED known yet, up to
+        # led_search_s of them are kept for its search
+        m = n if led_box is not None else max(n, int(round(led_search_s * fps)))
+        self.light: deque[np.ndarray] = deque(maxlen=m)
+        self.times: deque[float] = deque(maxlen=m)
         self.min_search = n if led_min_search_s is None else max(8, int(round(led_min_search_s * fps)))
         self.motion: deque[np.ndarray] = deque(maxlen=n)
-        self.times: deque[float] = deque(maxlen=n)
         self.prev: np.ndarray | None = None
         self.step = max(1, int(round(step_s * fps)))
         self.pushed = 0
@@ -275,14 +276,9 @@ class VideoTapStream:
         else:
             self.motion.clear()
             self.light.clear()
-            self.search.clear()
-            self.search_t.clear()
             self.times.clear()
         self.prev = g
         self.light.append(cell_means(g, LIGHT_CELL))
-        if self.led_box is None:
-            self.search.append(self.light[-1])
-            self.search_t.append(float(time))
         self.times.append(float(time))
         self.pushed += 1
         if self.pushed % self.step or len(self.light) < 2 * self.step:
@@ -290,8 +286,9 @@ class VideoTapStream:
         return self._analyse(g.shape[0])
 
     def _analyse(self, small_h: int) -> list[LiveEvent]:
-        t = np.array(self.times)
-        light = np.stack(self.light)
+        first = max(0, len(self.times) - self.window)
+        t = np.array(self.times)[first:]
+        light = np.stack(list(islice(self.light, first, None)))
         motion = np.stack(list(self.motion)[-(len(t) - 1):])
         sc = CellScan(light, motion, self.scale)
         exp = Exposure(t, np.zeros(t.size), 0.0, self.height or int(small_h * self.scale), False)
@@ -299,17 +296,15 @@ class VideoTapStream:
         settled = t[-1] - (self.p.quiet + 3) / self.fps
         out = []
         led_scan, led_exp = sc, exp  # where LED edges are looked for: this window
-        if self.led_box is None and len(self.search) >= self.min_search:
-            history = CellScan(np.stack(self.search), sc.motion[:0], self.scale)
-            ht = np.array(self.search_t)
+        if self.led_box is None and len(self.light) >= self.min_search:
+            history = CellScan(np.stack(self.light), sc.motion[:0], self.scale)
+            ht = np.array(self.times)
             found, score = led_trace(history, ht)
             self.led_score = max(self.led_score, score)
             if score >= self.min_led_score:
                 self.led_box = found.roi  # found: kept from now on
                 led_scan = history  # once: the edges it had before it was found
                 led_exp = Exposure(ht, np.zeros(ht.size), 0.0, exp.height, False)
-                self.search.clear()
-                self.search_t.clear()
         if self.led_box is not None:
             led, score = led_trace(led_scan, led_exp.clock, self.led_box)
             self.led_score = max(self.led_score, score)
