@@ -174,6 +174,7 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     wr.add_stream(fmeta, "frames")
     wr.add_video(info, "frames", depth_filter=depth_filter, depth_max_m=depth_max_m)
     encode = wr.encode_color if label == "now" else jpeg_before
+    quality = DEFAULT_JPEG_QUALITY if label == "now" else BEFORE_JPEG_QUALITY
     jpegs = [encode(f.color) for f in frames]
     wr.start_swmr()
     t = time.perf_counter()
@@ -205,7 +206,7 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
     base_size = (root / "baseline.bin").stat().st_size
     print(f"== writer alone, defaults {label}: {seconds:g} s of full-rate data, file "
           f"{size / 1e6:.0f} MB = {size / 1e6 / (seconds / 60):.0f} MB/min (JPEG q"
-          f"{BEFORE_JPEG_QUALITY if encode is jpeg_before else DEFAULT_JPEG_QUALITY}, depth {depth_size[0]}x{depth_size[1]}{f':{depth_max_m:g}' if depth_max_m else ''} {depth_filter}); "
+          f"{quality}, depth {depth_size[0]}x{depth_size[1]}{f':{depth_max_m:g}' if depth_max_m else ''} {depth_filter}); "
           f"uptime {os.popen('uptime').read().strip()}")
     print(f"   HDF5 + compression, until handed to the OS: {cpu_elapsed:.2f} s = "
           f"{seconds / cpu_elapsed:.1f}x real time (goal >= 8x)")
@@ -215,12 +216,12 @@ def _writer_run(seconds: float, root: Path, label: str, depth_size: tuple[int, i
           f"each second, {base_size / 1e6:.0f} MB): {seconds / base_elapsed:.1f}x real time "
           f"({base_size / 1e6 / base_elapsed:.0f} MB/s); writer-with-fsync / baseline speed "
           f"ratio {base_elapsed / elapsed:.2f}")
-    _encoder_rate(frames, encode, depth_filter, label, depth_max_m, info.depth_scale_m)
+    _encoder_rate(frames, encode, quality, depth_filter, label, depth_max_m, info.depth_scale_m)
     return elapsed
 
 
 
-def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str,
+def _encoder_rate(frames: list, encode: Callable, quality: int, depth_filter: str, label: str,
                   depth_max_m: float, scale_m: float) -> None:
     """What the recorder's encoder thread does per frame, timed for 3 s each."""
     def rate(work) -> float:
@@ -235,7 +236,6 @@ def _encoder_rate(frames: list, encode: Callable, depth_filter: str, label: str,
         depth_codec.within_range(f.depth, depth_max_m, scale_m), depth_filter))
     both = 1.0 / (1.0 / jpeg + 1.0 / depth)
     dh, dw = frames[0].depth.shape
-    quality = BEFORE_JPEG_QUALITY if encode is jpeg_before else DEFAULT_JPEG_QUALITY
     print(f"== encoder thread, defaults {label}: JPEG q{quality} {W}x{H} {jpeg:.0f} "
           f"frames/s, depth {dw}x{dh} {depth_filter} {depth:.0f} frames/s; both "
           f"{both:.0f} frames/s on one core = {both / FPS:.1f}x real time "
